@@ -1,0 +1,41 @@
+"""Adversarial attacks, one family per module. Every attack takes float NCHW images in [0, 1]."""
+from __future__ import annotations
+
+from typing import Callable
+
+from .._validate import check_choice
+from .fgsm import (  # noqa: F401
+    P_FGSM_SELECTIONS,
+    PAPER_EPSILON_8BIT,
+    QUANTIZE_MODES,
+    AttackResult,
+    add_noise,
+    fgsm,
+    fgsm_noise,
+    iterative_sign_attack,
+    l_fgsm,
+    least_likely_targets,
+    n_fgsm,
+    p_fgsm,
+    predict_proba,
+    private_target_mask,
+    r_fgsm,
+    random_target_mask,
+    sample_targets,
+    sign_of_gaussian,
+    targeted_ifgsm,
+)
+
+#: Attacks by the names the papers use.
+ATTACKS: dict[str, Callable[..., AttackResult]] = {
+    "FGSM": fgsm,
+    "N-FGSM": n_fgsm,
+    "L-FGSM": l_fgsm,
+    "R-FGSM": r_fgsm,
+    "P-FGSM": p_fgsm,
+}
+
+
+def get_attack(name: str) -> Callable[..., AttackResult]:
+    """The attack called ``name`` (e.g. "P-FGSM"); an unknown name lists the valid ones."""
+    return ATTACKS[check_choice(name, ATTACKS, "attack")]

@@ -1,0 +1,149 @@
+"""The Places365 private-class subset of the MediaEval 2018 Pixel Privacy task.
+
+Layout under ``root`` (a copy of ``shared/datasets/places365`` plus the images)::
+
+    categories_places365.txt          365 class names ("/a/airfield 0")
+    MEPP18senscats.txt                the 60 private classes ("/a/airplane_cabin 1", UTF-8 BOM)
+    MEPP18labels/MEPP18val.csv        3000 labelled images, 50 per private class
+    val_256/Places365_val_XXXXXXXX.jpg  the Places365-Standard validation images (256x256)
+
+The lists ship with this project's data kit (see data/README.md); the images come from the Places365
+``val_256.tar`` archive (2.1 GB), which :func:`download_private_images` streams, keeping only the 3000
+images the task uses.
+"""
+from __future__ import annotations
+
+import csv
+import tarfile
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .download import DatasetNotFoundError, DownloadError, atomic_path
+
+__all__ = [
+    "VAL_256_URL",
+    "Places365Private",
+    "read_categories",
+    "read_private_classes",
+    "read_labelled_list",
+    "load_private_subset",
+    "download_private_images",
+    "load_image",
+]
+
+VAL_256_URL = "http://data.csail.mit.edu/places/places365/val_256.tar"
+_HOW = ("Copy the lists from the project's data kit (shared/datasets/places365) or the MediaEval 2018 "
+        "Pixel Privacy repository, and fetch the images with "
+        "papers_core.data.places365.download_private_images(root); see data/README.md.")
+
+
+def _require(path: Path, what: str) -> Path:
+    if not path.exists():
+        raise DatasetNotFoundError(f"{what} not found: looked for {path}. {_HOW}")
+    return path
+
+
+def read_categories(root: str | Path) -> list[str]:
+    """The 365 Places365 class names, in index order."""
+    lines = _require(Path(root) / "categories_places365.txt", "Places365 class list").read_text().split("\n")
+    pairs = [ln.split() for ln in lines if ln.strip()]
+    names = [None] * len(pairs)
+    for name, idx in pairs:
+        names[int(idx)] = name
+    if len(names) != 365 or None in names:
+        raise ValueError(f"{Path(root) / 'categories_places365.txt'} should list 365 classes, found {len(names)}.")
+    return names
+
+
+def read_private_classes(root: str | Path) -> list[int]:
+    """The Places365 indices of the 60 MediaEval 2018 private classes (file has a BOM and trailing spaces)."""
+    text = _require(Path(root) / "MEPP18senscats.txt", "MediaEval 2018 private-class list").read_text(
+        encoding="utf-8-sig")
+    return [int(ln.split()[1]) for ln in text.splitlines() if ln.strip()]
+
+
+def read_labelled_list(root: str | Path, split: str = "MEPP18val") -> list[tuple[str, int]]:
+    """(image name, class index) pairs of a MediaEval list, e.g. the 3000 images of MEPP18val.csv."""
+    path = _require(Path(root) / "MEPP18labels" / f"{split}.csv", f"MediaEval list {split}")
+    with open(path, newline="") as f:
+        rows = [r for r in csv.reader(f) if r]
+    if not rows or len(rows[0]) < 2:
+        raise ValueError(f"{path} has no labels (is it the unlabelled test list?).")
+    return [(name, int(label)) for name, label in rows]
+
+
+def load_image(path: str | Path, size: int | None = 224) -> torch.Tensor:
+    """An RGB image as a float (3, H, W) tensor in [0, 1], bilinearly resized to ``size`` x ``size``
+    (as Li et al. do) unless ``size`` is None."""
+    from PIL import Image
+
+    with Image.open(path) as im:
+        im = im.convert("RGB")
+        if size is not None and im.size != (size, size):
+            im = im.resize((size, size), Image.BILINEAR)
+        arr = np.asarray(im, dtype=np.uint8).copy()
+    return torch.from_numpy(arr).permute(2, 0, 1).float() / 255.0
+
+
+@dataclass
+class Places365Private:
+    images: torch.Tensor
+    labels: torch.Tensor
+    names: list[str]
+    class_names: list[str]
+    private_classes: list[int]
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+
+def load_private_subset(root: str | Path, split: str = "MEPP18val", size: int = 224,
+                        limit: int | None = None) -> Places365Private:
+    """Load the labelled private-class images (all 3000, or the first ``limit`` of each class in turn)."""
+    root = Path(root)
+    items = read_labelled_list(root, split)
+    if limit is not None:
+        items = items[:limit]
+    img_dir = root / "val_256"
+    missing = [n for n, _ in items if not (img_dir / n).exists()]
+    if missing:
+        raise DatasetNotFoundError(
+            f"{len(missing)} of {len(items)} images of {split} are missing from {img_dir} "
+            f"(first: {missing[0]}). {_HOW}")
+    images = torch.stack([load_image(img_dir / n, size) for n, _ in items])
+    labels = torch.tensor([c for _, c in items])
+    return Places365Private(images, labels, [n for n, _ in items], read_categories(root),
+                            read_private_classes(root))
+
+
+def download_private_images(root: str | Path, split: str = "MEPP18val", url: str = VAL_256_URL) -> Path:
+    """Stream the Places365 ``val_256.tar`` archive and extract only the images ``split`` lists into
+    ``root/val_256``. Each image is written atomically; images already present are kept, so an
+    interrupted download resumes. Returns the image folder."""
+    root = Path(root)
+    wanted = {n for n, _ in read_labelled_list(root, split)}
+    out = root / "val_256"
+    todo = {n for n in wanted if not (out / n).exists()}
+    if not todo:
+        return out
+    try:
+        with urllib.request.urlopen(url, timeout=60) as r, tarfile.open(fileobj=r, mode="r|*") as tar:
+            for member in tar:
+                name = Path(member.name).name
+                if member.isfile() and name in todo:
+                    with atomic_path(out / name) as tmp:
+                        tmp.write_bytes(tar.extractfile(member).read())
+                    todo.discard(name)
+                    if not todo:
+                        break
+    except (OSError, tarfile.TarError) as e:
+        raise DownloadError(f"could not read {url}: {e}. Download val_256.tar by hand from the Places365 "
+                            f"website and run download_private_images(root, url='file:///path/to/val_256.tar').") from e
+    if todo:
+        raise DatasetNotFoundError(f"{len(todo)} listed images were not in {url} (first: {sorted(todo)[0]}).")
+    return out

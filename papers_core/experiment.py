@@ -1,0 +1,161 @@
+"""Experiment plumbing: profiles, seeding, device choice, an atomic on-disk cache keyed by the settings
+that produced each entry, and results (CSV tables, PNG figures) written with their provenance."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import random
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from ._validate import check_choice
+from .data.download import atomic_path
+
+__all__ = [
+    "PROFILES",
+    "check_profile",
+    "seed_everything",
+    "pick_device",
+    "repo_root",
+    "Cache",
+    "Results",
+    "provenance",
+    "timer",
+]
+
+#: quick: 2-core CPU, no network, embedded data, models trained in the notebook, minutes per notebook.
+#: paper: the paper's data, models and hyper-parameters; for a GPU machine with the data.
+PROFILES = ("quick", "paper")
+
+
+def check_profile(profile: str) -> str:
+    return check_choice(profile, PROFILES, "profile")
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed Python, NumPy and torch; return a CPU ``torch.Generator`` seeded with ``seed`` for the
+    explicit draws the attacks take."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    return torch.Generator().manual_seed(seed)
+
+
+def pick_device(preference: str = "auto") -> torch.device:
+    """'auto' picks CUDA when present, else the CPU; 'cpu' and 'cuda' force one."""
+    check_choice(preference, ("auto", "cpu", "cuda"), "device")
+    if preference == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("device 'cuda' was asked for but torch sees no CUDA GPU; use 'auto' or 'cpu'.")
+    if preference == "auto":
+        preference = "cuda" if torch.cuda.is_available() else "cpu"
+    return torch.device(preference)
+
+
+def repo_root() -> Path:
+    """The checkout this package lives in (where data/ and results/ go), or the working directory."""
+    here = Path(__file__).resolve().parent.parent
+    return here if (here / "pyproject.toml").exists() else Path.cwd()
+
+
+def _key(settings: dict) -> str:
+    blob = json.dumps(settings, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+class Cache:
+    """Expensive steps (trained models, adversarial sets) stored under ``root`` as ``name-<hash>.pt``,
+    where the hash covers every setting that produced the entry.
+
+    Writes are atomic (temporary file, then rename), so a killed run leaves no file a later run would
+    trust, and a rerun resumes from the entries that were finished. Loading is weights-only: a cache
+    file can hold tensors, dicts, lists and numbers, nothing that runs code.
+    """
+
+    def __init__(self, root: str | Path, enabled: bool = True):
+        self.root = Path(root)
+        self.enabled = enabled
+
+    def path(self, name: str, settings: dict) -> Path:
+        return self.root / f"{name}-{_key(settings)}.pt"
+
+    def get_or_compute(self, name: str, settings: dict, compute: Callable[[], Any]) -> Any:
+        path = self.path(name, settings)
+        if self.enabled and path.exists():
+            try:
+                return torch.load(path, map_location="cpu", weights_only=True)["value"]
+            except Exception:  # unreadable entry: recompute and replace it
+                path.unlink(missing_ok=True)
+        value = compute()
+        if self.enabled:
+            with atomic_path(path) as tmp:
+                torch.save({"settings": json.dumps(settings, sort_keys=True, default=str), "value": value}, tmp)
+        return value
+
+
+def _git_commit(root: Path) -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+        return out.stdout.strip() + ("-dirty" if dirty else "") if out.returncode == 0 else "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def provenance(**settings) -> dict:
+    """Where a result came from: git commit, versions, machine, and the settings given."""
+    versions = {}
+    for pkg in ("torch", "torchvision", "numpy", "scikit-image", "pytorch-msssim", "brisque", "papers_core"):
+        try:
+            versions[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            versions[pkg] = None
+    return {
+        "git_commit": _git_commit(repo_root()),
+        "python": sys.version.split()[0],
+        "packages": versions,
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, torch threads {torch.get_num_threads()}",
+        "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+        "settings": settings,
+    }
+
+
+class Results:
+    """Writes a notebook's tables (CSV) and figures (PNG) to ``root``, each with a ``provenance.json``."""
+
+    def __init__(self, root: str | Path, **settings):
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.provenance = provenance(**settings)
+        with atomic_path(self.root / "provenance.json") as tmp:
+            tmp.write_text(json.dumps(self.provenance, indent=2, default=str))
+
+    def table(self, df, name: str):
+        with atomic_path(self.root / f"{name}.csv") as tmp:
+            df.to_csv(tmp, index=True)
+        return df
+
+    def figure(self, fig, name: str, dpi: int = 120):
+        with atomic_path(self.root / f"{name}.png") as tmp:
+            fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format="png")
+        return fig
+
+
+@contextmanager
+def timer(store: dict, name: str):
+    """Record the wall-clock seconds of a block in ``store[name]``."""
+    t0 = time.perf_counter()
+    try:
+        yield
+    finally:
+        store[name] = time.perf_counter() - t0

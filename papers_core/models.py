@@ -1,0 +1,150 @@
+"""Models: the papers' architectures and loaders for published checkpoints.
+
+Every model returned here takes [0, 1] images and owns its normalisation (``Normalized``).
+"""
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import torch
+import torch.nn as nn
+
+from ._validate import check_choice
+from .data.download import download_url
+
+__all__ = [
+    "Normalized",
+    "SmallCNN",
+    "PLACES365_ARCHS",
+    "PLACES365_URLS",
+    "IMAGENET_MEAN",
+    "IMAGENET_STD",
+    "CheckpointError",
+    "load_state_dict_safely",
+    "places365_model",
+    "download_places365_checkpoint",
+    "build_model",
+    "MODELS",
+]
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint is missing, corrupt, or needs unsafe (arbitrary-code) unpickling."""
+
+
+class Normalized(nn.Module):
+    """Wraps ``model`` so that it takes [0, 1] images: ``model((x - mean) / std)``."""
+
+    def __init__(self, model: nn.Module, mean, std):
+        super().__init__()
+        self.model = model
+        self.register_buffer("mean", torch.as_tensor(mean, dtype=torch.float32).view(1, -1, 1, 1))
+        self.register_buffer("std", torch.as_tensor(std, dtype=torch.float32).view(1, -1, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 4 or x.shape[1] != self.mean.shape[1]:
+            raise ValueError(f"model expects (N, {self.mean.shape[1]}, H, W) images, got {tuple(x.shape)}.")
+        return self.model((x - self.mean) / self.std)
+
+
+class SmallCNN(nn.Module):
+    """A small VGG-style CNN for the quick profile: three conv blocks (conv-BN-ReLU-pool), global
+    average pooling and a linear classifier. Takes [0, 1] images (normalises them itself)."""
+
+    def __init__(self, num_classes: int, in_channels: int = 3, width: int = 32):
+        super().__init__()
+        w = width
+        self.in_channels = in_channels
+
+        def block(cin, cout):
+            return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout),
+                                 nn.ReLU(inplace=True), nn.MaxPool2d(2))
+
+        self.features = nn.Sequential(block(in_channels, w), block(w, 2 * w), block(2 * w, 4 * w))
+        self.classifier = nn.Linear(4 * w, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 4 or x.shape[1] != self.in_channels:
+            raise ValueError(f"SmallCNN expects (N, {self.in_channels}, H, W) images, got {tuple(x.shape)}.")
+        h = self.features(x * 2.0 - 1.0)
+        return self.classifier(h.mean(dim=(2, 3)))
+
+
+# ------------------------------------------------------------------------------------------ Places365
+PLACES365_ARCHS = ("resnet18", "resnet50", "alexnet", "densenet161")
+PLACES365_URLS = {a: f"http://places2.csail.mit.edu/models_places365/{a}_places365.pth.tar"
+                  for a in PLACES365_ARCHS}
+
+
+def load_state_dict_safely(path: str | Path) -> dict:
+    """Load a checkpoint's state dict with ``torch.load(weights_only=True)``: never runs pickled code.
+
+    Accepts a bare state dict or a dict holding one under 'state_dict' (the Places365 format).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint not found: {path}. Download it first (see data/README.md).")
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as e:
+        raise CheckpointError(
+            f"{path} needs arbitrary-code unpickling, which papers_core refuses (weights-only loading). "
+            "Re-save it as a plain state dict from a trusted environment: "
+            "torch.save(model.state_dict(), path).") from e
+    except (RuntimeError, EOFError, ValueError) as e:
+        raise CheckpointError(f"{path} is not a readable PyTorch checkpoint (corrupt or truncated?): {e}. "
+                              "Delete it and download it again.") from e
+    if isinstance(obj, dict) and "state_dict" in obj:
+        obj = obj["state_dict"]
+    if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise CheckpointError(f"{path} holds no state dict of tensors.")
+    return obj
+
+
+def _densenet_rename(key: str) -> str:
+    # Old torchvision DenseNet checkpoints use 'norm.1', 'conv.1', ...; current names are 'norm1', 'conv1'.
+    for old, new in (("norm.1", "norm1"), ("relu.1", "relu1"), ("conv.1", "conv1"),
+                     ("norm.2", "norm2"), ("relu.2", "relu2"), ("conv.2", "conv2")):
+        key = key.replace(old, new)
+    return key
+
+
+def places365_model(arch: str, checkpoint: str | Path | None = None) -> nn.Module:
+    """A torchvision ``arch`` with 365 outputs, loaded from a Places365 checkpoint when given, wrapped to
+    take [0, 1] images with ImageNet normalisation (as the Places365 demo code uses)."""
+    import torchvision.models as tvm
+
+    check_choice(arch, PLACES365_ARCHS, "Places365 architecture")
+    net = getattr(tvm, arch)(weights=None, num_classes=365)
+    if checkpoint is not None:
+        state = load_state_dict_safely(checkpoint)
+        state = {(k[len("module."):] if k.startswith("module.") else k): v for k, v in state.items()}
+        if arch == "densenet161":
+            state = {_densenet_rename(k): v for k, v in state.items()}
+        try:
+            net.load_state_dict(state)
+        except RuntimeError as e:
+            raise CheckpointError(f"{checkpoint} does not fit torchvision's {arch} with 365 classes: {e}") from e
+    return Normalized(net, IMAGENET_MEAN, IMAGENET_STD).eval()
+
+
+def download_places365_checkpoint(arch: str, root: str | Path, url: str | None = None) -> Path:
+    """Download ``{arch}_places365.pth.tar`` into ``root`` (atomic: a failed download leaves nothing)."""
+    check_choice(arch, PLACES365_ARCHS, "Places365 architecture")
+    dest = Path(root) / f"{arch}_places365.pth.tar"
+    if not dest.exists():
+        download_url(url or PLACES365_URLS[arch], dest)
+    return dest
+
+
+#: Small architectures by name, for the quick profile.
+MODELS = {"small_cnn": SmallCNN}
+
+
+def build_model(name: str, **kwargs) -> nn.Module:
+    """Build a model by name; an unknown name lists the valid ones."""
+    return MODELS[check_choice(name, MODELS, "model")](**kwargs)
