@@ -249,7 +249,7 @@ table2_names = {"N-FGSM": "N-FG", "R-FGSM": "R-FG", "L-FGSM": "L-FG", "P-FGSM": 
 table2 = pd.DataFrame({"Distance": {k: round(M.irreversibility(y_test, target_of(v), D), 4)
                                     for k, v in table2_names.items()}})
 table2.index.name = "method"
-results.table(table2, "table2")
+_ = results.table(table2, "table2")
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -402,7 +402,7 @@ claims = [
           max_pair_share("P-FG") < max_pair_share("L-FG")),
 ]
 claims_df = claims_table(claims, "p_fgsm", profile)
-results.table(claims_df, "claims")
+_ = results.table(claims_df, "claims")
 
 # %%
 # NBVAL_CHECK_OUTPUT

@@ -31,6 +31,7 @@ __all__ = [
     "Results",
     "provenance",
     "timer",
+    "code_fingerprint",
 ]
 
 #: quick: 2-core CPU, no network, embedded data, models trained in the notebook, minutes per notebook.
@@ -67,14 +68,24 @@ def repo_root() -> Path:
     return here if (here / "pyproject.toml").exists() else Path.cwd()
 
 
+def code_fingerprint() -> str:
+    """A hash of papers_core's source: cache entries made by other library code are not reused."""
+    h = hashlib.sha256()
+    pkg = Path(__file__).resolve().parent
+    for path in sorted(pkg.rglob("*.py")):
+        h.update(str(path.relative_to(pkg)).encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
 def _key(settings: dict) -> str:
-    blob = json.dumps(settings, sort_keys=True, default=str)
+    blob = json.dumps({"settings": settings, "code": code_fingerprint()}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
 class Cache:
     """Expensive steps (trained models, adversarial sets) stored under ``root`` as ``name-<hash>.pt``,
-    where the hash covers every setting that produced the entry.
+    where the hash covers every setting that produced the entry and the library's source code.
 
     Writes are atomic (temporary file, then rename), so a killed run leaves no file a later run would
     trust, and a rerun resumes from the entries that were finished. Loading is weights-only: a cache
@@ -140,15 +151,17 @@ class Results:
         with atomic_path(self.root / "provenance.json") as tmp:
             tmp.write_text(json.dumps(self.provenance, indent=2, default=str))
 
-    def table(self, df, name: str):
+    def table(self, df, name: str) -> Path:
+        """Write ``df`` as ``<name>.csv``; returns the path."""
         with atomic_path(self.root / f"{name}.csv") as tmp:
             df.to_csv(tmp, index=True)
-        return df
+        return self.root / f"{name}.csv"
 
-    def figure(self, fig, name: str, dpi: int = 120):
+    def figure(self, fig, name: str, dpi: int = 120) -> Path:
+        """Write ``fig`` as ``<name>.png``; returns the path."""
         with atomic_path(self.root / f"{name}.png") as tmp:
             fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format="png")
-        return fig
+        return self.root / f"{name}.png"
 
 
 @contextmanager

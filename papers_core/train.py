@@ -13,17 +13,22 @@ __all__ = ["train_classifier", "predict_proba"]
 def train_classifier(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs: int = 10,
                      batch_size: int = 128, lr: float = 2e-3, weight_decay: float = 5e-4, seed: int = 0,
                      augment: bool = True, progress: bool = False) -> nn.Module:
-    """Train ``model`` with Adam and a cosine learning-rate schedule on (x, y); return it in eval mode.
+    """Train ``model`` with Adam and a one-cycle learning-rate schedule on (x, y); return it in eval mode.
 
-    Mini-batches are shuffled by a generator seeded with ``seed``; ``augment`` adds random horizontal
-    flips. Runs on ``x``'s device.
+    The parameters are first re-initialised from ``seed``, and mini-batches are shuffled by a generator
+    seeded with ``seed``, so the trained weights depend on the arguments alone. ``augment`` adds random
+    horizontal flips. Runs on ``x``'s device.
     """
     check_images(x)
     y = check_labels(y, x.shape[0]).to(x.device)
     check_range(epochs, "epochs", lo=1, integer=True)
     check_range(batch_size, "batch_size", lo=1, integer=True)
     g = as_generator(seed)
-    torch.manual_seed(seed)  # parameter init of lazily built layers, dropout
+    with torch.random.fork_rng(devices=[]):  # the result depends on the arguments only, not on global state
+        torch.manual_seed(seed)
+        for module in model.modules():
+            if hasattr(module, "reset_parameters"):
+                module.reset_parameters()
     model.to(x.device).train()
     opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
     steps = epochs * ((len(x) + batch_size - 1) // batch_size)

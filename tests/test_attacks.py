@@ -53,8 +53,9 @@ def test_targeted_attacks_reach_their_targets(model, batch, name):
     assert r.success.float().mean() >= 0.95
     assert torch.equal(r.prediction[r.success], r.target[r.success])
     p_target = r.probs.gather(1, r.target[:, None]).squeeze(1)
-    # a sample stops early only because its target probability passed the threshold
-    assert (p_target[r.iterations < 50] > 0.99).all()
+    # a sample stops early only because its target probability passed 0.99 (checked before the final
+    # rounding to 8 bits, which moves it a little)
+    assert (p_target[r.iterations < 50] > 0.98).all()
     assert (r.iterations < 50).float().mean() >= 0.3
 
 

@@ -1,0 +1,97 @@
+"""Experiment plumbing: atomic cache keyed by settings, resume after a kill, provenance, determinism."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pandas as pd
+import pytest
+import torch
+
+from papers_core.experiment import Cache, Results, check_profile, pick_device, provenance, seed_everything
+
+
+def test_cache_is_keyed_by_settings(tmp_path):
+    cache = Cache(tmp_path)
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return {"w": torch.arange(3.0)}
+
+    a = cache.get_or_compute("m", {"lr": 1}, compute)
+    b = cache.get_or_compute("m", {"lr": 1}, compute)
+    cache.get_or_compute("m", {"lr": 2}, compute)
+    assert len(calls) == 2 and torch.equal(a["w"], b["w"])
+    assert len(list(tmp_path.glob("m-*.pt"))) == 2
+
+
+def test_corrupt_cache_entry_is_recomputed(tmp_path):
+    cache = Cache(tmp_path)
+    cache.path("m", {}).parent.mkdir(parents=True, exist_ok=True)
+    cache.path("m", {}).write_bytes(b"garbage")
+    assert cache.get_or_compute("m", {}, lambda: 5) == 5
+    assert cache.get_or_compute("m", {}, lambda: 6) == 5  # now a valid entry
+
+
+def test_killed_run_leaves_no_trusted_file_and_rerun_resumes(tmp_path):
+    script = textwrap.dedent(f"""
+        import time, torch
+        from papers_core.experiment import Cache
+        cache = Cache({str(tmp_path)!r})
+        cache.get_or_compute("first", {{}}, lambda: torch.ones(3))
+        def slow():
+            print("started", flush=True)
+            time.sleep(60)
+            return torch.zeros(3)
+        cache.get_or_compute("second", {{}}, slow)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "started"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    files = sorted(p.name for p in tmp_path.iterdir())
+    assert len(files) == 1 and files[0].startswith("first-")  # nothing half-written for "second"
+    cache = Cache(tmp_path)
+    assert torch.equal(cache.get_or_compute("first", {}, lambda: pytest.fail("recomputed")), torch.ones(3))
+
+
+def test_results_write_tables_figures_and_provenance(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    res = Results(tmp_path / "r", profile="quick", seed=3)
+    res.table(pd.DataFrame({"a": [1, 2]}), "t")
+    fig, ax = plt.subplots()
+    res.figure(fig, "f")
+    assert (tmp_path / "r" / "t.csv").exists() and (tmp_path / "r" / "f.png").read_bytes()[:4] == b"\x89PNG"
+    prov = json.loads((tmp_path / "r" / "provenance.json").read_text())
+    assert prov["settings"] == {"profile": "quick", "seed": 3}
+    assert prov["packages"]["torch"] and "git_commit" in prov
+
+
+def test_profiles_devices_and_seeds():
+    assert check_profile("quick") == "quick"
+    with pytest.raises(ValueError, match="valid choices.*paper"):
+        check_profile("full")
+    assert pick_device("cpu").type == "cpu"
+    assert pick_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    g1, g2 = seed_everything(4), seed_everything(4)
+    assert torch.equal(torch.rand(3, generator=g1), torch.rand(3, generator=g2))
+    assert provenance()["python"]
+
+
+def test_training_is_deterministic_for_a_seed():
+    from papers_core.data import synth_scenes
+    from papers_core.models import SmallCNN
+    from papers_core.train import train_classifier
+
+    d = synth_scenes("train", n_per_class=4)
+    a = train_classifier(SmallCNN(d.num_classes, width=8), d.images, d.labels, epochs=1, seed=1)
+    b = train_classifier(SmallCNN(d.num_classes, width=8), d.images, d.labels, epochs=1, seed=1)
+    assert all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values()))

@@ -1,0 +1,72 @@
+"""Models: the Places365 checkpoint format, weights-only loading, normalisation wrappers."""
+import pytest
+import torch
+import torchvision
+
+from papers_core.models import (CheckpointError, Normalized, SmallCNN, build_model, load_state_dict_safely,
+                                places365_model)
+
+
+def test_places365_checkpoint_format_loads(tmp_path):
+    net = torchvision.models.resnet18(weights=None, num_classes=365)
+    ckpt = {"epoch": 90, "arch": "resnet18",
+            "state_dict": {f"module.{k}": v for k, v in net.state_dict().items()}}
+    path = tmp_path / "resnet18_places365.pth.tar"
+    torch.save(ckpt, path)
+    model = places365_model("resnet18", path)
+    assert not model.training
+    x = torch.rand(2, 3, 64, 64)
+    mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
+    std = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
+    net.eval()
+    with torch.no_grad():
+        assert torch.allclose(model(x), net((x - mean) / std), atol=1e-5)
+
+
+def test_densenet_old_key_names_are_renamed(tmp_path):
+    net = torchvision.models.densenet121(weights=None, num_classes=365)  # same naming as densenet161
+    old = {f"module.{k}".replace("norm1", "norm.1").replace("conv1", "conv.1")
+           .replace("norm2", "norm.2").replace("conv2", "conv.2"): v for k, v in net.state_dict().items()}
+    assert any("norm.1" in k for k in old)
+    path = tmp_path / "d.pth.tar"
+    torch.save({"state_dict": old}, path)
+    from papers_core import models
+
+    state = {models._densenet_rename(k[len("module."):]): v for k, v in load_state_dict_safely(path).items()}
+    net.load_state_dict(state)  # strict: every key matched
+
+
+class Evil:
+    def __reduce__(self):
+        return (print, ("this must never run",))
+
+
+def test_pickled_code_is_refused(tmp_path):
+    path = tmp_path / "evil.pth"
+    torch.save({"state_dict": {"w": torch.zeros(1)}, "payload": Evil()}, path)
+    with pytest.raises(CheckpointError, match="weights-only"):
+        load_state_dict_safely(path)
+
+
+def test_missing_truncated_and_mismatched_checkpoints(tmp_path):
+    with pytest.raises(CheckpointError, match="not found.*data/README.md"):
+        load_state_dict_safely(tmp_path / "absent.pth")
+    good = tmp_path / "good.pth"
+    torch.save(SmallCNN(5).state_dict(), good)
+    bad = tmp_path / "truncated.pth"
+    bad.write_bytes(good.read_bytes()[:200])
+    with pytest.raises(CheckpointError, match="corrupt or truncated"):
+        load_state_dict_safely(bad)
+    with pytest.raises(CheckpointError, match="does not fit"):
+        places365_model("resnet18", good)
+    with pytest.raises(ValueError, match="valid choices.*resnet50"):
+        places365_model("vgg16")
+    with pytest.raises(ValueError, match="valid choices.*small_cnn"):
+        build_model("lenet")
+
+
+def test_channel_mismatch_is_explained():
+    with pytest.raises(ValueError, match=r"expects \(N, 3, H, W\)"):
+        SmallCNN(10)(torch.rand(2, 1, 32, 32))
+    with pytest.raises(ValueError, match=r"expects \(N, 3, H, W\)"):
+        Normalized(torch.nn.Identity(), (0.5,) * 3, (0.5,) * 3)(torch.rand(2, 1, 8, 8))
