@@ -303,7 +303,7 @@ plt.show()
 # %%
 rp = runs["P-FG"][2]
 picks = [0, len(x_test) // 2]
-fig, ax = plt.subplots(len(picks), 3, figsize=(8, 2.9 * len(picks)))
+fig, ax = plt.subplots(len(picks), 3, figsize=(8, 3.4 * len(picks)))
 for row, i in enumerate(picks):
     x0, xa = x_test[i].cpu(), rp.adv[i].cpu()
     ax[row, 0].imshow(x0.permute(1, 2, 0).numpy())
