@@ -6,6 +6,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ._validate import as_generator, check_images, check_labels, check_range
+from .attacks.fgsm import predict_proba  # noqa: F401  (re-exported: evaluation lives beside training)
 
 __all__ = ["train_classifier", "predict_proba"]
 
@@ -52,11 +53,3 @@ def train_classifier(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epoc
             opt.step()
             sched.step()
     return model.eval()
-
-
-@torch.no_grad()
-def predict_proba(model: nn.Module, x: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
-    """Softmax probabilities in chunks of ``batch_size``."""
-    from .attacks.fgsm import predict_proba as _pp
-
-    return _pp(model, x, batch_size)
