@@ -26,6 +26,8 @@ __all__ = [
     "download_places365_checkpoint",
     "build_model",
     "MODELS",
+    "NIMA_BASES",
+    "nima_model",
 ]
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -139,6 +141,60 @@ def download_places365_checkpoint(arch: str, root: str | Path, url: str | None =
     if not dest.exists():
         download_url(url or PLACES365_URLS[arch], dest)
     return dest
+
+
+# ---------------------------------------------------------------------------------------------- NIMA
+#: Backbones of NIMA (Talebi and Milanfar 2018) with the width of their pooled features.
+NIMA_BASES = {"vgg16": 25088, "mobilenet_v2": 1280, "resnet50": 2048}
+
+
+def nima_model(checkpoint: str | Path, base: str = "mobilenet_v2", dropout: float = 0.75) -> nn.Module:
+    """A NIMA aesthetics model (Talebi and Milanfar 2018) from a user-supplied checkpoint.
+
+    NIMA is an ImageNet backbone whose classifier is replaced by dropout and a 10-way linear layer with
+    softmax: the predicted distribution of 1..10 ratings; its mean is the aesthetics score
+    (:func:`papers_core.metrics.nima_score`). Sweere et al. report such a score (the MediaEval 2019
+    Pixel Privacy task's), but no weights are distributed with the paper or reachable offline, so
+    ``checkpoint`` must be a state dict of this module (``base.*`` and ``head.*`` keys, as saved by
+    ``torch.save(nima_model(...).state_dict(), path)``) or of the backbone with the head under
+    ``classifier.1`` / ``fc`` (the layout of the common PyTorch ports). It is loaded weights-only.
+    Returns a model that takes [0, 1] images at 224x224 and returns (N, 10) probabilities.
+    """
+    import torchvision.models as tvm
+
+    check_choice(base, NIMA_BASES, "NIMA backbone")
+    net = _Nima(getattr(tvm, base)(weights=None), base, dropout)
+    state = load_state_dict_safely(checkpoint)
+    state = {(k[len("module."):] if k.startswith("module.") else k): v for k, v in state.items()}
+    if not any(k.startswith("head.") for k in state):  # a backbone-with-head layout: split it
+        head_keys = {"classifier.1.weight": "head.1.weight", "classifier.1.bias": "head.1.bias",
+                     "fc.weight": "head.1.weight", "fc.bias": "head.1.bias",
+                     "classifier.6.weight": "head.1.weight", "classifier.6.bias": "head.1.bias"}
+        state = {head_keys.get(k, "base." + k): v for k, v in state.items()}
+    try:
+        net.load_state_dict(state, strict=False)
+        missing = [k for k in net.state_dict() if k not in state]
+        if missing:
+            raise RuntimeError(f"missing keys, e.g. {missing[:3]}")
+    except RuntimeError as e:
+        raise CheckpointError(f"{checkpoint} does not fit a NIMA model on {base}: {e}") from e
+    return Normalized(net, IMAGENET_MEAN, IMAGENET_STD).eval()
+
+
+class _Nima(nn.Module):
+    def __init__(self, backbone: nn.Module, base: str, dropout: float):
+        super().__init__()
+        if base == "resnet50":
+            backbone.fc = nn.Identity()
+        elif base == "vgg16":
+            backbone.classifier = nn.Identity()
+        else:
+            backbone.classifier = nn.Identity()
+        self.base = backbone
+        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(NIMA_BASES[base], 10))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(self.head(torch.flatten(self.base(x), 1)), dim=1)
 
 
 #: Small architectures by name, for the quick profile.

@@ -4,6 +4,13 @@ from __future__ import annotations
 from typing import Callable
 
 from .._validate import check_choice
+from .color_variance import (  # noqa: F401
+    CONDITIONS,
+    PAPER_RUNS,
+    color_variance_attack,
+    color_variance_map,
+    protection_condition,
+)
 from .fgsm import (  # noqa: F401
     P_FGSM_SELECTIONS,
     PAPER_EPSILON_8BIT,
@@ -33,6 +40,7 @@ ATTACKS: dict[str, Callable[..., AttackResult]] = {
     "L-FGSM": l_fgsm,
     "R-FGSM": r_fgsm,
     "P-FGSM": p_fgsm,
+    "CV": color_variance_attack,
 }
 
 

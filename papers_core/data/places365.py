@@ -5,6 +5,8 @@ Layout under ``root`` (a copy of ``shared/datasets/places365`` plus the images):
     categories_places365.txt          365 class names ("/a/airfield 0")
     MEPP18senscats.txt                the 60 private classes ("/a/airplane_cabin 1", UTF-8 BOM)
     MEPP18labels/MEPP18val.csv        3000 labelled images, 50 per private class
+    MEPP19labels/MEPP19test.csv       the 600 MediaEval 2019 test images (names only; ResNet-50
+                                      Places365 classifies all of them correctly)
     val_256/Places365_val_XXXXXXXX.jpg  the Places365-Standard validation images (256x256)
 
 The lists ship with this project's data kit (see data/README.md); the images come from the Places365
@@ -30,6 +32,8 @@ __all__ = [
     "read_categories",
     "read_private_classes",
     "read_labelled_list",
+    "read_image_names",
+    "load_images",
     "load_private_subset",
     "download_private_images",
     "load_image",
@@ -66,9 +70,20 @@ def read_private_classes(root: str | Path) -> list[int]:
     return [int(ln.split()[1]) for ln in text.splitlines() if ln.strip()]
 
 
+def _list_path(root: str | Path, split: str) -> Path:
+    """MediaEval lists live in ``MEPP18labels/`` or ``MEPP19labels/``, after their first six letters."""
+    return _require(Path(root) / f"{split[:6]}labels" / f"{split}.csv", f"MediaEval list {split}")
+
+
+def read_image_names(root: str | Path, split: str) -> list[str]:
+    """The image names of a MediaEval list, labelled or not (e.g. the 600 of ``MEPP19test``)."""
+    with open(_list_path(root, split), newline="") as f:
+        return [r[0].strip() for r in csv.reader(f) if r and r[0].strip()]
+
+
 def read_labelled_list(root: str | Path, split: str = "MEPP18val") -> list[tuple[str, int]]:
     """(image name, class index) pairs of a MediaEval list, e.g. the 3000 images of MEPP18val.csv."""
-    path = _require(Path(root) / "MEPP18labels" / f"{split}.csv", f"MediaEval list {split}")
+    path = _list_path(root, split)
     with open(path, newline="") as f:
         rows = [r for r in csv.reader(f) if r]
     if not rows or len(rows[0]) < 2:
@@ -121,12 +136,22 @@ def load_private_subset(root: str | Path, split: str = "MEPP18val", size: int = 
                             read_private_classes(root))
 
 
+def load_images(root: str | Path, names: list[str], size: int = 224) -> torch.Tensor:
+    """The listed images of ``root/val_256`` as a float (N, 3, size, size) batch in [0, 1]."""
+    img_dir = Path(root) / "val_256"
+    missing = [n for n in names if not (img_dir / n).exists()]
+    if missing:
+        raise DatasetNotFoundError(f"{len(missing)} of {len(names)} listed images are missing from {img_dir} "
+                                   f"(first: {missing[0]}). {_HOW}")
+    return torch.stack([load_image(img_dir / n, size) for n in names])
+
+
 def download_private_images(root: str | Path, split: str = "MEPP18val", url: str = VAL_256_URL) -> Path:
     """Stream the Places365 ``val_256.tar`` archive and extract only the images ``split`` lists into
     ``root/val_256``. Each image is written atomically; images already present are kept, so an
     interrupted download resumes. Returns the image folder."""
     root = Path(root)
-    wanted = {n for n, _ in read_labelled_list(root, split)}
+    wanted = set(read_image_names(root, split))
     out = root / "val_256"
     todo = {n for n in wanted if not (out / n).exists()}
     if not todo:

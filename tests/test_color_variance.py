@@ -1,0 +1,232 @@
+"""Colour science (CIELAB, CIEDE2000), the colour-variance map and Algorithm 1 of Sweere et al. (2019)."""
+import csv
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from skimage.color import deltaE_ciede2000, rgb2lab
+
+from papers_core import attacks as A
+from papers_core import metrics as M
+from papers_core.models import CheckpointError, _Nima, nima_model
+
+DATA = Path(__file__).parent / "data"
+
+
+def sharma_pairs():
+    with open(DATA / "ciede2000_sharma2005.csv") as f:
+        rows = list(csv.DictReader(ln for ln in f if not ln.startswith("#")))
+    lab1 = torch.tensor([[float(r[k]) for k in ("L1", "a1", "b1")] for r in rows], dtype=torch.float64)
+    lab2 = torch.tensor([[float(r[k]) for k in ("L2", "a2", "b2")] for r in rows], dtype=torch.float64)
+    return lab1, lab2, torch.tensor([float(r["dE00"]) for r in rows], dtype=torch.float64)
+
+
+# ---------------------------------------------------------------------------------------- colour
+def test_rgb_to_lab_matches_scikit_image():
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(3, 3, 8, 8, generator=g, dtype=torch.float64)
+    x[0, :, 0, 0], x[0, :, 0, 1], x[0, :, 0, 2] = 0.0, 1.0, 0.02  # black, white, the linear segment
+    ref = np.stack([rgb2lab(im.permute(1, 2, 0).numpy()) for im in x])
+    np.testing.assert_allclose(M.rgb_to_lab(x).permute(0, 2, 3, 1).numpy(), ref, atol=1e-9)
+    assert M.rgb_to_lab(x.float()).dtype == torch.float32
+
+
+def test_ciede2000_reproduces_the_34_reference_pairs_of_sharma_wu_dalal():
+    lab1, lab2, expected = sharma_pairs()
+    assert len(expected) == 34
+    np.testing.assert_allclose(M.ciede2000(lab1, lab2).numpy(), expected.numpy(), atol=5e-5)
+    np.testing.assert_allclose(M.ciede2000(lab2, lab1).numpy(), expected.numpy(), atol=5e-5)  # symmetric
+
+
+def test_ciede2000_matches_scikit_image_on_random_colours():
+    g = torch.Generator().manual_seed(1)
+    lab1 = torch.rand(500, 3, generator=g, dtype=torch.float64) * torch.tensor([100, 200, 200]) - torch.tensor([0, 100, 100])
+    lab2 = lab1 + torch.randn(500, 3, generator=g, dtype=torch.float64) * 10
+    ref = deltaE_ciede2000(lab1.numpy(), lab2.numpy(), channel_axis=-1)
+    np.testing.assert_allclose(M.ciede2000(lab1, lab2, dim=1).numpy(), ref, atol=1e-9)
+    assert float(M.ciede2000(lab1, lab1).abs().max()) == 0.0
+
+
+def test_ciede2000_rejects_mismatched_inputs():
+    with pytest.raises(ValueError, match="equal shape"):
+        M.ciede2000(torch.zeros(4, 3), torch.zeros(5, 3))
+
+
+# ------------------------------------------------------------------------------ colour-variance map
+def reference_map(img: np.ndarray, window: int, sigma: float) -> np.ndarray:
+    """CV-PIRE's definition written pixel by pixel with scikit-image (REFERENCE_NOTES.md)."""
+    lab = rgb2lab(img)
+    h, w, _ = img.shape
+    r = window // 2
+    out = np.zeros((h, w))
+    for i in range(h):
+        for j in range(w):
+            acc, count = 0.0, 0
+            for dy in range(-r, r + 1):
+                for dx in range(-r, r + 1):
+                    y, x = i + dy, j + dx
+                    if (dy == 0 and dx == 0) or not (0 <= y < h and 0 <= x < w):
+                        continue
+                    wq = math.exp(-(dx * dx + dy * dy) / (2 * sigma ** 2)) / (2 * math.pi * sigma ** 2)
+                    acc += (float(deltaE_ciede2000(lab[i, j], lab[y, x])) * wq) ** 2
+                    count += 1
+            out[i, j] = math.sqrt(acc / count)
+    return out / out.max()
+
+
+@pytest.mark.parametrize("window,sigma", [(3, 1.0), (5, 1.0), (5, 2.0)])
+def test_color_variance_map_matches_a_per_pixel_reference(window, sigma):
+    g = torch.Generator().manual_seed(2)
+    x = torch.rand(2, 3, 7, 9, generator=g, dtype=torch.float64)
+    x[1, :, :, :4] = 0.5  # a flat region next to a textured one
+    cv = A.color_variance_map(x, window=window, sigma=sigma)
+    assert cv.shape == (2, 1, 7, 9)
+    for k in range(2):
+        ref = reference_map(x[k].permute(1, 2, 0).numpy(), window, sigma)
+        np.testing.assert_allclose(cv[k, 0].numpy(), ref, atol=1e-10)
+
+
+def test_color_variance_map_is_high_on_texture_low_on_flat_areas_and_batch_independent():
+    g = torch.Generator().manual_seed(3)
+    x = torch.full((3, 3, 24, 24), 0.4)
+    x[0, :, :, 12:] = torch.rand(3, 24, 12, generator=g)  # right half textured
+    x[1] = 0.7  # entirely flat
+    cv = A.color_variance_map(x)
+    assert float(cv[0].max()) == pytest.approx(1.0)
+    assert float(cv[0, 0, :, :8].max()) == 0.0 and float(cv[0, 0, :, 16:].mean()) > 0.3
+    assert float(cv[1].abs().max()) == 0.0  # flat image: no variance, no division by zero
+    torch.testing.assert_close(A.color_variance_map(x[:1]), cv[:1])
+
+
+def test_color_variance_map_rejects_bad_input():
+    with pytest.raises(ValueError, match="RGB"):
+        A.color_variance_map(torch.rand(1, 1, 8, 8))
+    with pytest.raises(ValueError, match="odd"):
+        A.color_variance_map(torch.rand(1, 3, 8, 8), window=4)
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        A.color_variance_map(torch.rand(1, 3, 8, 8) * 255)
+
+
+# --------------------------------------------------------------------------------------- Algorithm 1
+def test_protection_conditions():
+    logits = torch.log(torch.tensor([[0.5, 0.3, 0.1, 0.05, 0.03, 0.02],
+                                     [0.3, 0.5, 0.1, 0.05, 0.03, 0.02],
+                                     [0.2, 0.5, 0.1, 0.05, 0.03, 0.12]]))
+    y = torch.tensor([0, 0, 0])
+    assert A.protection_condition(logits, y, "top1").tolist() == [False, True, True]
+    # top1-50: p(label) <= 0.5 p(top-1): 0.3 > 0.25 fails, 0.2 <= 0.25 holds
+    assert A.protection_condition(logits, y, "top1-50").tolist() == [False, False, True]
+    assert A.protection_condition(logits, torch.tensor([5, 2, 4]), "top5").tolist() == [True, False, True]
+    with pytest.raises(ValueError, match="valid choices.*top1"):
+        A.protection_condition(logits, y, "top2")
+
+
+@pytest.mark.parametrize("run", list(A.PAPER_RUNS))
+def test_attack_meets_its_condition_within_the_threshold_map(model, batch, run):
+    x, y = batch
+    cfg = A.PAPER_RUNS[run]
+    cv = A.color_variance_map(x)
+    x0 = x.clone()
+    r = A.color_variance_attack(model, x, y, condition=cfg["condition"], alpha=10.0 if cfg["l1"] else 0.0,
+                                cv_map=cv, max_iter=100, generator=0)
+    assert torch.equal(x, x0)  # inputs untouched
+    assert r.success.float().mean() >= 0.75
+    with torch.no_grad():
+        met = A.protection_condition(model(r.adv), y, cfg["condition"])
+    assert torch.equal(met, r.success)
+    stepped = r.iterations > 0
+    bound = torch.round(cv * 50.0) / 255.0 + 1e-6  # clip to pT, then round: at most pT rounded half up
+    assert ((r.adv - x).abs() <= bound.expand_as(x) + 0.5 / 255)[stepped].all()
+    assert torch.equal(torch.round(r.adv[stepped] * 255) / 255, r.adv[stepped])  # on the 8-bit grid
+    assert (r.target == -1).all() and torch.equal(r.prediction, r.probs.argmax(1))
+
+
+def test_the_l1_term_shrinks_the_perturbation(model, batch):
+    x, y = batch
+    cv = A.color_variance_map(x)
+    l1 = {a: A.color_variance_attack(model, x, y, condition="top1", alpha=a, cv_map=cv, generator=0)
+          for a in (0.0, 30.0)}
+    size = {a: float((r.adv - x).abs().sum()) for a, r in l1.items()}
+    assert size[30.0] < 0.8 * size[0.0]
+    assert float(M.ssim(x, l1[30.0].adv).mean()) > float(M.ssim(x, l1[0.0].adv).mean())
+
+
+def algorithm1_with_torch_adam(model, img, label, condition, alpha, cv, T, lr, u):
+    """Algorithm 1 for one image, literally, with torch.optim.Adam: the reference for the batched code."""
+    pT = (cv * 50 / 255).expand_as(img)
+    v = ((u * 0.02 - 0.01) * pT).clone().requires_grad_(True)
+    opt = torch.optim.Adam([v], lr=lr)
+    for t in range(T + 1):
+        logits = model((img + v).clamp(0, 1))
+        if A.protection_condition(logits.detach(), label, condition).item() or t == T:
+            adv = (img + v.detach()).clamp(0, 1)
+            return (torch.round(adv * 255) / 255 if t else adv), t
+        loss = -F.cross_entropy(logits, label) + alpha * v.abs().sum() / pT.sum()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        with torch.no_grad():
+            v.copy_(torch.round(torch.maximum(torch.minimum(v, pT), -pT) * 255) / 255)
+
+
+def test_batched_attack_equals_algorithm_1_with_torch_adam_per_sample(model, batch):
+    x, y = batch[0][:6], batch[1][:6]
+    cv = A.color_variance_map(x)
+    r = A.color_variance_attack(model, x, y, condition="top5", alpha=3.0, cv_map=cv, max_iter=40,
+                                generator=torch.Generator().manual_seed(7))
+    u = torch.rand(x.shape, generator=torch.Generator().manual_seed(7))
+    for i in range(6):
+        adv, steps = algorithm1_with_torch_adam(model, x[i:i + 1], y[i:i + 1], "top5", 3.0, cv[i:i + 1], 40,
+                                                0.05, u[i:i + 1])
+        assert steps == int(r.iterations[i])
+        # same steps, same images: a batch-size-dependent kernel may move a pixel by one 8-bit level
+        torch.testing.assert_close(adv, r.adv[i:i + 1], atol=1.01 / 255, rtol=0)
+        assert float((adv != r.adv[i:i + 1]).float().mean()) < 0.005
+
+
+def test_attack_is_deterministic_and_checks_its_arguments(model, batch):
+    x, y = batch[0][:8], batch[1][:8]
+    a = A.color_variance_attack(model, x, y, condition="top1-50", generator=3)
+    b = A.color_variance_attack(model, x, y, condition="top1-50", generator=3)
+    assert torch.equal(a.adv, b.adv) and torch.equal(a.iterations, b.iterations)
+    with pytest.raises(ValueError, match="valid choices"):
+        A.color_variance_attack(model, x, y, condition="top-1")
+    with pytest.raises(ValueError, match="cv_map"):
+        A.color_variance_attack(model, x, y, cv_map=torch.ones(8, 3, 32, 32))
+    with pytest.raises(ValueError, match="threshold"):
+        A.color_variance_attack(model, x, y, threshold=0)
+    with pytest.raises(ValueError, match="labels must lie"):
+        A.color_variance_attack(model, x, torch.full_like(y, 99))
+
+
+# ----------------------------------------------------------------------------------------------- NIMA
+def test_nima_loader_round_trip_and_score_range(tmp_path):
+    torch.manual_seed(0)
+    import torchvision.models as tvm
+
+    net = _Nima(tvm.mobilenet_v2(weights=None), "mobilenet_v2", 0.75)
+    torch.save(net.state_dict(), tmp_path / "nima.pt")
+    model = nima_model(tmp_path / "nima.pt")
+    x = torch.rand(3, 3, 64, 64)
+    s = M.nima_score(model, x)
+    assert s.shape == (3,) and ((s >= 1) & (s <= 10)).all()
+    with torch.no_grad():
+        torch.testing.assert_close(s, net.eval()((x - model.mean) / model.std) @ torch.arange(1.0, 11.0))
+
+
+def test_nima_loader_refuses_unsafe_or_mismatched_checkpoints(tmp_path):
+    class Evil:
+        def __reduce__(self):
+            return (print, ("pwned",))
+
+    torch.save({"state_dict": Evil()}, tmp_path / "evil.pt")
+    with pytest.raises(CheckpointError, match="arbitrary-code"):
+        nima_model(tmp_path / "evil.pt")
+    torch.save({"head.1.weight": torch.zeros(10, 3)}, tmp_path / "small.pt")
+    with pytest.raises(CheckpointError, match="does not fit"):
+        nima_model(tmp_path / "small.pt")
+    with pytest.raises(CheckpointError, match="not found"):
+        nima_model(tmp_path / "missing.pt")
