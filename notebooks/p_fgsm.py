@@ -69,7 +69,7 @@ ROOT = repo_root()
 dev = pick_device(device)
 generator = seed_everything(seed)
 torch.set_num_threads(max(1, torch.get_num_threads()))
-cache = Cache(ROOT / "data" / "cache" / "p_fgsm", enabled=use_cache)
+cache = Cache(ROOT / "data" / "cache" / "models", enabled=use_cache)  # shared by the notebooks
 results = Results(ROOT / "results" / profile / "p_fgsm", profile=profile, seed=seed, device=str(dev))
 timings = {}
 pd.set_option("display.width", 200)
@@ -87,22 +87,12 @@ print(f"profile={profile}  device={dev}  seed={seed}")
 t0 = time.perf_counter()
 if profile == "quick":
     from papers_core.data import synth_scenes
-    from papers_core.models import SmallCNN
-    from papers_core.train import train_classifier
+    from papers_core.train import quick_scene_classifier
 
-    train = synth_scenes("train", n_per_class=200, seed=seed)
+    model, train = quick_scene_classifier(cache, seed=seed)
     test = synth_scenes("test", n_per_class=50, classes=train.private_classes, seed=seed)
     class_names, private = train.class_names, train.private_classes
     x_test, y_test = test.images, test.labels
-    settings = dict(model="SmallCNN", width=32, data="SynthScenes-v1", n_per_class=200, epochs=8, seed=seed)
-
-    def _train():
-        net = SmallCNN(len(class_names))
-        return train_classifier(net, train.images, train.labels, epochs=8, seed=seed).state_dict()
-
-    model = SmallCNN(len(class_names))
-    model.load_state_dict(cache.get_or_compute("smallcnn", settings, _train))
-    model.eval()
 else:
     from papers_core.data.places365 import load_private_subset
     from papers_core.models import places365_model

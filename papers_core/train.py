@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from ._validate import as_generator, check_images, check_labels, check_range
 from .attacks.fgsm import predict_proba  # noqa: F401  (re-exported: evaluation lives beside training)
 
-__all__ = ["train_classifier", "predict_proba"]
+__all__ = ["train_classifier", "predict_proba", "quick_scene_classifier"]
 
 
 def train_classifier(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs: int = 10,
@@ -53,3 +53,27 @@ def train_classifier(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epoc
             opt.step()
             sched.step()
     return model.eval()
+
+
+def quick_scene_classifier(cache=None, seed: int = 0, n_per_class: int = 200, epochs: int = 8,
+                           width: int = 32):
+    """The quick profile's scene classifier: ``SmallCNN`` trained on SynthScenes (30 classes, 32x32).
+
+    Returns ``(model, train_set)`` with the model in eval mode on the CPU. With a
+    :class:`papers_core.experiment.Cache`, the weights are cached, keyed by every setting above (and the
+    library's code), so the notebooks that share this classifier train it once per setting.
+    """
+    from .data import synth_scenes
+    from .models import SmallCNN
+
+    train = synth_scenes("train", n_per_class=n_per_class, seed=seed)
+    settings = dict(model="SmallCNN", width=width, data="SynthScenes-v1", n_per_class=n_per_class,
+                    epochs=epochs, seed=seed)
+
+    def _train():
+        net = SmallCNN(train.num_classes, width=width)
+        return train_classifier(net, train.images, train.labels, epochs=epochs, seed=seed).state_dict()
+
+    model = SmallCNN(train.num_classes, width=width)
+    model.load_state_dict(cache.get_or_compute("smallcnn", settings, _train) if cache is not None else _train())
+    return model.eval(), train

@@ -95,3 +95,17 @@ def test_training_is_deterministic_for_a_seed():
     a = train_classifier(SmallCNN(d.num_classes, width=8), d.images, d.labels, epochs=1, seed=1)
     b = train_classifier(SmallCNN(d.num_classes, width=8), d.images, d.labels, epochs=1, seed=1)
     assert all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values()))
+
+
+def test_quick_scene_classifier_is_cached_and_deterministic(tmp_path):
+    from papers_core.experiment import Cache
+    from papers_core.train import quick_scene_classifier
+
+    cache = Cache(tmp_path)
+    a, train = quick_scene_classifier(cache, seed=1, n_per_class=4, epochs=1, width=8)
+    assert len(list(tmp_path.glob("smallcnn-*.pt"))) == 1 and not a.training
+    b, _ = quick_scene_classifier(cache, seed=1, n_per_class=4, epochs=1, width=8)  # from the cache
+    c, _ = quick_scene_classifier(None, seed=1, n_per_class=4, epochs=1, width=8)  # trained afresh
+    for (k, va), vb, vc in zip(a.state_dict().items(), b.state_dict().values(), c.state_dict().values()):
+        assert torch.equal(va, vb) and torch.equal(va, vc), k
+    assert train.num_classes == a.classifier.out_features
