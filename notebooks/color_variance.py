@@ -55,6 +55,7 @@ nima_checkpoint = ""       # a NIMA state dict, if you have one (none is publish
 nima_base = "mobilenet_v2"
 samples_dir = "../shared/datasets/places365/samples"  # real photos to illustrate the map, if present
 batch_size = 500           # images per attack call (use 32-64 for ResNet-50 on a GPU)
+limit = 0                  # paper profile: use only the first `limit` listed images (0: all), for a trial run
 alpha = 10.0               # weight of the L1 term in the L1 runs (not stated in the paper; see below)
 threshold = 50.0           # the multiplier m in 8-bit levels
 window = 5                 # colour-variance window (n x n)
@@ -115,6 +116,7 @@ else:
     from papers_core.models import places365_model
 
     names = read_image_names(ROOT / data_root, "MEPP19test")
+    names = names[:limit] if limit else names
     x_all = load_images(ROOT / data_root, names, size=224)
     class_names = read_categories(ROOT / data_root)
     model = places365_model("resnet50", ROOT / checkpoint)

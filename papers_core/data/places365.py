@@ -42,7 +42,8 @@ __all__ = [
 VAL_256_URL = "http://data.csail.mit.edu/places/places365/val_256.tar"
 _HOW = ("Copy the lists from the project's data kit (shared/datasets/places365) or the MediaEval 2018 "
         "Pixel Privacy repository, and fetch the images with "
-        "papers_core.data.places365.download_private_images(root); see data/README.md.")
+        "papers_core.data.places365.download_private_images(root, split) (split: the list's name, "
+        "e.g. 'MEPP18val' or 'MEPP19test'); see data/README.md.")
 
 
 def _require(path: Path, what: str) -> Path:
