@@ -6,6 +6,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ._validate import as_generator, check_images, check_labels, check_range
+from .attacks.fgsm import _num_classes
 from .attacks.fgsm import predict_proba  # noqa: F401  (re-exported: evaluation lives beside training)
 
 __all__ = ["train_classifier", "predict_proba", "quick_scene_classifier"]
@@ -21,7 +22,6 @@ def train_classifier(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epoc
     horizontal flips. Runs on ``x``'s device.
     """
     check_images(x)
-    y = check_labels(y, x.shape[0]).to(x.device)
     check_range(epochs, "epochs", lo=1, integer=True)
     check_range(batch_size, "batch_size", lo=1, integer=True)
     g = as_generator(seed)
@@ -30,7 +30,9 @@ def train_classifier(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epoc
         for module in model.modules():
             if hasattr(module, "reset_parameters"):
                 module.reset_parameters()
-    model.to(x.device).train()
+    model.to(x.device).eval()
+    y = check_labels(y, x.shape[0], _num_classes(model, x)).to(x.device)  # also checks the channels
+    model.train()
     opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
     steps = epochs * ((len(x) + batch_size - 1) // batch_size)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.2)

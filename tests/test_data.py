@@ -115,3 +115,18 @@ def test_places365_kit_lists(shared_datasets, tmp_path):
     shutil.copytree(kit, root)
     with pytest.raises(DatasetNotFoundError, match="3000 of 3000"):
         P.load_private_subset(root)
+
+
+def test_corrupt_or_truncated_images_are_refused(tmp_path):
+    good = tmp_path / "good.jpg"
+    Image.fromarray(np.full((40, 40, 3), 120, np.uint8)).save(good, format="JPEG")
+    assert P.load_image(good, 32).shape == (3, 32, 32)
+    truncated = tmp_path / "truncated.jpg"
+    truncated.write_bytes(good.read_bytes()[:100])
+    not_an_image = tmp_path / "text.jpg"
+    not_an_image.write_text("<html>404</html>")
+    for bad in (truncated, not_an_image):
+        with pytest.raises(DatasetNotFoundError, match="not a readable image.*fetch it again"):
+            P.load_image(bad, 32)
+    with pytest.raises(DatasetNotFoundError, match="image not found"):
+        P.load_image(tmp_path / "absent.jpg")

@@ -94,8 +94,16 @@ def _check_model(model: torch.nn.Module) -> None:
 
 
 def _num_classes(model, x: torch.Tensor) -> int:
-    with torch.no_grad():
-        return model(x[:1]).shape[1]
+    """The model's number of outputs, from one image; a model that cannot take the images says so."""
+    try:
+        with torch.no_grad():
+            out = model(x[:1])
+    except RuntimeError as e:
+        raise ValueError(f"the model could not take images of shape (C, H, W) = {tuple(x.shape[1:])}: {e}. "
+                         "Pass images with the number of channels and the size the model expects.") from e
+    if out.dim() != 2:
+        raise ValueError(f"the model must return (N, num_classes) logits, got shape {tuple(out.shape)}.")
+    return out.shape[1]
 
 
 @torch.no_grad()

@@ -97,11 +97,17 @@ def load_image(path: str | Path, size: int | None = 224) -> torch.Tensor:
     (as Li et al. do) unless ``size`` is None."""
     from PIL import Image
 
-    with Image.open(path) as im:
-        im = im.convert("RGB")
-        if size is not None and im.size != (size, size):
-            im = im.resize((size, size), Image.BILINEAR)
-        arr = np.asarray(im, dtype=np.uint8).copy()
+    try:
+        with Image.open(path) as im:
+            im = im.convert("RGB")
+            if size is not None and im.size != (size, size):
+                im = im.resize((size, size), Image.BILINEAR)
+            arr = np.asarray(im, dtype=np.uint8).copy()
+    except FileNotFoundError as e:
+        raise DatasetNotFoundError(f"image not found: {path}.") from e
+    except (OSError, SyntaxError, ValueError) as e:  # PIL's errors for truncated or non-image files
+        raise DatasetNotFoundError(f"{path} is not a readable image (corrupt or truncated?): {e}. Delete it "
+                                   "and fetch it again (download_private_images fetches what is missing).") from e
     return torch.from_numpy(arr).permute(2, 0, 1).float() / 255.0
 
 

@@ -1,0 +1,149 @@
+"""Bad input to every public function that takes images, labels or hyper-parameters gets a clear error
+naming the problem and the fix; unknown names list the valid ones; inputs are never modified."""
+import pytest
+import torch
+
+from papers_core import attacks as A
+from papers_core import metrics as M
+from papers_core.data import synth_scenes
+from papers_core.experiment import check_profile, pick_device
+from papers_core.models import build_model, places365_model
+from papers_core.train import train_classifier
+
+# every public entry point that takes a batch of images: name -> call(model, x, y)
+IMAGE_FUNCTIONS = {
+    "fgsm": lambda m, x, y: A.fgsm(m, x, y),
+    "n_fgsm": lambda m, x, y: A.n_fgsm(m, x, y, max_iter=2),
+    "l_fgsm": lambda m, x, y: A.l_fgsm(m, x, max_iter=2),
+    "r_fgsm": lambda m, x, y: A.r_fgsm(m, x, max_iter=2, generator=0),
+    "p_fgsm": lambda m, x, y: A.p_fgsm(m, x, max_iter=2, generator=0),
+    "targeted_ifgsm": lambda m, x, y: A.targeted_ifgsm(m, x, y, max_iter=2),
+    "fgsm_noise": lambda m, x, y: A.fgsm_noise(m, x, y),
+    "add_noise": lambda m, x, y: A.add_noise(x, x, 1),
+    "sign_of_gaussian": lambda m, x, y: A.sign_of_gaussian(x, generator=0),
+    "color_variance_map": lambda m, x, y: A.color_variance_map(x),
+    "color_variance_attack": lambda m, x, y: A.color_variance_attack(m, x, y, max_iter=2),
+    "predict_proba": lambda m, x, y: A.predict_proba(m, x),
+    "mse": lambda m, x, y: M.mse(x, x),
+    "psnr": lambda m, x, y: M.psnr(x, x),
+    "ssim": lambda m, x, y: M.ssim(x, x),
+    "brisque": lambda m, x, y: M.brisque(x),
+    "rgb_to_lab": lambda m, x, y: M.rgb_to_lab(x),
+    "train_classifier": lambda m, x, y: train_classifier(type(m)(30, width=4), x, y, epochs=1),
+}
+
+# (how to spoil a good batch, what the error must say)
+BAD_IMAGES = {
+    "0..255 floats": (lambda x: x * 255, r"\[0, 1\].*divide by 255"),
+    "normalised": (lambda x: x - 0.5, r"\[0, 1\].*normalised"),
+    "uint8": (lambda x: (x * 255).to(torch.uint8), "uint8.*x.float\\(\\) / 255"),
+    "int64": (lambda x: (x * 255).long(), "dtype torch.int64.*float"),
+    "one image without batch axis": (lambda x: x[0], "4 dimensions.*unsqueeze"),
+    "5-D": (lambda x: x[None], "4 dimensions"),
+    "empty batch": (lambda x: x[:0], "empty batch"),
+    "NaN": (lambda x: torch.where(x > 0.6, torch.nan, x), "NaN or inf"),
+    "inf": (lambda x: torch.where(x > 0.6, torch.inf, x), "NaN or inf"),
+    "numpy array": (lambda x: x.numpy(), "torch.Tensor"),
+}
+
+
+@pytest.mark.parametrize("bad", list(BAD_IMAGES))
+@pytest.mark.parametrize("fn", list(IMAGE_FUNCTIONS))
+def test_bad_images_are_refused_with_a_clear_message(model, batch, fn, bad):
+    x, y = batch[0][:2], batch[1][:2]
+    spoil, match = BAD_IMAGES[bad]
+    with pytest.raises((ValueError, TypeError), match=match):
+        IMAGE_FUNCTIONS[fn](model, spoil(x.clone()), y)
+
+
+LABELLED = {k: IMAGE_FUNCTIONS[k] for k in ("fgsm", "n_fgsm", "targeted_ifgsm", "fgsm_noise",
+                                            "color_variance_attack", "train_classifier")}
+BAD_LABELS = {
+    "out of range": (lambda y: y + 100, r"labels must lie in \[0, 29\]"),
+    "negative": (lambda y: y - 100, r"labels must lie in \[0, 29\]"),
+    "wrong length": (lambda y: y[:1], r"shape \(2,\) to match the batch"),
+    "floats": (lambda y: y.float(), "integer class indices"),
+    "one-hot": (lambda y: torch.nn.functional.one_hot(y, 30), r"shape \(2,\)"),
+    "a list": (lambda y: y.tolist(), "torch.Tensor of class indices"),
+}
+
+
+@pytest.mark.parametrize("bad", list(BAD_LABELS))
+@pytest.mark.parametrize("fn", list(LABELLED))
+def test_bad_labels_are_refused_with_a_clear_message(model, batch, fn, bad):
+    x, y = batch[0][:2], batch[1][:2]
+    spoil, match = BAD_LABELS[bad]
+    with pytest.raises((ValueError, TypeError), match=match):
+        LABELLED[fn](model, x, spoil(y.clone()))
+
+
+BAD_SETTINGS = [
+    ("step 0", lambda m, x, y: A.fgsm(m, x, y, step=0), r"step \(8-bit units\) must be > 0"),
+    ("step above 255", lambda m, x, y: A.n_fgsm(m, x, y, step=300), "step .* must be <= 255"),
+    ("step NaN", lambda m, x, y: A.fgsm(m, x, y, step=float("nan")), "must be finite"),
+    ("step as text", lambda m, x, y: A.fgsm(m, x, y, step="1"), "must be a number"),
+    ("no iterations", lambda m, x, y: A.n_fgsm(m, x, y, max_iter=0), "max_iter must be >= 1"),
+    ("fractional iterations", lambda m, x, y: A.l_fgsm(m, x, max_iter=2.5), "max_iter must be a whole number"),
+    ("negative eps", lambda m, x, y: A.n_fgsm(m, x, y, eps=-1), r"eps \(8-bit units\) must be > 0"),
+    ("threshold above 1", lambda m, x, y: A.n_fgsm(m, x, y, threshold=1.5), "threshold must be <= 1"),
+    ("sigma above 1", lambda m, x, y: A.p_fgsm(m, x, sigma=1.5), "sigma"),
+    ("iterations 0", lambda m, x, y: A.sign_of_gaussian(x, iterations=0), "iterations"),
+    ("cv threshold 0", lambda m, x, y: A.color_variance_attack(m, x, y, threshold=0), "threshold"),
+    ("cv alpha negative", lambda m, x, y: A.color_variance_attack(m, x, y, alpha=-1), "alpha must be >= 0"),
+    ("cv lr 0", lambda m, x, y: A.color_variance_attack(m, x, y, lr=0), "lr must be > 0"),
+    ("cv even window", lambda m, x, y: A.color_variance_map(x, window=4), "window must be odd"),
+    ("cv map of wrong shape", lambda m, x, y: A.color_variance_attack(m, x, y, cv_map=torch.ones(1)), "cv_map"),
+    ("epochs 0", lambda m, x, y: train_classifier(type(m)(30, width=4), x, y, epochs=0), "epochs must be >= 1"),
+    ("seed as text", lambda m, x, y: A.r_fgsm(m, x, generator="7"), "int seed or a torch.Generator"),
+    ("k above classes", lambda m, x, y: M.topk_accuracy(torch.rand(2, 3), y % 3, ks=(1, 5)), "exceeds the number"),
+    ("images of different shapes", lambda m, x, y: M.psnr(x, x[:, :, :16]), "differ in shape"),
+    ("SSIM on tiny images", lambda m, x, y: M.ssim(x[..., :8, :8], x[..., :8, :8]), "at least 11x11"),
+    ("grey image for the map", lambda m, x, y: A.color_variance_map(x[:, :1]), "RGB"),
+    ("model in training mode", lambda m, x, y: A.fgsm(m.train(), x, y), r"model.eval\(\)"),
+    ("channels the model does not take", lambda m, x, y: A.fgsm(m, x[:, :1], y), r"expects \(N, 3, H, W\)"),
+    ("channels a bare torch model does not take",
+     lambda m, x, y: A.n_fgsm(torch.nn.Sequential(torch.nn.Conv2d(3, 30, 3), torch.nn.AdaptiveAvgPool2d(1),
+                                                  torch.nn.Flatten()).eval(), x[:, :1], y),
+     r"could not take images of shape \(C, H, W\) = \(1, 32, 32\).*channels"),
+    ("training on images the model does not take",
+     lambda m, x, y: train_classifier(type(m)(30, width=4), x[:, :1], y, epochs=1), r"expects \(N, 3, H, W\)"),
+    ("unknown quantize mode", lambda m, x, y: A.fgsm(m, x, y, quantize="x"), "valid choices are: 'none'"),
+]
+
+
+@pytest.mark.parametrize("case", [c[0] for c in BAD_SETTINGS])
+def test_bad_settings_are_refused_with_a_clear_message(model, batch, case):
+    x, y = batch[0][:2], batch[1][:2]
+    _, call, match = next(c for c in BAD_SETTINGS if c[0] == case)
+    try:
+        with pytest.raises((ValueError, TypeError), match=match):
+            call(model, x, y)
+    finally:
+        model.eval()
+
+
+UNKNOWN_NAMES = [
+    ("attack", lambda: A.get_attack("PGD-42"), "valid choices are: 'FGSM'"),
+    ("model", lambda: build_model("resnet9000"), "valid choices are: 'small_cnn'"),
+    ("Places365 architecture", lambda: places365_model("vgg16"), "valid choices are: 'resnet18'"),
+    ("profile", lambda: check_profile("fast"), "quick"),
+    ("device", lambda: pick_device("tpu"), "cpu"),
+    ("dataset split", lambda: synth_scenes("validation", n_per_class=1), "train"),
+    ("protection condition", lambda: A.protection_condition(torch.zeros(1, 3), torch.zeros(1).long(), "top3"),
+     "'top1', 'top5', 'top1-50'"),
+]
+
+
+@pytest.mark.parametrize("case", [c[0] for c in UNKNOWN_NAMES])
+def test_unknown_names_list_the_valid_ones(case):
+    _, call, match = next(c for c in UNKNOWN_NAMES if c[0] == case)
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+@pytest.mark.parametrize("fn", [k for k in IMAGE_FUNCTIONS if k != "train_classifier"])
+def test_no_function_modifies_its_inputs(model, batch, fn):
+    x, y = batch[0][:4], batch[1][:4]
+    x0, y0 = x.clone(), y.clone()
+    IMAGE_FUNCTIONS[fn](model, x, y)
+    assert torch.equal(x, x0) and torch.equal(y, y0)
