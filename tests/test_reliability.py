@@ -147,3 +147,36 @@ def test_no_function_modifies_its_inputs(model, batch, fn):
     x0, y0 = x.clone(), y.clone()
     IMAGE_FUNCTIONS[fn](model, x, y)
     assert torch.equal(x, x0) and torch.equal(y, y0)
+
+
+DETERMINISM_SCRIPT = """
+import hashlib, torch
+from papers_core import attacks as A
+from papers_core.data import synth_scenes
+from papers_core.models import SmallCNN
+from papers_core.train import train_classifier
+torch.set_num_threads(1)
+train = synth_scenes("train", n_per_class=6, seed=3)
+model = train_classifier(SmallCNN(30, width=8), train.images, train.labels, epochs=2, seed=3)
+x = synth_scenes("test", n_per_class=1, seed=3).images
+h = hashlib.sha256()
+for r in (A.p_fgsm(model, x, generator=5, max_iter=5), A.color_variance_attack(model, x, A.predict_proba(model, x).argmax(1), max_iter=5, generator=5)):
+    h.update(r.adv.numpy().tobytes()); h.update(r.target.numpy().tobytes())
+print(h.hexdigest())
+"""
+
+
+def test_same_seed_gives_bitwise_identical_results_across_processes():
+    """Two fresh interpreters (different hash seeds, nothing shared) train, attack and get the same bytes."""
+    import os
+    import subprocess
+    import sys
+
+    outs = []
+    for hash_seed in ("1", "2"):
+        env = dict(os.environ, PYTHONHASHSEED=hash_seed)
+        run = subprocess.run([sys.executable, "-c", DETERMINISM_SCRIPT], capture_output=True, text=True,
+                             env=env, timeout=300)
+        assert run.returncode == 0, run.stderr
+        outs.append(run.stdout.strip())
+    assert outs[0] == outs[1] and len(outs[0]) == 64
