@@ -186,9 +186,7 @@ class _Nima(nn.Module):
         super().__init__()
         if base == "resnet50":
             backbone.fc = nn.Identity()
-        elif base == "vgg16":
-            backbone.classifier = nn.Identity()
-        else:
+        else:  # vgg16, mobilenet_v2
             backbone.classifier = nn.Identity()
         self.base = backbone
         self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(NIMA_BASES[base], 10))
