@@ -34,9 +34,10 @@ def check_images(x, name: str = "images") -> torch.Tensor:
         raise ValueError(f"{name} must have 4 dimensions (N, C, H, W), got shape {tuple(x.shape)}.{hint}")
     if x.shape[0] == 0:
         raise ValueError(f"{name} is an empty batch (N = 0); pass at least one image.")
-    if not torch.isfinite(x).all():
+    x_ = x.detach()
+    if not torch.isfinite(x_).all():
         raise ValueError(f"{name} contains NaN or inf values; clean the input before attacking it.")
-    lo, hi = float(x.min()), float(x.max())
+    lo, hi = float(x_.min()), float(x_.max())
     if lo < 0.0 or hi > 1.0:
         hint = " It looks like 0..255 data: divide by 255." if hi > 1.0 and hi <= 255.0 else ""
         hint = hint or " It looks normalised (negative values): pass [0, 1] images; models own their normalisation."
