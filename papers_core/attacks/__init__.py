@@ -11,6 +11,9 @@ from .color_variance import (  # noqa: F401
     color_variance_map,
     protection_condition,
 )
+from .cw import CW_DEFAULTS, cw_l2  # noqa: F401
+from .deepfool import deepfool  # noqa: F401
+from .lbfgs import KAnonymityResult, k_anonymity_attack, k_anonymity_groups, lbfgs_attack  # noqa: F401
 from .fgsm import (  # noqa: F401
     P_FGSM_SELECTIONS,
     PAPER_EPSILON_8BIT,
@@ -41,6 +44,10 @@ ATTACKS: dict[str, Callable[..., AttackResult]] = {
     "R-FGSM": r_fgsm,
     "P-FGSM": p_fgsm,
     "CV": color_variance_attack,
+    "DeepFool": deepfool,
+    "C&W": cw_l2,
+    "L-BFGS": lbfgs_attack,
+    "K-anonymity": k_anonymity_attack,
 }
 
 
