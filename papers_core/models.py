@@ -28,6 +28,11 @@ __all__ = [
     "MODELS",
     "NIMA_BASES",
     "nima_model",
+    "LeNet5",
+    "LightCNN9",
+    "cifar_mobilenet_v2",
+    "CIFAR_MEAN",
+    "CIFAR_STD",
 ]
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -195,8 +200,101 @@ class _Nima(nn.Module):
         return torch.softmax(self.head(torch.flatten(self.base(x), 1)), dim=1)
 
 
-#: Small architectures by name, for the quick profile.
-MODELS = {"small_cnn": SmallCNN}
+# ------------------------------------------------------------------------ the K-anonymity paper's models
+def _check_input(x: torch.Tensor, channels: int, name: str) -> None:
+    if x.dim() != 4 or x.shape[1] != channels:
+        raise ValueError(f"{name} expects (N, {channels}, H, W) images, got {tuple(x.shape)}.")
+
+
+class LeNet5(nn.Module):
+    """LeNet-5 (LeCun et al. 1998) for 28x28 digits, in its common PyTorch form: conv 5x5 (6, padding
+    2) - max-pool - conv 5x5 (16) - max-pool - 120 - 84 - classes, ReLU. Takes [0, 1] images."""
+
+    def __init__(self, num_classes: int = 10, in_channels: int = 1):
+        super().__init__()
+        self.in_channels = in_channels
+        self.features = nn.Sequential(
+            nn.Conv2d(in_channels, 6, 5, padding=2), nn.ReLU(inplace=True), nn.MaxPool2d(2),
+            nn.Conv2d(6, 16, 5), nn.ReLU(inplace=True), nn.MaxPool2d(2))
+        self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(16 * 5 * 5, 120), nn.ReLU(inplace=True),
+                                        nn.Linear(120, 84), nn.ReLU(inplace=True), nn.Linear(84, num_classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        _check_input(x, self.in_channels, "LeNet5")
+        if x.shape[-2:] != (28, 28):
+            raise ValueError(f"LeNet5 expects 28x28 images, got {tuple(x.shape[-2:])}; resize them first.")
+        return self.classifier(self.features(x * 2.0 - 1.0))
+
+
+class _MFM(nn.Module):
+    """Max-feature-map (LightCNN): a convolution (or linear layer) to 2 x out units, then the
+    element-wise maximum of the two halves."""
+
+    def __init__(self, cin: int, cout: int, kernel: int = 3, stride: int = 1, padding: int = 1,
+                 linear: bool = False):
+        super().__init__()
+        self.out = cout
+        self.filter = nn.Linear(cin, 2 * cout) if linear else nn.Conv2d(cin, 2 * cout, kernel, stride, padding)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        a, b = torch.split(self.filter(x), self.out, dim=1)
+        return torch.maximum(a, b)
+
+
+class LightCNN9(nn.Module):
+    """The 9-layer LightCNN of Wu, He, Sun and Tan (2018) for grayscale faces: MFM 5x5 (48) - pool -
+    group(96) - pool - group(192) - pool - group(128) - group(128) - pool - MFM fc (256) - dropout -
+    classes, where group(c) is MFM 1x1 then MFM 3x3 to c. The paper's input is 128x128 (an 8x8x128
+    feature map); ``input_size`` (a multiple of 16) adapts the first fully connected layer."""
+
+    def __init__(self, num_classes: int, input_size: int = 128, dropout: float = 0.5):
+        super().__init__()
+        if input_size % 16:
+            raise ValueError(f"LightCNN9 needs an input size divisible by 16, got {input_size}.")
+        self.input_size = input_size
+
+        def group(cin, cout):
+            return nn.Sequential(_MFM(cin, cin, 1, 1, 0), _MFM(cin, cout, 3, 1, 1))
+
+        pool = dict(kernel_size=2, stride=2, ceil_mode=True)
+        self.features = nn.Sequential(
+            _MFM(1, 48, 5, 1, 2), nn.MaxPool2d(**pool), group(48, 96), nn.MaxPool2d(**pool),
+            group(96, 192), nn.MaxPool2d(**pool), group(192, 128), group(128, 128), nn.MaxPool2d(**pool))
+        side = input_size // 16
+        self.fc1 = _MFM(side * side * 128, 256, linear=True)
+        self.dropout = nn.Dropout(dropout)
+        self.fc2 = nn.Linear(256, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        _check_input(x, 1, "LightCNN9")
+        if x.shape[-2:] != (self.input_size, self.input_size):
+            raise ValueError(f"LightCNN9 was built for {self.input_size}x{self.input_size} images, got "
+                             f"{tuple(x.shape[-2:])}; resize them or build it with input_size={x.shape[-1]}.")
+        h = torch.flatten(self.features(x), 1)
+        return self.fc2(self.dropout(self.fc1(h)))
+
+
+CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
+CIFAR_STD = (0.2470, 0.2435, 0.2616)
+
+
+def cifar_mobilenet_v2(num_classes: int = 10, width_mult: float = 1.0, cifar_strides: bool = True) -> nn.Module:
+    """MobileNetV2 (Sandler et al. 2018) for 32x32 inputs, wrapped to take [0, 1] images with CIFAR-10
+    normalisation. ``cifar_strides`` puts the stem and the second stage at stride 1 (the usual CIFAR
+    adaptation: a 4x4 final map instead of 1x1; 16 times the compute). The quick profile thins it
+    (``width_mult`` < 1) and keeps ImageNet strides, so that it trains on a CPU in a minute."""
+    import torchvision.models as tvm
+
+    net = tvm.mobilenet_v2(weights=None, num_classes=num_classes, width_mult=width_mult)
+    if cifar_strides:
+        net.features[0][0].stride = (1, 1)
+        net.features[2].conv[1][0].stride = (1, 1)
+    return Normalized(net, CIFAR_MEAN, CIFAR_STD)
+
+
+#: Architectures by name.
+MODELS = {"small_cnn": SmallCNN, "lenet5": LeNet5, "lightcnn9": LightCNN9,
+          "cifar_mobilenet_v2": cifar_mobilenet_v2}
 
 
 def build_model(name: str, **kwargs) -> nn.Module:
