@@ -30,6 +30,14 @@ IMAGE_FUNCTIONS = {
     "brisque": lambda m, x, y: M.brisque(x),
     "rgb_to_lab": lambda m, x, y: M.rgb_to_lab(x),
     "train_classifier": lambda m, x, y: train_classifier(type(m)(30, width=4), x, y, epochs=1),
+    "deepfool": lambda m, x, y: A.deepfool(m, x, y, max_iter=2),
+    "cw_l2": lambda m, x, y: A.cw_l2(m, x, y, binary_search_steps=1, max_iter=2),
+    "lbfgs_attack": lambda m, x, y: A.lbfgs_attack(m, x, y, search_steps=1, max_iter=2),
+    # the attack takes correctly classified samples: label them with the model's own prediction
+    "k_anonymity_attack": lambda m, x, y: A.k_anonymity_attack(m, x, A.predict_proba(m, x).argmax(1), K=1,
+                                                               max_iter=2),
+    "ms_ssim": lambda m, x, y: M.ms_ssim(x, x),
+    "cw_ssim": lambda m, x, y: M.cw_ssim(x, x),
 }
 
 # (how to spoil a good batch, what the error must say)
@@ -57,7 +65,9 @@ def test_bad_images_are_refused_with_a_clear_message(model, batch, fn, bad):
 
 
 LABELLED = {k: IMAGE_FUNCTIONS[k] for k in ("fgsm", "n_fgsm", "targeted_ifgsm", "fgsm_noise",
-                                            "color_variance_attack", "train_classifier")}
+                                            "color_variance_attack", "train_classifier", "deepfool",
+                                            "cw_l2")}
+LABELLED["k_anonymity_attack"] = lambda m, x, y: A.k_anonymity_attack(m, x, y, K=1, max_iter=2)
 BAD_LABELS = {
     "out of range": (lambda y: y + 100, r"labels must lie in \[0, 29\]"),
     "negative": (lambda y: y - 100, r"labels must lie in \[0, 29\]"),
