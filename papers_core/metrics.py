@@ -358,8 +358,8 @@ def cw_ssim(x: torch.Tensor, y: torch.Tensor, level: int | None = None, orientat
     differentiable, so it serves as the K-anonymity attack's similarity loss.
 
     As the authors' ``cwssim_index.m``: the complex steerable pyramid's ``orientations`` bands at scale
-    ``level``; per band c1 c2*, local sums over 7x7 windows, the map (2 |sum c1 c2*| + K) / (sum |c1|^2
-    + sum |c2|^2 + K), weighted by a normalised Gaussian of the map's size with sigma = band side / 4;
+    ``level``; per band ``c1 c2*``, local sums over 7x7 windows, the map
+    ``(2 |sum c1 c2*| + K) / (sum |c1|^2 + sum |c2|^2 + K)``, weighted by a normalised Gaussian of the map's size with sigma = band side / 4;
     the mean over bands. ``level`` defaults to the coarsest scale (at most 4) whose bands keep at least
     14 pixels (2 for MNIST's 28x28 and CIFAR's 32x32, 3 for 64x64, 4 from 128). K > 0 keeps flat regions
     (MNIST's black border) at 1 instead of 0/0; the Matlab default is 0. Identical images give 1.

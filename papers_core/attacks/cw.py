@@ -1,7 +1,7 @@
 """The Carlini-Wagner L2 attack (Carlini and Wagner, IEEE S&P 2017), batched, with the authors'
 defaults.
 
-Change of variables x~ = (tanh(w) + 1) / 2 keeps the image in [0, 1]. For each sample, minimise
+Change of variables x~ = (tanh(w) + 1) / 2 keeps the image in [0, 1]. For each sample, minimise::
 
     ||x~ - x||_2^2 + c * max(Z_y - max_{i != y} Z_i + kappa, 0)      (untargeted, label y)
     ||x~ - x||_2^2 + c * max(max_{i != t} Z_i - Z_t + kappa, 0)      (targeted, target t)

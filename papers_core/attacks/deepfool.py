@@ -1,7 +1,7 @@
 """DeepFool (Moosavi-Dezfooli, Fawzi and Frossard, CVPR 2016), multi-class, batched.
 
 At each iteration every still-correct sample linearises the classifier around its current image and
-takes the smallest L2 step to the nearest linearised boundary among its candidate classes:
+takes the smallest L2 step to the nearest linearised boundary among its candidate classes::
 
     w_k = grad f_k(x_i) - grad f_y(x_i),   f'_k = f_k(x_i) - f_y(x_i)
     l   = argmin_{k != y} |f'_k| / ||w_k||_2,    r_i = (|f'_l| + 1e-4) / ||w_l||_2^2 * w_l

@@ -7,15 +7,15 @@ one problem whose objective is the sum of the samples' objectives: the terms are
 minimiser is every sample's own minimiser, and each function evaluation is one batched forward and
 backward pass.
 
-* L-BFGS (paper Eq. 1):  min c ||p||_2 + L_f(f(x~), t),  p = x~ - x, with a line search on c per
+* L-BFGS (paper Eq. 1):  ``min c ||p||_2 + L_f(f(x~), t)``,  p = x~ - x, with a line search on c per
   sample: the largest c (the smallest perturbation) whose minimiser is classified as t.
-* K-anonymity (Eq. 6):   min ||p||_2 + (1 - CW-SSIM(x, x~)) + sum_{i=2..k} L_f(f(x~), r_x(i)),
+* K-anonymity (Eq. 6):   ``min ||p||_2 + (1 - CW-SSIM(x, x~)) + sum_{i=2..k} L_f(f(x~), r_x(i))``,
   until the clean ranking's labels r_x(2..k) all rank above the true label y (projected Adam with a
   per-sample stop; see :func:`k_anonymity_attack` for why not L-BFGS-B). The N samples are split
   into K groups of N/K that use k = 2, ..., K + 1, so that y lands uniformly on ranks 2 .. K + 1
   (condition 5: P(rank = j) <= 1/K).
 
-L_f is the cross-entropy; ||p||_2 is computed as sqrt(||p||^2 + 1e-12) so that it is differentiable at
+L_f is the cross-entropy; ``||p||_2`` is computed as ``sqrt(||p||^2 + 1e-12)`` so that it is differentiable at
 p = 0, where both attacks start.
 """
 from __future__ import annotations
