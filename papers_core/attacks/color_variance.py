@@ -29,6 +29,7 @@ import torch.nn.functional as F
 
 from .._validate import as_generator, check_choice, check_images, check_labels, check_range
 from ..metrics import ciede2000, rgb_to_lab
+from ._optim import MaskedAdam
 from .fgsm import AttackResult, _check_model, _num_classes
 
 __all__ = [
@@ -162,8 +163,7 @@ def color_variance_attack(model, x: torch.Tensor, labels: torch.Tensor, *, condi
     pT_l1 = pT.flatten(1).sum(1).clamp(min=torch.finfo(x.dtype).tiny)
     u = torch.rand(x.shape, generator=gen, dtype=x.dtype).to(x.device)
     v = (u * 0.02 - 0.01) * pT
-    m1, m2 = torch.zeros_like(x), torch.zeros_like(x)
-    b1, b2 = betas
+    adam = MaskedAdam(x, lr, betas, adam_eps)
     iterations = torch.zeros(x.shape[0], dtype=torch.long, device=x.device)
     active = torch.arange(x.shape[0], device=x.device)
     for t in range(int(max_iter) + 1):  # checks at t = 0..T; steps at t = 0..T-1
@@ -178,10 +178,7 @@ def color_variance_attack(model, x: torch.Tensor, labels: torch.Tensor, *, condi
             (grad,) = torch.autograd.grad((-ce + alpha * l1).sum(), va)
         active, grad = active[keep], grad[keep]
         step = t + 1  # every active sample has taken the same number of steps
-        m1[active] = b1 * m1[active] + (1 - b1) * grad
-        m2[active] = b2 * m2[active] + (1 - b2) * grad * grad
-        denom = (m2[active].sqrt() / math.sqrt(1 - b2 ** step)) + adam_eps
-        vn = v[active] - (lr / (1 - b1 ** step)) * m1[active] / denom
+        vn = v[active] - adam.delta(active, grad, step)
         lim = pT[active]
         v[active] = torch.round(torch.maximum(torch.minimum(vn, lim), -lim) * 255.0) / 255.0
         iterations[active] += 1

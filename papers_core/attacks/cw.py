@@ -11,16 +11,15 @@ and binary-search c (start 1e-3, ``binary_search_steps`` 9): a sample that succe
 interval downwards, one that failed multiplies c by 10 until an upper bound exists. The returned image
 is the successful one with the smallest L2 distance over all steps (the clean image if none
 succeeded). Early abort, per sample: every ``max_iter`` // 10 steps, a sample whose loss fell by less
-than 0.01 % since the last check stops its search step. Adam is written out so that a stopped sample's
+than 0.01 % since the last check stops its search step. Adam is ``MaskedAdam``: a stopped sample's
 state stays frozen; for each sample it equals ``torch.optim.Adam`` on that sample alone.
 """
 from __future__ import annotations
 
-import math
-
 import torch
 
 from .._validate import check_images, check_labels, check_range
+from ._optim import MaskedAdam
 from .fgsm import AttackResult, _check_model, _num_classes
 
 __all__ = ["cw_l2", "CW_DEFAULTS"]
@@ -62,11 +61,10 @@ def cw_l2(model, x: torch.Tensor, labels: torch.Tensor, *, targeted: bool = Fals
     best_adv = x.detach().clone()
     iterations = torch.zeros(n, dtype=torch.long, device=dev)
     check_every = max(int(max_iter) // 10, 1)
-    b1, b2, eps = 0.9, 0.999, 1e-8
 
     for _ in range(int(binary_search_steps)):
         w = w0.clone()
-        m1, m2 = torch.zeros_like(w), torch.zeros_like(w)
+        adam = MaskedAdam(w, lr)
         succeeded = torch.zeros(n, dtype=torch.bool, device=dev)
         prev = torch.full((n,), float("inf"), device=dev)
         active = torch.arange(n, device=dev)
@@ -87,11 +85,7 @@ def cw_l2(model, x: torch.Tensor, labels: torch.Tensor, *, targeted: bool = Fals
                 idx = active[better]
                 best_l2[idx] = l2[better].detach()
                 best_adv[idx] = adv[better].detach()
-            # Adam on the active samples
-            m1[active] = b1 * m1[active] + (1 - b1) * grad
-            m2[active] = b2 * m2[active] + (1 - b2) * grad * grad
-            denom = m2[active].sqrt() / math.sqrt(1 - b2 ** step) + eps
-            w[active] = w[active] - (lr / (1 - b1 ** step)) * m1[active] / denom
+            w[active] = w[active] - adam.delta(active, grad, step)
             iterations[active] += 1
             if abort_early and step % check_every == 0:
                 keep = loss.detach() <= prev[active] * 0.9999

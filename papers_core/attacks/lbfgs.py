@@ -20,7 +20,6 @@ p = 0, where both attacks start.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,6 +27,7 @@ import torch
 import torch.nn.functional as F
 
 from .._validate import as_generator, check_images, check_labels, check_range
+from ._optim import MaskedAdam
 from .fgsm import AttackResult, _check_model, _num_classes
 
 __all__ = ["lbfgs_attack", "k_anonymity_attack", "k_anonymity_groups", "KAnonymityResult"]
@@ -134,7 +134,7 @@ def k_anonymity_attack(model, x: torch.Tensor, labels: torch.Tensor, *, K: int =
     ``max_iter`` steps. We tried L-BFGS-B here too: its first line search jumps far past the boundary,
     which puts y on random ranks instead of rank k, so an early-stopped small-step optimiser is what
     Eq. 6's "until" needs. ``similarity_weight`` scales the (1 - CW-SSIM) term (0 with K = 1 leaves the
-    L-BFGS objective at c = 1, the paper's remark). Adam is written out so that a finished sample's
+    L-BFGS objective at c = 1, the paper's remark). Adam is ``MaskedAdam``, so a finished sample's
     state stays frozen; for each sample it equals ``torch.optim.Adam`` on that sample alone.
     """
     from ..metrics import cw_ssim
@@ -169,8 +169,7 @@ def k_anonymity_attack(model, x: torch.Tensor, labels: torch.Tensor, *, K: int =
         return (above | ~use[idx]).all(1)
 
     z = x.clone()
-    m1, m2 = torch.zeros_like(z), torch.zeros_like(z)
-    b1, b2, eps = 0.9, 0.999, 1e-8
+    adam = MaskedAdam(z, lr)
     iterations = torch.zeros(n, dtype=torch.long, device=x.device)
     active = torch.arange(n, device=x.device)
     for step in range(1, int(max_iter) + 1):
@@ -186,10 +185,7 @@ def k_anonymity_attack(model, x: torch.Tensor, labels: torch.Tensor, *, K: int =
         active, grad = active[keep], grad[keep]
         if active.numel() == 0:
             break
-        m1[active] = b1 * m1[active] + (1 - b1) * grad
-        m2[active] = b2 * m2[active] + (1 - b2) * grad * grad
-        denom = m2[active].sqrt() / math.sqrt(1 - b2 ** step) + eps
-        z[active] = (z[active] - (lr / (1 - b1 ** step)) * m1[active] / denom).clamp(0.0, 1.0)
+        z[active] = (z[active] - adam.delta(active, grad, step)).clamp(0.0, 1.0)
         iterations[active] += 1
     with torch.no_grad():
         logits = model(z)
