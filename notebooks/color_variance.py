@@ -76,18 +76,10 @@ from IPython.display import display
 
 from papers_core import attacks as A
 from papers_core import metrics as M
-from papers_core.experiment import Cache, Results, check_profile, pick_device, repo_root, seed_everything
+from papers_core.experiment import notebook_setup
 from papers_core.reports import Claim, claims_table, fmt_mean_std, paper_table, side_by_side
 
-check_profile(profile)
-ROOT = repo_root()
-dev = pick_device(device)
-seed_everything(seed)
-cache = Cache(ROOT / "data" / "cache" / "models", enabled=use_cache)  # shared by the notebooks
-results = Results(ROOT / "results" / profile / "color_variance", profile=profile, seed=seed, device=str(dev))
-timings = {}
-pd.set_option("display.width", 200)
-print(f"profile={profile}  device={dev}  seed={seed}")
+ROOT, dev, _, cache, results, timings = notebook_setup("color_variance", profile, seed, device, use_cache)
 
 # %% [markdown]
 # ## Data and classifier

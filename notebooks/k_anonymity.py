@@ -78,26 +78,19 @@ from IPython.display import display
 from papers_core import attacks as A
 from papers_core import metrics as M
 from papers_core.data import images as D
-from papers_core.experiment import Cache, Results, check_profile, pick_device, repo_root, seed_everything
+from papers_core.experiment import notebook_setup
 from papers_core.models import LeNet5, LightCNN9, cifar_mobilenet_v2
 from papers_core.reports import Claim, claims_table, paper_table
 from papers_core.train import train_classifier
 
-check_profile(profile)
-ROOT = repo_root()
-dev = pick_device(device)
-seed_everything(seed)
-cache = Cache(ROOT / "data" / "cache" / "models", enabled=use_cache)  # shared by the notebooks
-results = Results(ROOT / "results" / profile / "k_anonymity", profile=profile, seed=seed, device=str(dev))
-timings = {}
-pd.set_option("display.width", 200)
+ROOT, dev, _, cache, results, timings = notebook_setup("k_anonymity", profile, seed, device, use_cache)
 QUICK = profile == "quick"
 defaults = dict(n_attack=90 if QUICK else 1000, cw_steps=5 if QUICK else 9, cw_iter=50 if QUICK else 1000,
                 lbfgs_steps=6 if QUICK else 10, lbfgs_iter=30 if QUICK else 100, kanon_iter=300 if QUICK else 1000)
 settings = {k: (v or defaults[k]) for k, v in dict(n_attack=n_attack, cw_steps=cw_steps, cw_iter=cw_iter,
                                                    lbfgs_steps=lbfgs_steps, lbfgs_iter=lbfgs_iter,
                                                    kanon_iter=kanon_iter).items()}
-print(f"profile={profile}  device={dev}  seed={seed}  {settings}")
+print("settings:", settings)
 
 # %% [markdown]
 # ## Data and classifiers

@@ -13,7 +13,7 @@ import time
 from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 import numpy as np
 import torch
@@ -32,6 +32,8 @@ __all__ = [
     "provenance",
     "timer",
     "code_fingerprint",
+    "notebook_setup",
+    "NotebookSetup",
 ]
 
 #: quick: 2-core CPU, no network, embedded data, models trained in the notebook, minutes per notebook.
@@ -126,7 +128,8 @@ def _git_commit(root: Path) -> str:
 def provenance(**settings) -> dict:
     """Where a result came from: git commit, versions, machine, and the settings given."""
     versions = {}
-    for pkg in ("torch", "torchvision", "numpy", "scikit-image", "pytorch-msssim", "brisque", "papers_core"):
+    for pkg in ("torch", "torchvision", "numpy", "scikit-image", "scikit-learn", "pytorch-msssim", "pyrtools",
+                "brisque", "papers_core"):
         try:
             versions[pkg] = metadata.version(pkg)
         except metadata.PackageNotFoundError:
@@ -172,3 +175,30 @@ def timer(store: dict, name: str):
         yield
     finally:
         store[name] = time.perf_counter() - t0
+
+
+class NotebookSetup(NamedTuple):
+    root: Path
+    device: torch.device
+    generator: torch.Generator
+    cache: Cache
+    results: Results
+    timings: dict
+
+
+def notebook_setup(paper: str, profile: str, seed: int, device: str = "auto", use_cache: bool = True) -> NotebookSetup:
+    """The opening of every paper notebook: check the profile, pick the device, seed everything, open
+    the model cache shared by the notebooks (``data/cache/models``) and the paper's results folder
+    (``results/<profile>/<paper>``); print the run's settings. Returns ``(root, device, generator,
+    cache, results, timings)``, where ``timings`` is an empty dict for :func:`timer`."""
+    import pandas as pd
+
+    check_profile(profile)
+    root = repo_root()
+    dev = pick_device(device)
+    generator = seed_everything(seed)
+    cache = Cache(root / "data" / "cache" / "models", enabled=use_cache)
+    results = Results(root / "results" / profile / paper, profile=profile, seed=seed, device=str(dev))
+    pd.set_option("display.width", 200)
+    print(f"profile={profile}  device={dev}  seed={seed}")
+    return NotebookSetup(root, dev, generator, cache, results, {})
