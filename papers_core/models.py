@@ -33,6 +33,8 @@ __all__ = [
     "cifar_mobilenet_v2",
     "CIFAR_MEAN",
     "CIFAR_STD",
+    "MLP",
+    "ConvPoolNet",
 ]
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -293,8 +295,64 @@ def cifar_mobilenet_v2(num_classes: int = 10, width_mult: float = 1.0, cifar_str
 
 
 #: Architectures by name.
+# ---------------------------------------------------------------------------- the MAT paper's models
+class MLP(nn.Module):
+    """A multilayer perceptron on flattened images: ``len(hidden) + 1`` linear layers with ReLU between
+    them (MAT's MNIST victim is ``MLP(784, (256, 256))``, a 3-layer MLP). Takes [0, 1] images."""
+
+    def __init__(self, in_features: int = 784, hidden: tuple[int, ...] = (256, 256), num_classes: int = 10):
+        super().__init__()
+        self.in_features = in_features
+        sizes = [in_features, *hidden]
+        layers: list[nn.Module] = []
+        for a, b in zip(sizes[:-1], sizes[1:]):
+            layers += [nn.Linear(a, b), nn.ReLU(inplace=True)]
+        self.net = nn.Sequential(*layers, nn.Linear(sizes[-1], num_classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 4 or x[0].numel() != self.in_features:
+            raise ValueError(f"MLP expects (N, C, H, W) images with C*H*W = {self.in_features}, got "
+                             f"{tuple(x.shape)}.")
+        return self.net(torch.flatten(x, 1) * 2.0 - 1.0)
+
+
+class ConvPoolNet(nn.Module):
+    """Three 3x3 convolutions, each followed by ReLU (batch norm first if ``batch_norm``) and 2x2 max
+    pooling, then ``len(hidden) + 1`` fully connected layers. MAT's CIFAR victim is
+    ``ConvPoolNet(3, 10)`` (3 conv, 3 pool, 1 FC), its SVHN victim ``ConvPoolNet(3, 10, hidden=(256,))``
+    and its crafting model ``ConvPoolNet(3, 10, hidden=(256,), batch_norm=True)`` (3 conv with batch
+    norm and pooling, 2 FC). Takes [0, 1] images whose sides are divisible by 8."""
+
+    def __init__(self, in_channels: int = 3, num_classes: int = 10, widths: tuple[int, int, int] = (32, 64, 128),
+                 hidden: tuple[int, ...] = (), batch_norm: bool = False, input_size: int = 32):
+        super().__init__()
+        if input_size % 8:
+            raise ValueError(f"ConvPoolNet needs an input size divisible by 8, got {input_size}.")
+        self.in_channels, self.input_size = in_channels, input_size
+        blocks: list[nn.Module] = []
+        cin = in_channels
+        for w in widths:
+            blocks += [nn.Conv2d(cin, w, 3, padding=1, bias=not batch_norm)]
+            blocks += [nn.BatchNorm2d(w)] if batch_norm else []
+            blocks += [nn.ReLU(inplace=True), nn.MaxPool2d(2)]
+            cin = w
+        self.features = nn.Sequential(*blocks)
+        sizes = [cin * (input_size // 8) ** 2, *hidden]
+        fc: list[nn.Module] = [nn.Flatten()]
+        for a, b in zip(sizes[:-1], sizes[1:]):
+            fc += [nn.Linear(a, b), nn.ReLU(inplace=True)]
+        self.classifier = nn.Sequential(*fc, nn.Linear(sizes[-1], num_classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        _check_input(x, self.in_channels, "ConvPoolNet")
+        if x.shape[-2:] != (self.input_size, self.input_size):
+            raise ValueError(f"ConvPoolNet was built for {self.input_size}x{self.input_size} images, got "
+                             f"{tuple(x.shape[-2:])}.")
+        return self.classifier(self.features(x * 2.0 - 1.0))
+
+
 MODELS = {"small_cnn": SmallCNN, "lenet5": LeNet5, "lightcnn9": LightCNN9,
-          "cifar_mobilenet_v2": cifar_mobilenet_v2}
+          "cifar_mobilenet_v2": cifar_mobilenet_v2, "mlp": MLP, "conv_pool_net": ConvPoolNet}
 
 
 def build_model(name: str, **kwargs) -> nn.Module:

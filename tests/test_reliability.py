@@ -8,6 +8,7 @@ from papers_core import metrics as M
 from papers_core.data import synth_scenes
 from papers_core.experiment import check_profile, pick_device
 from papers_core.models import build_model, places365_model
+from papers_core import train as T
 from papers_core.train import train_classifier
 
 # every public entry point that takes a batch of images: name -> call(model, x, y)
@@ -38,6 +39,9 @@ IMAGE_FUNCTIONS = {
                                                                max_iter=2),
     "ms_ssim": lambda m, x, y: M.ms_ssim(x, x),
     "cw_ssim": lambda m, x, y: M.cw_ssim(x, x),
+    "FGSMDirections": lambda m, x, y: T.FGSMDirections(m, x, y).at(0.5),
+    "mat_training_set": lambda m, x, y: T.mat_training_set(x, y, [x], reduced=True),
+    "train_voting_unit": lambda m, x, y: T.train_voting_unit(T.ParallelMAT([m], 30), x, y, epochs=1),
 }
 
 # (how to spoil a good batch, what the error must say)
@@ -66,7 +70,7 @@ def test_bad_images_are_refused_with_a_clear_message(model, batch, fn, bad):
 
 LABELLED = {k: IMAGE_FUNCTIONS[k] for k in ("fgsm", "n_fgsm", "targeted_ifgsm", "fgsm_noise",
                                             "color_variance_attack", "train_classifier", "deepfool",
-                                            "cw_l2")}
+                                            "cw_l2", "FGSMDirections", "train_voting_unit")}
 LABELLED["k_anonymity_attack"] = lambda m, x, y: A.k_anonymity_attack(m, x, y, K=1, max_iter=2)
 BAD_LABELS = {
     "out of range": (lambda y: y + 100, r"labels must lie in \[0, 29\]"),
@@ -118,6 +122,13 @@ BAD_SETTINGS = [
     ("training on images the model does not take",
      lambda m, x, y: train_classifier(type(m)(30, width=4), x[:, :1], y, epochs=1), r"expects \(N, 3, H, W\)"),
     ("unknown quantize mode", lambda m, x, y: A.fgsm(m, x, y, quantize="x"), "valid choices are: 'none'"),
+    ("FGSM strength above the unit", lambda m, x, y: T.FGSMDirections(m, x, y).at(1.5), "eps must be <= 1"),
+    ("adversarial set of another shape", lambda m, x, y: T.mat_training_set(x, y, [x[:1]]), "one example per original"),
+    ("no adversarial set", lambda m, x, y: T.mat_training_set(x, y, []), "at least one adversarial set"),
+    ("accuracy matrix of the wrong shape",
+     lambda m, x, y: T.random_walk_selection(torch.ones(2, 3).numpy(), [1.0]), "one row per candidate"),
+    ("negative penalty", lambda m, x, y: T.random_walk_selection(torch.ones(1, 3).numpy(), [1.0], penalty=-1),
+     "penalty must be >= 0"),
 ]
 
 
