@@ -62,7 +62,7 @@ cw_iter = 0                # C&W Adam steps per search step (0: the profile's de
 lbfgs_steps = 0            # L-BFGS line-search steps on c (0: the profile's default)
 lbfgs_iter = 0             # L-BFGS-B iterations per line-search step (0: the profile's default)
 kanon_iter = 0             # K-anonymity attack: at most this many Adam steps (0: the profile's default)
-lr = 0.01                  # Adam learning rate of C&W and of the K-anonymity attack
+lr = 0.0                   # Adam learning rate of C&W and of the K-anonymity attack (0: the profile's default)
 tolerance = 0.05           # slack on the 1/K bound in the claims (sampling noise of a finite N)
 use_cache = True
 
@@ -86,10 +86,12 @@ from papers_core.train import train_classifier
 ROOT, dev, _, cache, results, timings = notebook_setup("k_anonymity", profile, seed, device, use_cache)
 QUICK = profile == "quick"
 defaults = dict(n_attack=90 if QUICK else 1000, cw_steps=5 if QUICK else 9, cw_iter=50 if QUICK else 1000,
-                lbfgs_steps=6 if QUICK else 10, lbfgs_iter=30 if QUICK else 100, kanon_iter=300 if QUICK else 1000)
+                lbfgs_steps=6 if QUICK else 10, lbfgs_iter=30 if QUICK else 100, kanon_iter=300 if QUICK else 2000,
+                lr=0.01 if QUICK else 0.002)
 settings = {k: (v or defaults[k]) for k, v in dict(n_attack=n_attack, cw_steps=cw_steps, cw_iter=cw_iter,
                                                    lbfgs_steps=lbfgs_steps, lbfgs_iter=lbfgs_iter,
-                                                   kanon_iter=kanon_iter).items()}
+                                                   kanon_iter=kanon_iter, lr=lr).items()}
+lr = settings["lr"]
 print("settings:", settings)
 
 # %% [markdown]
@@ -169,13 +171,20 @@ display(pd.DataFrame({k: {"training images": e["n_train"], "classes": e["classes
 # - **L-BFGS**: box-constrained L-BFGS-B (SciPy) on $c\|\mathbf{p}\|_2 + \mathrm{CE}$, with a line search
 #   on $c$ per sample (start 1, factors of 10, then bisection), keeping the smallest successful
 #   perturbation. Quick profile: 6 steps of at most 30 iterations; paper profile: 10 of 100.
-# - **C&W-L2**: the authors' defaults (start $c$ 0.001, confidence 0, Adam lr 0.01, early abort), with
+# - **Learning rate** ("we have slightly tuned the learning rate parameter of the optimizers, while
+#   keeping their settings equal for all competing methods"): one Adam learning rate for C&W and the
+#   proposed attack: C&W's 0.01 in the quick profile, 0.002 in the paper profile. Adam's first steps move
+#   every pixel by about the learning rate, so 0.01 (2.5 grey levels) puts a floor under the proposed
+#   attack's perturbation and pushes $y$ past rank $k$; the sweep below measures it. The quick profile
+#   keeps 0.01 because its budgets are small: at 0.005 with 50 iterations per search step C&W reached
+#   only 40 % on digits, and the proposed attack on SynthFaces took 4 minutes (measured).
+# - **C&W-L2**: the authors' defaults (start $c$ 0.001, confidence 0, early abort), with
 #   5 binary-search steps of 50 iterations (quick) or 9 of 1000 (paper; the authors' 10 000 iterations
 #   are out of reach on a CPU and change little once early abort stops a sample).
 # - **DeepFool**: 10 candidate classes, overshoot 0.02, at most 50 iterations.
-# - **Proposed**, $K = 1, 5, 9$: Eq. 6 with Adam (lr 0.01, the same optimiser setting as C&W) projected on
+# - **Proposed**, $K = 1, 5, 9$: Eq. 6 with Adam (the same learning rate as C&W) projected on
 #   $[0, 1]$, each sample stopping as soon as $r_\mathbf{x}(2..k)$ rank above $y$ (at most 300 steps in
-#   the quick profile, 1000 in the paper profile).
+#   the quick profile, 2000 in the paper profile).
 #   CW-SSIM uses 8 orientations at the coarsest scale whose bands keep 14 pixels (scale 2 of the
 #   steerable pyramid at 28 and 32 pixels, 4 at 128), averaged over channels.
 
@@ -271,6 +280,35 @@ show.columns = pd.MultiIndex.from_tuples([(c.rsplit(" ", 2)[0] if "this run" in 
 # %%
 # NBVAL_CHECK_OUTPUT
 display(show.round(2))
+
+# %% [markdown]
+# ## The learning rate
+#
+# The paper tuned the learning rate without giving it. On the first dataset (the MNIST experiment), the
+# proposed attack at three learning rates, with the step budget scaled so that lr x steps stays the
+# same: the MSE of the result, relative to L-BFGS's, and the largest share of samples on one rank
+# $2 \dots K+1$ (condition (5) asks for at most $1/K$).
+
+# %%
+first = next(iter(exps))
+e = exps[first]
+lbfgs_mse = float(M.mse(e["x"], runs[first]["L-BFGS"].adv).mean())
+sweep = []
+for rate in (0.01, 0.005, 0.002):
+    for K in (1, 5, 9):
+        r = A.k_anonymity_attack(e["model"], e["x"], e["y"], K=K, lr=rate, max_iter=int(3 / rate), generator=seed)
+        p_rank = M.rank_pmf(r.probs, e["y"])
+        sweep.append({"lr": rate, "K": K, "MSE / L-BFGS's": float(M.mse(e["x"], r.adv).mean()) / lbfgs_mse,
+                      "max P(r(j) = y), j = 2..K+1": float(p_rank[1:K + 1].max()),
+                      "constraint met (%)": 100.0 * float(r.satisfied.float().mean()),
+                      "mean steps": float(r.iterations.float().mean())})
+sweep_df = pd.DataFrame(sweep).set_index(["lr", "K"])
+_ = results.table(sweep_df, "lr_sweep")
+
+# %%
+# NBVAL_CHECK_OUTPUT
+print(f"{first} ({profile} profile)")
+display(sweep_df.round(3))
 
 # %% [markdown]
 # ## Fig. 2: the perturbations on one face
