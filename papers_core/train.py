@@ -17,6 +17,16 @@ __all__ = ["train_classifier", "predict_proba", "quick_scene_classifier", "FGSMD
            "random_walk_selection"]
 
 
+def _reset_parameters(module: nn.Module, seed: int) -> None:
+    """Re-initialise every layer of ``module`` from ``seed``, leaving the global random state as it was,
+    so that trained weights depend on the arguments only."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        for m in module.modules():
+            if hasattr(m, "reset_parameters"):
+                m.reset_parameters()
+
+
 def train_classifier(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs: int = 10,
                      batch_size: int = 128, lr: float = 2e-3, weight_decay: float = 5e-4, seed: int = 0,
                      augment: bool = True, progress: bool = False) -> nn.Module:
@@ -30,11 +40,7 @@ def train_classifier(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epoc
     check_range(epochs, "epochs", lo=1, integer=True)
     check_range(batch_size, "batch_size", lo=1, integer=True)
     g = as_generator(seed)
-    with torch.random.fork_rng(devices=[]):  # the result depends on the arguments only, not on global state
-        torch.manual_seed(seed)
-        for module in model.modules():
-            if hasattr(module, "reset_parameters"):
-                module.reset_parameters()
+    _reset_parameters(model, seed)
     model.to(x.device).eval()
     y = check_labels(y, x.shape[0], _num_classes(model, x)).to(x.device)  # also checks the channels
     model.train()
@@ -235,11 +241,7 @@ def train_voting_unit(pmat: ParallelMAT, x: torch.Tensor, y: torch.Tensor, *, ep
     with torch.no_grad():
         probs = torch.cat([pmat.copy_probs(x[i:i + 1024]) for i in range(0, len(x), 1024)])
     g = as_generator(seed)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        for m in pmat.voter.modules():
-            if hasattr(m, "reset_parameters"):
-                m.reset_parameters()
+    _reset_parameters(pmat.voter, seed)
     opt = torch.optim.Adam(pmat.voter.parameters(), lr=lr)
     for _ in range(epochs):
         order = torch.randperm(len(x), generator=g).to(x.device)
