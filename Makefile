@@ -7,8 +7,14 @@ NOTEBOOKS := $(wildcard notebooks/*.py)
 EXECUTED  := $(patsubst notebooks/%.py,book/papers/%.ipynb,$(NOTEBOOKS))
 export PYTHONHASHSEED := 0
 export MPLBACKEND := Agg
+# papermill stores the state of the explorers' sliders, which only a live kernel can drive: the HTML
+# shows the static figures instead, so the executed pages keep no widget state.
+export STRIP_WIDGET_STATE := import nbformat, sys; nb = nbformat.read(sys.argv[1], 4); \
+  nb.metadata.pop('widgets', None); nbformat.write(nb, sys.argv[1])
+# Notebook kernels draw with the inline backend, so that figures are stored in the executed pages.
+INLINE := MPLBACKEND=module://matplotlib_inline.backend_inline
 
-.PHONY: env book notebooks test test-lib test-notebooks sync clean
+.PHONY: env book html notebooks scorecard browser test sync clean
 
 env: $(VENV)/.installed
 
@@ -29,17 +35,35 @@ notebooks: sync
 	@for nb in $(NOTEBOOKS); do \
 	  name=$$(basename $$nb .py); \
 	  echo "executing $$name (quick profile)"; \
-	  $(BIN)/papermill --kernel python3 --cwd . notebooks/$$name.ipynb book/papers/$$name.ipynb -p profile quick \
-	    || exit 1; \
+	  $(INLINE) $(BIN)/papermill --kernel python3 --cwd . notebooks/$$name.ipynb book/papers/$$name.ipynb \
+	    -p profile quick || exit 1; \
+	  $(BIN)/python -c "$$STRIP_WIDGET_STATE" book/papers/$$name.ipynb || exit 1; \
 	done
+	$(MAKE) scorecard
 
-book: notebooks
+# the front page's reproduction scorecard, gathered from the executed pages' claim checks
+scorecard: env
+	$(BIN)/python -m papers_core.scorecard
+
+book: notebooks html
+
+# build the HTML from the executed pages as they are (no execution), warnings as errors
+html: env
 	$(BIN)/jupyter-book build . --warningiserror --keep-going
 	@echo "The book is at $(CURDIR)/_build/html/index.html"
 
-test: env
-	$(BIN)/python -m pytest tests
-	$(BIN)/python -m pytest --nbval-lax --nbval-current-env -p no:randomly book/papers
+# Debian's Chromium for the browser test (installed when missing; needs root or sudo and Debian's packages)
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+	@chromium --version
+
+test: env browser
+	$(BIN)/python -m pytest tests --ignore=tests/browser
+	$(INLINE) $(BIN)/python -m pytest --nbval-lax --nbval-current-env -p no:randomly book/papers
+	$(MAKE) html
+	PAPERS_CORE_BROWSER_TEST=required $(BIN)/python -m pytest -p no:randomly tests/browser
 
 clean:
 	rm -rf _build book/papers/*.ipynb

@@ -45,6 +45,21 @@
 # a small CNN trained here. The `paper` profile runs ResNet-50 Places365 on the 600 MediaEval 2019 test
 # images (see *Reproduce at paper scale*).
 
+# %% tags=["remove-cell"]
+# Colab, or a Jupyter without the project: fetch papers_core and install it. Does nothing where
+# papers_core is installed (the book's own runs, Binder, a local checkout).
+import importlib.util
+import os
+import subprocess
+import sys
+
+if importlib.util.find_spec("papers_core") is None:
+    subprocess.run(["git", "clone", "--depth", "1", "https://github.com/papers-core/papers_core",
+                    "papers_core_repo"], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "-e", "papers_core_repo"], check=True)
+    os.chdir("papers_core_repo")
+    sys.path.insert(0, os.getcwd())
+
 # %% tags=["parameters"]
 profile = "quick"          # "quick" (CPU, embedded data) or "paper" (Places365, ResNet-50)
 seed = 0
@@ -77,7 +92,8 @@ from IPython.display import display
 from papers_core import attacks as A
 from papers_core import metrics as M
 from papers_core.experiment import notebook_setup
-from papers_core.reports import Claim, claims_table, fmt_mean_std, paper_table, side_by_side
+from papers_core.progress import progress
+from papers_core.reports import Claim, show_claims, fmt_mean_std, paper_table, side_by_side
 
 ROOT, dev, _, cache, results, timings = notebook_setup("color_variance", profile, seed, device, use_cache)
 
@@ -196,7 +212,7 @@ print(f"map of one 224x224 image on {dev}: {1000 * min(reps):.0f} ms (best of 5;
 
 # %%
 cv_test = torch.cat([A.color_variance_map(x_test[i:i + batch_size], window=window, sigma=sigma)
-                     for i in range(0, len(x_test), batch_size)])
+                     for i in progress(range(0, len(x_test), batch_size), desc="colour-variance maps")])
 
 
 def protect(condition, a, steps=max_iter, m=threshold):
@@ -204,7 +220,7 @@ def protect(condition, a, steps=max_iter, m=threshold):
     parts = [A.color_variance_attack(model, x_test[i:i + batch_size], y_test[i:i + batch_size],
                                      condition=condition, alpha=a, threshold=m, max_iter=steps, lr=lr,
                                      cv_map=cv_test[i:i + batch_size], generator=g)
-             for i in range(0, len(x_test), batch_size)]
+             for i in progress(range(0, len(x_test), batch_size), desc=f"batches ({condition})")]
     return A.AttackResult.cat(parts)
 
 
@@ -385,6 +401,17 @@ results.figure(fig, "fig1_examples")
 plt.show()
 
 # %% [markdown]
+# ## Run facts
+#
+# Timings of this run (seconds, not checked by the tests) and where the tables and figures were written.
+
+# %%
+timings["total"] = sum(v for k, v in timings.items()
+                       if k in ("data and model", "all attacks", "quality metrics", "alpha sweep", "budget check"))
+print(pd.Series(timings).round(3).to_string())
+print("results in", results.root.relative_to(ROOT), "| commit", results.provenance["git_commit"][:12])
+
+# %% [markdown]
 # ## The paper's claims, checked
 #
 # Each claim with the paper's figure and this run's. The quick profile uses a different dataset and
@@ -416,20 +443,7 @@ if nima is not None:
     claims.append(Claim("Top5-noL1 has the highest aesthetics score", "4.81",
                         f"{aes['Top5-noL1']:.2f} (max {max(aes.values()):.2f})",
                         max(aes, key=aes.get) == "Top5-noL1"))
-claims_df = claims_table(claims, "color_variance", profile)
-_ = results.table(claims_df, "claims")
 
 # %%
 # NBVAL_CHECK_OUTPUT
-display(claims_df.drop(columns=["paper"]).set_index("claim"))
-
-# %% [markdown]
-# ## Run facts
-#
-# Timings of this run (seconds, not checked by the tests) and where the tables and figures were written.
-
-# %%
-timings["total"] = sum(v for k, v in timings.items()
-                       if k in ("data and model", "all attacks", "quality metrics", "alpha sweep", "budget check"))
-print(pd.Series(timings).round(3).to_string())
-print("results in", results.root.relative_to(ROOT), "| commit", results.provenance["git_commit"][:12])
+claims_df = show_claims(claims, "color_variance", profile, results)

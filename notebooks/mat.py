@@ -43,6 +43,21 @@
 # CIFAR-100 and SVHN from `data_root` (see *Reproduce at paper scale*). The paper's figures survive in
 # our copy only as captions, so only Table 1 and the numbers quoted in the text can stand beside ours.
 
+# %% tags=["remove-cell"]
+# Colab, or a Jupyter without the project: fetch papers_core and install it. Does nothing where
+# papers_core is installed (the book's own runs, Binder, a local checkout).
+import importlib.util
+import os
+import subprocess
+import sys
+
+if importlib.util.find_spec("papers_core") is None:
+    subprocess.run(["git", "clone", "--depth", "1", "https://github.com/papers-core/papers_core",
+                    "papers_core_repo"], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "-e", "papers_core_repo"], check=True)
+    os.chdir("papers_core_repo")
+    sys.path.insert(0, os.getcwd())
+
 # %% tags=["parameters"]
 profile = "quick"          # "quick" (CPU, embedded data) or "paper" (MNIST, CIFAR-10, CIFAR-100, SVHN)
 seed = 0
@@ -68,9 +83,10 @@ from IPython.display import display
 
 from papers_core import train as T
 from papers_core.data import images as D
+from papers_core import explore
 from papers_core.experiment import notebook_setup
 from papers_core.models import MLP, ConvPoolNet, LeNet5
-from papers_core.reports import Claim, claims_table
+from papers_core.reports import Claim, show_claims
 
 ROOT, dev, _, cache, results, timings = notebook_setup("mat", profile, seed, device, use_cache)
 QUICK = profile == "quick"
@@ -438,6 +454,55 @@ _ = results.table(table1, "table1")
 display(table1.round(2))
 
 # %% [markdown]
+# ## Explore: the attack strength
+#
+# One test image of the first dataset under the FGSM attack at each strength of the grid, the class each
+# scheme gives it, and the four schemes' test accuracy at that strength (from Fig. 4). The figure shows
+# every third strength; in a live notebook (the launch buttons at the top of the page), the cell below it
+# shows a slider over the whole grid instead.
+
+# %%
+ds0 = next(iter(exps))
+e0 = exps[ds0]
+test0 = e0["dirs"]["test"]
+scheme_models = {"original": e0["original"], "single-strength": e0["single"][e0["best_single"]],
+                 "mixed MAT": e0["mixed"], "parallel MAT": e0["parallel"]}
+strength_values = [float(v) for v in e0["grid"]]
+
+
+def draw_strength(eps, fig):
+    a0, a1 = fig.subplots(1, 2, width_ratios=[1, 1.6])
+    img = test0.at(eps, slice(0, 1))
+    with torch.no_grad():
+        preds = {k: int(m(img).argmax(1)) for k, m in scheme_models.items()}
+    shown = img[0].cpu()
+    a0.imshow(shown[0] if shown.shape[0] == 1 else shown.permute(1, 2, 0), cmap="gray", vmin=0, vmax=1)
+    a0.set_title(f"true {int(test0.y[0])}; predicted " + "/".join(str(v) for v in preds.values()), fontsize=7)
+    a0.axis("off")
+    acc = curves[ds0][SCHEMES].loc[eps]
+    a1.bar(range(len(SCHEMES)), acc.values, color=[f"C{i}" for i in range(len(SCHEMES))])
+    a1.set_xticks(range(len(SCHEMES)), ["orig.", "single", "mixed", "parallel"], fontsize=7)
+    a1.set(ylim=(0, 100), ylabel="test accuracy (%)")
+
+
+fig = explore.grid(strength_values[::3], draw_strength, label="ε", ncols=3, panel_size=(4.4, 2.4))
+results.figure(fig, "explore_strength")
+plt.show()
+
+# %% tags=["remove-output"]
+explore.slider(strength_values, draw_strength, label="ε", value=strength_values[len(strength_values) // 2],
+               figsize=(6.0, 2.8))
+
+# %% [markdown]
+# ## Run facts
+#
+# Timings of this run (seconds, not checked by the tests) and where the tables and figures were written.
+
+# %%
+print(pd.Series(timings).round(3).to_string())
+print("results in", results.root.relative_to(ROOT), "| commit", results.provenance["git_commit"][:12])
+
+# %% [markdown]
 # ## The paper's claims
 
 # %%
@@ -467,18 +532,7 @@ claims.append(Claim("... but single-strength training is worse than original tra
                     "'has a worse accuracy on the original examples' (Sec. 5.2)",
                     ", ".join(f"{ds} {v['single-strength']:.1f} vs {v['original']:.1f}" for ds, v in clean.items()),
                     all(v["single-strength"] < v["original"] for v in clean.values())))
-claims_df = claims_table(claims, "mat", profile)
-_ = results.table(claims_df, "claims")
 
 # %%
 # NBVAL_CHECK_OUTPUT
-display(claims_df.drop(columns=["paper"]).set_index("claim"))
-
-# %% [markdown]
-# ## Run facts
-#
-# Timings of this run (seconds, not checked by the tests) and where the tables and figures were written.
-
-# %%
-print(pd.Series(timings).round(3).to_string())
-print("results in", results.root.relative_to(ROOT), "| commit", results.provenance["git_commit"][:12])
+claims_df = show_claims(claims, "mat", profile, results)

@@ -40,6 +40,21 @@
 # each, mirroring the 60 x 50 MediaEval images) and a small CNN trained here. The `paper` profile runs
 # ResNet-50 Places365 on the 3000 MEPP18 images (see *Reproduce at paper scale*).
 
+# %% tags=["remove-cell"]
+# Colab, or a Jupyter without the project: fetch papers_core and install it. Does nothing where
+# papers_core is installed (the book's own runs, Binder, a local checkout).
+import importlib.util
+import os
+import subprocess
+import sys
+
+if importlib.util.find_spec("papers_core") is None:
+    subprocess.run(["git", "clone", "--depth", "1", "https://github.com/papers-core/papers_core",
+                    "papers_core_repo"], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "-e", "papers_core_repo"], check=True)
+    os.chdir("papers_core_repo")
+    sys.path.insert(0, os.getcwd())
+
 # %% tags=["parameters"]
 profile = "quick"          # "quick" (CPU, embedded data) or "paper" (Places365, ResNet-50)
 seed = 0
@@ -48,6 +63,7 @@ data_root = "data/places365"            # paper profile: lists + val_256/ images
 checkpoint = "data/checkpoints/resnet50_places365.pth.tar"  # paper profile
 batch_size = 500           # images per attack call (use 32-64 for ResNet-50 on a GPU)
 use_cache = True
+explore_n = 100            # test images of the epsilon explorer
 
 # %%
 import time
@@ -60,9 +76,11 @@ import torch
 from IPython.display import display
 
 from papers_core import attacks as A
+from papers_core import explore
 from papers_core import metrics as M
 from papers_core.experiment import notebook_setup
-from papers_core.reports import Claim, claims_table, fmt_mean_std, paper_table, side_by_side
+from papers_core.progress import progress
+from papers_core.reports import Claim, show_claims, fmt_mean_std, paper_table, side_by_side
 
 ROOT, dev, generator, cache, results, timings = notebook_setup("p_fgsm", profile, seed, device, use_cache)
 
@@ -124,7 +142,8 @@ ITER = dict(step=STEP, max_iter=50, threshold=0.99)
 
 def in_batches(fn, *tensors):
     """Run an attack chunk by chunk (the generator carries over, so the draws are the same)."""
-    parts = [fn(*(t[i:i + batch_size] for t in tensors)) for i in range(0, len(tensors[0]), batch_size)]
+    parts = [fn(*(t[i:i + batch_size] for t in tensors))
+             for i in progress(range(0, len(tensors[0]), batch_size), desc="batches")]
     return A.AttackResult.cat(parts) if isinstance(parts[0], A.AttackResult) else torch.cat(parts)
 
 
@@ -322,6 +341,88 @@ plt.show()
 print("largest share of one target class: " + ", ".join(f"{k} {v.max():.2f}%" for k, v in freq.items()))
 
 # %% [markdown]
+# ## Explore: the step $\epsilon$ and the threshold $\sigma$
+#
+# Two settings to move. **$\epsilon$**, the step of Eq. 11: P-FGSM at $\epsilon$ = 0.5, 1, 1.785 (the
+# paper's 0.007), 4 and 8 grey levels on the first `explore_n` test images, with the paper's stopping
+# rule (target probability above 0.99, at most 50 steps): the misleading rate (100 - T1, %), the mean
+# PSNR and one protected image. **$\sigma$**, the threshold of Eq. 10: one image's sorted class
+# probabilities with the classes the target set keeps (blue), and the set's size over the test images.
+#
+# The figures show every value. In a live notebook (the launch buttons at the top of the page: Binder,
+# Colab), the cell below each figure shows a slider over the same values instead.
+
+# %%
+EPS_VALUES = [0.5, 1.0, round(A.PAPER_EPSILON_8BIT, 3), 4.0, 8.0]
+xe, ye = x_test[:explore_n], y_test[:explore_n]
+by_eps = {}
+t0 = time.perf_counter()
+for eps in progress(EPS_VALUES, desc="epsilon sweep"):
+    r = A.p_fgsm(model, xe, sigma=0.99, generator=torch.Generator().manual_seed(seed), step=eps,
+                 max_iter=50, threshold=0.99)
+    by_eps[eps] = dict(adv=r.adv.cpu(), mislead=100 - M.topk_accuracy(r.probs.cpu(), ye.cpu())[1],
+                       psnr=M.mean_std(M.psnr(xe, r.adv).cpu())[0], steps=float(r.iterations.float().mean()))
+timings["epsilon sweep"] = time.perf_counter() - t0
+sweep = pd.DataFrame({e: {k: v for k, v in d.items() if k != "adv"} for e, d in by_eps.items()}).T
+sweep.index.name = "epsilon (8-bit)"
+_ = results.table(sweep, "explore_epsilon")
+
+
+def draw_eps(eps, fig):
+    a0, a1 = fig.subplots(1, 2, width_ratios=[1, 1.5])
+    a0.imshow(by_eps[eps]["adv"][0].permute(1, 2, 0).numpy())
+    a0.set_title(f"{by_eps[eps]['steps']:.1f} steps on average", fontsize=8)
+    a0.axis("off")
+    a1.plot(EPS_VALUES, sweep["mislead"], "o-", label="misleading rate (%)")
+    a1.set(xscale="log", xlabel="ε (grey levels)", ylim=(0, 102))
+    a1.axvline(eps, color="grey", ls=":")
+    b = a1.twinx()
+    b.plot(EPS_VALUES, sweep["psnr"], "s--", color="C1", label="PSNR (dB)")
+    b.set_ylabel("PSNR (dB)", color="C1", fontsize=8)
+    a1.legend(fontsize=7, loc="lower left")
+
+
+fig = explore.grid(EPS_VALUES, draw_eps, label="ε", ncols=3, panel_size=(5.0, 2.6))
+results.figure(fig, "explore_epsilon")
+plt.show()
+
+# %% tags=["remove-output"]
+explore.slider(EPS_VALUES, draw_eps, label="ε", value=EPS_VALUES[2], figsize=(6.5, 3.0))
+
+# %%
+SIGMAS = [0.0, 0.5, 0.9, 0.99, 0.999]
+
+
+def draw_sigma(sigma, fig):
+    a0, a1 = fig.subplots(1, 2)
+    p_sorted, by_rank = p_clean[i0].sort(descending=True)
+    kept = A.private_target_mask(p_clean[i0:i0 + 1], sigma)[0][by_rank]
+    a0.bar(np.arange(D), p_sorted.numpy(), color=np.where(kept.numpy(), "C0", "lightgrey"))
+    a0.set(yscale="log", xlabel="rank j", ylabel="p'_j")
+    a0.set_title(f"image {i0}: {int(kept.sum())} classes kept", fontsize=8)
+    a1.hist(A.private_target_mask(p_clean, sigma).sum(1).numpy(), bins=np.arange(D + 1) + 0.5, color="C0")
+    a1.set(xlabel="target-set size", ylabel="test images")
+
+
+fig = explore.grid(SIGMAS, draw_sigma, label="σ", ncols=3, panel_size=(5.0, 2.6))
+results.figure(fig, "explore_sigma")
+plt.show()
+
+# %% tags=["remove-output"]
+explore.slider(SIGMAS, draw_sigma, label="σ", value=0.99, figsize=(6.5, 3.0))
+
+# %% [markdown]
+# ## Run facts
+#
+# Timings of this run (seconds, not checked by the tests) and where the tables and figures were written.
+
+# %%
+timings["total"] = sum(v for k, v in timings.items()
+                       if k in ("data and model", "all attacks", "quality metrics", "epsilon sweep"))
+print(pd.Series(timings).round(1).to_string())
+print("results in", results.root.relative_to(ROOT), "| commit", results.provenance["git_commit"][:12])
+
+# %% [markdown]
 # ## The paper's claims, checked
 #
 # Each claim with the paper's figure and this run's. Tolerances are stated in the claim. The quick
@@ -382,19 +483,7 @@ claims = [
           f"{max_pair_share('P-FG'):.0f} % vs {max_pair_share('L-FG'):.0f} %",
           max_pair_share("P-FG") < max_pair_share("L-FG")),
 ]
-claims_df = claims_table(claims, "p_fgsm", profile)
-_ = results.table(claims_df, "claims")
 
 # %%
 # NBVAL_CHECK_OUTPUT
-display(claims_df.drop(columns=["paper"]).set_index("claim"))
-
-# %% [markdown]
-# ## Run facts
-#
-# Timings of this run (seconds, not checked by the tests) and where the tables and figures were written.
-
-# %%
-timings["total"] = sum(v for k, v in timings.items() if k in ("data and model", "all attacks", "quality metrics"))
-print(pd.Series(timings).round(1).to_string())
-print("results in", results.root.relative_to(ROOT), "| commit", results.provenance["git_commit"][:12])
+claims_df = show_claims(claims, "p_fgsm", profile, results)

@@ -115,11 +115,17 @@ class Cache:
         return value
 
 
+#: Files that executing the notebooks rewrites: changes to them do not make a run's commit "dirty".
+GENERATED = ("book/papers", "notebooks/*.ipynb", "book/intro.md")
+
+
 def _git_commit(root: Path) -> str:
+    """HEAD, with ``-dirty`` when tracked source files differ from it (generated files aside)."""
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
-                               capture_output=True, text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
+                                *(f":(exclude,glob){g}" if "*" in g else f":(exclude){g}" for g in GENERATED)],
+                               cwd=root, capture_output=True, text=True, timeout=10).stdout.strip()
         return out.stdout.strip() + ("-dirty" if dirty else "") if out.returncode == 0 else "unknown"
     except (OSError, subprocess.SubprocessError):
         return "unknown"
@@ -190,13 +196,17 @@ def notebook_setup(paper: str, profile: str, seed: int, device: str = "auto", us
     """The opening of every paper notebook: check the profile, pick the device, seed everything, open
     the model cache shared by the notebooks (``data/cache/models``) and the paper's results folder
     (``results/<profile>/<paper>``); print the run's settings. Returns ``(root, device, generator,
-    cache, results, timings)``, where ``timings`` is an empty dict for :func:`timer`."""
+    cache, results, timings)``, where ``timings`` is an empty dict for :func:`timer`. Progress bars
+    (:mod:`papers_core.progress`) are on in the paper profile and off in the quick one."""
     import pandas as pd
+
+    from .progress import set_progress
 
     check_profile(profile)
     root = repo_root()
     dev = pick_device(device)
     generator = seed_everything(seed)
+    set_progress(profile == "paper")
     cache = Cache(root / "data" / "cache" / "models", enabled=use_cache)
     results = Results(root / "results" / profile / paper, profile=profile, seed=seed, device=str(dev))
     pd.set_option("display.width", 200)

@@ -12,7 +12,11 @@ import pandas as pd
 
 from .experiment import repo_root
 
-__all__ = ["paper_table", "side_by_side", "fmt_mean_std", "Claim", "claims_table"]
+__all__ = ["paper_table", "side_by_side", "fmt_mean_std", "Claim", "claims_table", "show_claims", "CLAIMS_KEY"]
+
+#: The key, in a displayed output's metadata, under which :func:`show_claims` stores the claim checks
+#: for the book's scorecard (:mod:`papers_core.scorecard`).
+CLAIMS_KEY = "papers_core_claims"
 
 
 def paper_table(name: str, root: str | Path | None = None) -> pd.DataFrame:
@@ -60,4 +64,28 @@ def claims_table(claims: list[Claim], paper: str, profile: str) -> pd.DataFrame:
     df.insert(0, "paper", paper)
     df["profile"] = profile
     df["holds"] = df["holds"].map({True: "yes", False: "no"})
+    return df
+
+
+def show_claims(claims: list[Claim], paper: str, profile: str, results=None) -> pd.DataFrame:
+    """Display the claim checks of a paper page and return them as a table.
+
+    The displayed table (one row per claim: the paper's value, this run's, whether it holds) carries
+    the claims, the profile and the git commit in its output metadata under :data:`CLAIMS_KEY`, which
+    is where the front page's scorecard reads them from the executed notebook. With a
+    :class:`papers_core.experiment.Results`, the table is also written as ``claims.csv``.
+    """
+    from IPython.display import display
+
+    from .experiment import provenance
+
+    if not claims or not all(isinstance(c, Claim) for c in claims):
+        raise ValueError("show_claims takes a non-empty list of Claim objects.")
+    df = claims_table(claims, paper, profile)
+    commit = results.provenance["git_commit"] if results is not None else provenance()["git_commit"]
+    if results is not None:
+        results.table(df, "claims")
+    meta = {"paper": paper, "profile": profile, "git_commit": commit,
+            "claims": df.drop(columns=["paper", "profile"]).to_dict(orient="records")}
+    display(df.drop(columns=["paper"]).set_index("claim"), metadata={CLAIMS_KEY: meta})
     return df

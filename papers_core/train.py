@@ -9,6 +9,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ._validate import as_generator, check_images, check_labels, check_range
+from .progress import progress as progress_bar
 from .attacks.fgsm import _num_classes
 from .attacks.fgsm import predict_proba  # noqa: F401  (re-exported: evaluation lives beside training)
 
@@ -29,12 +30,13 @@ def _reset_parameters(module: nn.Module, seed: int) -> None:
 
 def train_classifier(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs: int = 10,
                      batch_size: int = 128, lr: float = 2e-3, weight_decay: float = 5e-4, seed: int = 0,
-                     augment: bool = True, progress: bool = False) -> nn.Module:
+                     augment: bool = True, progress: bool | None = None) -> nn.Module:
     """Train ``model`` with Adam and a one-cycle learning-rate schedule on (x, y); return it in eval mode.
 
     The parameters are first re-initialised from ``seed``, and mini-batches are shuffled by a generator
     seeded with ``seed``, so the trained weights depend on the arguments alone. ``augment`` adds random
-    horizontal flips. Runs on ``x``'s device.
+    horizontal flips. Runs on ``x``'s device. ``progress`` draws a bar over the epochs (default: the
+    setting of :mod:`papers_core.progress`).
     """
     check_images(x)
     check_range(epochs, "epochs", lo=1, integer=True)
@@ -47,12 +49,8 @@ def train_classifier(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epoc
     opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
     steps = epochs * ((len(x) + batch_size - 1) // batch_size)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.2)
-    epoch_iter = range(epochs)
-    if progress:
-        from tqdm.auto import tqdm
-
-        epoch_iter = tqdm(epoch_iter, desc="training", leave=False)
-    for _ in epoch_iter:
+    for _ in progress_bar(range(epochs), desc=f"training {type(model).__name__}", enabled=progress,
+                          unit="epoch"):
         order = torch.randperm(len(x), generator=g).to(x.device)
         for i in range(0, len(x), batch_size):
             idx = order[i:i + batch_size]
@@ -139,7 +137,7 @@ def accuracy_under_attack(model: nn.Module, directions: FGSMDirections, strength
     model.eval()
     out = []
     with torch.no_grad():
-        for eps in strengths:
+        for eps in progress_bar(strengths, desc="accuracy by strength"):
             correct = 0
             for i in range(0, len(directions), batch_size):
                 idx = slice(i, i + batch_size)
@@ -243,7 +241,7 @@ def train_voting_unit(pmat: ParallelMAT, x: torch.Tensor, y: torch.Tensor, *, ep
     g = as_generator(seed)
     _reset_parameters(pmat.voter, seed)
     opt = torch.optim.Adam(pmat.voter.parameters(), lr=lr)
-    for _ in range(epochs):
+    for _ in progress_bar(range(epochs), desc="voting unit", unit="epoch"):
         order = torch.randperm(len(x), generator=g).to(x.device)
         for i in range(0, len(x), batch_size):
             idx = order[i:i + batch_size]
@@ -316,7 +314,7 @@ def random_walk_selection(accuracy: np.ndarray, strengths, *, steps: int = 4, wa
     g = as_generator(generator)
     cdf = torch.from_numpy(np.cumsum(transition, 1))
     scores: dict[tuple[int, ...], tuple[float, float]] = {}
-    for _ in range(int(walks)):
+    for _ in progress_bar(range(int(walks)), desc="random walks"):
         state = int(torch.randint(m, (1,), generator=g))
         visited = {state}
         for step in range(int(steps) + 1):

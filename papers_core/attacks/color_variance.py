@@ -29,6 +29,7 @@ import torch.nn.functional as F
 
 from .._validate import as_generator, check_choice, check_images, check_labels, check_range
 from ..metrics import ciede2000, rgb_to_lab
+from ..progress import progress
 from ._optim import MaskedAdam
 from .fgsm import AttackResult, _check_model, _num_classes
 
@@ -166,7 +167,7 @@ def color_variance_attack(model, x: torch.Tensor, labels: torch.Tensor, *, condi
     adam = MaskedAdam(x, lr, betas, adam_eps)
     iterations = torch.zeros(x.shape[0], dtype=torch.long, device=x.device)
     active = torch.arange(x.shape[0], device=x.device)
-    for t in range(int(max_iter) + 1):  # checks at t = 0..T; steps at t = 0..T-1
+    for t in progress(range(int(max_iter) + 1), desc="colour-variance steps"):  # checks at t = 0..T; steps at t = 0..T-1
         va = v[active].requires_grad_(True)
         with torch.enable_grad():
             logits = model((x[active] + va).clamp(0.0, 1.0))

@@ -19,6 +19,7 @@ from __future__ import annotations
 import torch
 
 from .._validate import check_images, check_labels, check_range
+from ..progress import progress
 from ._optim import MaskedAdam
 from .fgsm import AttackResult, _check_model, _num_classes
 
@@ -62,7 +63,7 @@ def cw_l2(model, x: torch.Tensor, labels: torch.Tensor, *, targeted: bool = Fals
     iterations = torch.zeros(n, dtype=torch.long, device=dev)
     check_every = max(int(max_iter) // 10, 1)
 
-    for _ in range(int(binary_search_steps)):
+    for _ in progress(range(int(binary_search_steps)), desc="C&W search steps"):
         w = w0.clone()
         adam = MaskedAdam(w, lr)
         succeeded = torch.zeros(n, dtype=torch.bool, device=dev)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import torch
 
 from .._validate import check_images, check_labels, check_range
+from ..progress import progress
 from .fgsm import AttackResult, _check_model, _num_classes
 
 __all__ = ["deepfool"]
@@ -61,7 +62,7 @@ def deepfool(model, x: torch.Tensor, labels: torch.Tensor | None = None, *, num_
     x_adv = x.detach().clone()
     iterations = torch.zeros(x.shape[0], dtype=torch.long, device=x.device)
     active = torch.arange(x.shape[0], device=x.device)
-    for _ in range(int(max_iter)):
+    for _ in progress(range(int(max_iter)), desc="DeepFool iterations"):
         logits, grads = _candidate_gradients(model, x_adv[active], cand[active])
         still = logits.argmax(1) == labels[active]
         active, logits, grads = active[still], logits[still], grads[still]

@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from .._validate import as_generator, check_choice, check_images, check_labels, check_range
+from ..progress import progress
 
 __all__ = [
     "AttackResult",
@@ -195,7 +196,7 @@ def iterative_sign_attack(model, x: torch.Tensor, labels: torch.Tensor, *, targe
     x_adv = x.detach().clone()
     iterations = torch.zeros(x.shape[0], dtype=torch.long, device=x.device)
     active = torch.arange(x.shape[0], device=x.device)
-    for _ in range(int(max_iter)):
+    for _ in progress(range(int(max_iter)), desc="attack iterations"):
         if active.numel() == 0:
             break
         logits, grad = _input_gradient(model, x_adv[active], labels[active])

@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 
 from .._validate import as_generator, check_images, check_labels, check_range
+from ..progress import progress
 from ._optim import MaskedAdam
 from .fgsm import AttackResult, _check_model, _num_classes
 
@@ -79,7 +80,7 @@ def lbfgs_attack(model, x: torch.Tensor, targets: torch.Tensor, *, c_init: float
     hi = torch.full_like(c, float("inf"))
     best = x.clone()
     best_norm = torch.full((n,), float("inf"), device=x.device, dtype=torch.float64)
-    for _ in range(int(search_steps)):
+    for _ in progress(range(int(search_steps)), desc="L-BFGS search steps"):
         cc = c.to(x.dtype)
 
         def objective(z, cc=cc):
@@ -172,7 +173,7 @@ def k_anonymity_attack(model, x: torch.Tensor, labels: torch.Tensor, *, K: int =
     adam = MaskedAdam(z, lr)
     iterations = torch.zeros(n, dtype=torch.long, device=x.device)
     active = torch.arange(n, device=x.device)
-    for step in range(1, int(max_iter) + 1):
+    for step in progress(range(1, int(max_iter) + 1), desc="K-anonymity steps"):
         za = z[active].requires_grad_(True)
         with torch.enable_grad():
             logits = model(za)

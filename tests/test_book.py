@@ -1,0 +1,196 @@
+"""The book's machinery: the scorecard gathered from the executed pages, the explorers, the progress
+bars, the claim tables' metadata, the launch and publishing configuration."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import matplotlib
+import nbformat
+import pytest
+import torch
+import yaml
+
+from papers_core import explore, scorecard
+from papers_core.experiment import GENERATED, Results, _git_commit, notebook_setup
+from papers_core.models import SmallCNN
+from papers_core.progress import progress, progress_enabled, set_progress
+from papers_core.reports import CLAIMS_KEY, Claim, show_claims
+from papers_core.train import train_classifier
+
+matplotlib.use("Agg")
+ROOT = Path(__file__).resolve().parents[1]
+
+
+# ---------------------------------------------------------------- claims metadata and the scorecard
+
+def _executed_notebook(path: Path, claims, paper="demo", profile="quick", commit="abc123", title="Demo paper"):
+    """A notebook as papermill leaves it, with the claim output show_claims displays."""
+    nb = nbformat.v4.new_notebook()
+    out = nbformat.v4.new_output("display_data", data={"text/plain": "table"},
+                                 metadata={CLAIMS_KEY: {"paper": paper, "profile": profile, "git_commit": commit,
+                                                        "claims": claims}})
+    code = nbformat.v4.new_code_cell("show_claims(...)")
+    code.outputs = [out]
+    nb.cells = [nbformat.v4.new_markdown_cell(f"# {title}\n\ntext"), code]
+    path.write_text(nbformat.writes(nb))
+    return path
+
+
+def _claim(text, holds, paper_value="1", this_run="2"):
+    return {"claim": text, "paper_value": paper_value, "this_run": this_run, "holds": "yes" if holds else "no"}
+
+
+def test_show_claims_displays_the_table_with_its_metadata(tmp_path, monkeypatch):
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda obj, metadata=None: shown.append((obj, metadata)))
+    results = Results(tmp_path, profile="quick")
+    claims = [Claim("a holds", "1", "1", True), Claim("b fails", "2", "3", False)]
+    df = show_claims(claims, "demo", "quick", results)
+    (table, meta), = shown
+    assert list(table.index) == ["a holds", "b fails"] and list(table["holds"]) == ["yes", "no"]
+    m = meta[CLAIMS_KEY]
+    assert m["paper"] == "demo" and m["profile"] == "quick" and m["git_commit"] == results.provenance["git_commit"]
+    assert [c["holds"] for c in m["claims"]] == ["yes", "no"] and m["claims"][1]["this_run"] == "3"
+    assert (tmp_path / "claims.csv").read_text().count("\n") == 3 and len(df) == 2
+    with pytest.raises(ValueError, match="non-empty list of Claim"):
+        show_claims([], "demo", "quick")
+
+
+def test_scorecard_collects_each_pages_claims_in_order(tmp_path):
+    a = _executed_notebook(tmp_path / "a.ipynb", [_claim("x < y | z", True), _claim("*bold*", False)], title="Paper A")
+    b = _executed_notebook(tmp_path / "b.ipynb", [_claim("c", True)], profile="paper", commit="def456-dirty")
+    df = scorecard.collect_claims([b, a])
+    assert list(df["page"]) == ["b", "a", "a"] and list(df["title"]) == ["Demo paper", "Paper A", "Paper A"]
+    md = scorecard.scorecard_markdown(df)
+    assert "{doc}`Demo paper <papers/b>` | 1 of 1 | paper | `def456` (with uncommitted changes) |" in md
+    assert "{doc}`Paper A <papers/a>` | 1 of 2 | quick | `abc123` |" in md
+    assert "In all, **2 of 3** claims hold" in md
+    assert r"| x \< y \| z | 1 | 2 | yes |" in md and r"| \*bold\* | 1 | 2 | **no** |" in md
+
+
+def test_scorecard_refuses_a_notebook_without_claims(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("1")]
+    path = tmp_path / "bare.ipynb"
+    path.write_text(nbformat.writes(nb))
+    with pytest.raises(ValueError, match="bare.ipynb: expected one claim table.*make notebooks"):
+        scorecard.collect_claims([path])
+
+
+def test_front_page_update_replaces_only_the_marked_block(tmp_path):
+    nb = _executed_notebook(tmp_path / "a.ipynb", [_claim("c", True)])
+    page = tmp_path / "intro.md"
+    page.write_text(f"# Title\n\nbefore\n\n{scorecard.START}\nSTALE TEXT\n{scorecard.END}\n\nafter\n")
+    assert scorecard.update_front_page(page, [nb], check=True) is True
+    assert "STALE TEXT" in page.read_text()                   # check mode writes nothing
+    assert scorecard.update_front_page(page, [nb]) is True
+    text = page.read_text()
+    assert "STALE TEXT" not in text and text.startswith("# Title\n\nbefore\n") and text.endswith("\nafter\n")
+    assert "| c | 1 | 2 | yes |" in text
+    assert scorecard.update_front_page(page, [nb]) is False  # idempotent
+    page.write_text("no markers")
+    with pytest.raises(ValueError, match="marker lines"):
+        scorecard.update_front_page(page, [nb])
+
+
+def test_committed_front_page_scorecard_matches_the_executed_pages():
+    """The front page shows exactly what the committed executed notebooks computed."""
+    r = subprocess.run([sys.executable, "-m", "papers_core.scorecard", "--check"], cwd=ROOT,
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr + r.stdout
+    pages = scorecard._toc_pages(ROOT)
+    assert len(pages) >= 4
+    df = scorecard.collect_claims(pages)
+    assert set(df["page"]) == {p.stem for p in pages} and set(df["profile"]) == {"quick"}
+
+
+def test_run_commit_ignores_generated_files_only():
+    assert "book/papers" in GENERATED and "notebooks/*.ipynb" in GENERATED
+    commit = _git_commit(ROOT)
+    assert commit == "unknown" or len(commit.replace("-dirty", "")) == 40
+
+
+# ---------------------------------------------------------------- explorers
+
+def _draw(calls):
+    def draw(value, fig):
+        calls.append(value)
+        ax = fig.subplots()
+        ax.plot([0, 1], [0, value])
+    return draw
+
+
+def test_grid_draws_every_value_in_its_own_panel():
+    calls = []
+    fig = explore.grid([1, 2.5, 4], _draw(calls), label="eps", ncols=2)
+    assert calls == [1, 2.5, 4]
+    assert len(fig.axes) == 3 and len(fig.subfigs) == 4    # 2 x 2 panels, the last one empty
+    titles = [s._suptitle.get_text() for s in fig.subfigs[:3]]
+    assert titles == ["eps = 1", "eps = 2.5", "eps = 4"]
+    with pytest.raises(ValueError, match="at least one value"):
+        explore.grid([], _draw([]), label="eps")
+    with pytest.raises(TypeError, match="draw must be a function"):
+        explore.grid([1], "not callable", label="eps")
+
+
+def test_slider_redraws_the_selected_value():
+    pytest.importorskip("ipywidgets")
+    calls = []
+    box = explore.slider([1, 2, 3], _draw(calls), label="K")
+    control = box.children[0]
+    assert calls == [2] and control.value == 2                 # the middle value first
+    control.value = 3
+    assert calls == [2, 3]
+    assert [o[0] for o in control.options] == ["1", "2", "3"]
+    with pytest.raises(ValueError, match="not one of the explorer's values"):
+        explore.slider([1, 2], _draw([]), label="K", value=5)
+
+
+# ---------------------------------------------------------------- progress bars
+
+def test_progress_is_quiet_by_default_and_shown_when_enabled(capsys, monkeypatch):
+    monkeypatch.delenv("PAPERS_CORE_PROGRESS", raising=False)
+    set_progress(False)
+    x, y = torch.rand(8, 3, 32, 32), torch.arange(8) % 3
+    train_classifier(SmallCNN(3, width=4), x, y, epochs=2, batch_size=4)
+    assert capsys.readouterr().err == ""
+    train_classifier(SmallCNN(3, width=4), x, y, epochs=2, batch_size=4, progress=True)
+    assert "training SmallCNN" in capsys.readouterr().err
+    monkeypatch.setenv("PAPERS_CORE_PROGRESS", "1")
+    assert progress_enabled() and list(progress(range(3), desc="loop")) == [0, 1, 2]
+    assert "loop" in capsys.readouterr().err
+    monkeypatch.setenv("PAPERS_CORE_PROGRESS", "0")
+    set_progress(True)
+    assert not progress_enabled() and progress_enabled(True)
+    set_progress(False)
+    with pytest.raises(TypeError, match="True or False"):
+        set_progress("yes")
+
+
+def test_notebook_setup_turns_progress_on_for_the_paper_profile(tmp_path, monkeypatch):
+    monkeypatch.delenv("PAPERS_CORE_PROGRESS", raising=False)
+    monkeypatch.setattr("papers_core.experiment.repo_root", lambda: tmp_path)
+    notebook_setup("demo", "paper", 0, "cpu")
+    assert progress_enabled()
+    notebook_setup("demo", "quick", 0, "cpu")
+    assert not progress_enabled()
+
+
+# ---------------------------------------------------------------- launch buttons and publishing
+
+def test_launch_buttons_and_every_page_can_bootstrap_itself():
+    cfg = yaml.safe_load((ROOT / "_config.yml").read_text())
+    assert cfg["launch_buttons"]["binderhub_url"] and cfg["launch_buttons"]["colab_url"]
+    assert cfg["repository"]["url"].startswith("https://github.com/")
+    for nb_path in sorted((ROOT / "notebooks").glob("*.py")):
+        src = nb_path.read_text()
+        assert 'find_spec("papers_core") is None' in src and cfg["repository"]["url"] in src, nb_path
+
+
+def test_pages_workflow_builds_and_deploys_the_book():
+    wf = yaml.safe_load((ROOT / ".github" / "workflows" / "pages.yml").read_text())
+    steps = [s.get("run", "") + s.get("uses", "") for job in wf["jobs"].values() for s in job["steps"]]
+    text = "\n".join(steps)
+    assert "make book" in text and "actions/upload-pages-artifact" in text and "actions/deploy-pages" in text
+    assert wf["permissions"]["pages"] == "write" and wf["permissions"]["id-token"] == "write"
