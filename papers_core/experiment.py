@@ -115,16 +115,17 @@ class Cache:
         return value
 
 
-#: Files that executing the notebooks rewrites: changes to them do not make a run's commit "dirty".
-GENERATED = ("book/papers", "notebooks/*.ipynb", "book/intro.md")
+#: What a run's numbers depend on: changes to these, and only these, make its commit "dirty".
+#: (Documentation edits and the files that executing the notebooks rewrites do not.)
+RESULT_INPUTS = ("papers_core", "notebooks/*.py", "data/paper", "pyproject.toml", "constraints.txt")
 
 
 def _git_commit(root: Path) -> str:
-    """HEAD, with ``-dirty`` when tracked source files differ from it (generated files aside)."""
+    """HEAD, with ``-dirty`` when a tracked file of :data:`RESULT_INPUTS` differs from it."""
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
-                                *(f":(exclude,glob){g}" if "*" in g else f":(exclude){g}" for g in GENERATED)],
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--",
+                                *(f":(glob){g}" if "*" in g else g for g in RESULT_INPUTS)],
                                cwd=root, capture_output=True, text=True, timeout=10).stdout.strip()
         return out.stdout.strip() + ("-dirty" if dirty else "") if out.returncode == 0 else "unknown"
     except (OSError, subprocess.SubprocessError):

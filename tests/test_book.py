@@ -12,7 +12,7 @@ import torch
 import yaml
 
 from papers_core import explore, scorecard
-from papers_core.experiment import GENERATED, Results, _git_commit, notebook_setup
+from papers_core.experiment import RESULT_INPUTS, Results, _git_commit, notebook_setup
 from papers_core.models import SmallCNN
 from papers_core.progress import progress, progress_enabled, set_progress
 from papers_core.reports import CLAIMS_KEY, Claim, show_claims
@@ -105,10 +105,34 @@ def test_committed_front_page_scorecard_matches_the_executed_pages():
     assert set(df["page"]) == {p.stem for p in pages} and set(df["profile"]) == {"quick"}
 
 
-def test_run_commit_ignores_generated_files_only():
-    assert "book/papers" in GENERATED and "notebooks/*.ipynb" in GENERATED
-    commit = _git_commit(ROOT)
-    assert commit == "unknown" or len(commit.replace("-dirty", "")) == 40
+def test_run_commit_is_dirty_only_when_result_inputs_change(tmp_path):
+    import shutil
+
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    assert "papers_core" in RESULT_INPUTS and "notebooks/*.py" in RESULT_INPUTS
+
+    def git(*args):
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=tmp_path, check=True,
+                       capture_output=True)
+
+    (tmp_path / "papers_core").mkdir()
+    (tmp_path / "notebooks").mkdir()
+    for f in ("papers_core/a.py", "notebooks/p.py", "notebooks/p.ipynb", "README.md"):
+        (tmp_path / f).write_text("1")
+    git("init", "-q")
+    git("add", "-A")
+    git("commit", "-qm", "init")
+    clean = _git_commit(tmp_path)
+    assert len(clean) == 40 and not clean.endswith("-dirty")
+    (tmp_path / "README.md").write_text("2")
+    (tmp_path / "notebooks/p.ipynb").write_text("2")          # executed copies and docs: still clean
+    assert _git_commit(tmp_path) == clean
+    (tmp_path / "notebooks/p.py").write_text("2")             # a notebook's source: dirty
+    assert _git_commit(tmp_path) == clean + "-dirty"
+    git("checkout", "notebooks/p.py")
+    (tmp_path / "papers_core/a.py").write_text("2")           # the library: dirty
+    assert _git_commit(tmp_path) == clean + "-dirty"
 
 
 # ---------------------------------------------------------------- explorers
