@@ -375,6 +375,8 @@ def draw_eps(eps, fig):
     a0.axis("off")
     a1.plot(EPS_VALUES, sweep["mislead"], "o-", label="misleading rate (%)")
     a1.set(xscale="log", xlabel="ε (grey levels)", ylim=(0, 102))
+    a1.set_xticks(EPS_VALUES, [f"{v:g}" for v in EPS_VALUES], fontsize=7)
+    a1.minorticks_off()
     a1.axvline(eps, color="grey", ls=":")
     b = a1.twinx()
     b.plot(EPS_VALUES, sweep["psnr"], "s--", color="C1", label="PSNR (dB)")
