@@ -40,8 +40,11 @@ def site():
         from playwright.sync_api import sync_playwright
     except ImportError:
         _unavailable("playwright is not installed: pip install -e '.[test]'")
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(HTML))
-    handler.log_message = lambda *a, **k: None
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    handler = functools.partial(Quiet, directory=str(HTML))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     with sync_playwright() as pw:
@@ -66,11 +69,13 @@ def _loaded_figures(page):
 
 
 def test_front_page_shows_the_scorecard(site):
-    page = _open(site, "index.html")
+    page = _open(site, "index.html")                         # jupyter-book's root redirects to the front page
+    page.wait_for_url("**/book/intro.html")
     assert "reproducible companion" in page.title()
     text = page.inner_text("main")
     assert "Reproduction scorecard" in text and "In all," in text
-    summary = page.locator("main table").first
+    section = page.locator("section#reproduction-scorecard")
+    summary = section.locator("table").first
     header = summary.locator("th").all_inner_texts()
     assert [h.strip() for h in header] == ["paper", "claims that hold", "profile", "commit"]
     rows = summary.locator("tbody tr")
@@ -80,13 +85,13 @@ def test_front_page_shows_the_scorecard(site):
         assert " of " in cells[1] and cells[2] == "quick", cells
         assert rows.nth(i).locator("a").count() == 1          # a link to the paper's page
     # one claim table per paper page, each with the four columns
-    assert page.locator("main table").count() == 1 + rows.count()
+    assert section.locator("table").count() == 1 + rows.count()
 
 
 def test_paper_page_has_its_tables_figures_claims_and_launch_buttons(site):
     page = _open(site, "book/papers/p_fgsm.html")
     text = page.inner_text("main")
-    for heading in ("Table 1", "Table 2", "Fig. 1", "Fig. 2", "Fig. 3", "The paper's claims"):
+    for heading in ("Table 1", "Table 2", "Fig. 1", "Fig. 2", "Fig. 3", "Explore", "claims, checked"):
         assert heading in text, heading
     assert page.locator("main table").count() >= 3           # Table 1, Table 2, the claims
     assert _loaded_figures(page) >= 5                          # Figs. 1-3 and the two explorers
