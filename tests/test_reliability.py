@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from papers_core import attacks as A
+from papers_core import defenses as D
 from papers_core import metrics as M
 from papers_core.data import synth_scenes
 from papers_core.experiment import check_profile, pick_device
@@ -42,6 +43,14 @@ IMAGE_FUNCTIONS = {
     "FGSMDirections": lambda m, x, y: T.FGSMDirections(m, x, y).at(0.5),
     "mat_training_set": lambda m, x, y: T.mat_training_set(x, y, [x], reduced=True),
     "train_voting_unit": lambda m, x, y: T.train_voting_unit(T.ParallelMAT([m], 30), x, y, epochs=1),
+    "requantize": lambda m, x, y: D.requantize(x, 3),
+    "requantize (differentiable)": lambda m, x, y: D.requantize(x, 3, differentiable=True),
+    "median_filter": lambda m, x, y: D.median_filter(x, 2),
+    "jpeg": lambda m, x, y: D.jpeg(x, 50),
+    "jpeg (differentiable)": lambda m, x, y: D.jpeg(x, 50, differentiable=True),
+    "rp_fgsm": lambda m, x, y: A.rp_fgsm([m, m], x, iterations=3, generator=0),
+    "e_fgsm": lambda m, x, y: A.e_fgsm([m, m], x, iterations=2, generator=0),
+    "di_fgsm": lambda m, x, y: A.di_fgsm(m, x, iterations=2, generator=0),
 }
 
 # (how to spoil a good batch, what the error must say)
@@ -173,6 +182,7 @@ def test_no_function_modifies_its_inputs(model, batch, fn):
 DETERMINISM_SCRIPT = """
 import hashlib, torch
 from papers_core import attacks as A
+from papers_core import defenses as D
 from papers_core.data import synth_scenes
 from papers_core.models import SmallCNN
 from papers_core.train import train_classifier

@@ -14,6 +14,7 @@ from .color_variance import (  # noqa: F401
 from .cw import CW_DEFAULTS, cw_l2  # noqa: F401
 from .deepfool import deepfool  # noqa: F401
 from .lbfgs import KAnonymityResult, k_anonymity_attack, k_anonymity_groups, lbfgs_attack  # noqa: F401
+from .rp_fgsm import di_fgsm, e_fgsm, paper_iterations, rp_fgsm, rp_target_mask, schedule  # noqa: F401
 from .fgsm import (  # noqa: F401
     P_FGSM_SELECTIONS,
     PAPER_EPSILON_8BIT,
@@ -48,6 +49,9 @@ ATTACKS: dict[str, Callable[..., AttackResult]] = {
     "C&W": cw_l2,
     "L-BFGS": lbfgs_attack,
     "K-anonymity": k_anonymity_attack,
+    "RP-FGSM": rp_fgsm,
+    "E-FGSM": e_fgsm,
+    "DI-FGSM": di_fgsm,
 }
 
 
