@@ -4,7 +4,6 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 NOTEBOOKS := $(wildcard notebooks/*.py)
-EXECUTED  := $(patsubst notebooks/%.py,book/papers/%.ipynb,$(NOTEBOOKS))
 export PYTHONHASHSEED := 0
 export MPLBACKEND := Agg
 # papermill stores the state of the explorers' sliders, which only a live kernel can drive: the HTML

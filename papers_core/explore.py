@@ -82,6 +82,4 @@ def slider(values: Sequence, draw: Callable, *, label: str, value=None,
 
     control.observe(show, names="value")
     show()
-    box = W.VBox([control, out])
-    box.redraw = show  # for tests and scripts: redraw the current value
-    return box
+    return W.VBox([control, out])
