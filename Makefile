@@ -13,14 +13,17 @@ export STRIP_WIDGET_STATE := import nbformat, sys; nb = nbformat.read(sys.argv[1
 # Notebook kernels draw with the inline backend, so that figures are stored in the executed pages.
 INLINE := MPLBACKEND=module://matplotlib_inline.backend_inline
 
-.PHONY: env book html notebooks scorecard browser test sync clean
+.PHONY: env book html notebooks scorecard browser test sync clean benchmark
 
 env: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c constraints.txt -e ".[book,test]"
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[book,test,peers]"
+	# torchattacks pins requests~=2.25.1 (its code never imports requests), which Sphinx cannot use:
+	# installed without its dependencies, which the line above already provides.
+	$(BIN)/pip install --quiet --no-deps -c constraints.txt torchattacks
 	$(BIN)/python -c "import torch, torchvision.ops, papers_core; print('environment ready: torch', torch.__version__)"
 	touch $@
 
@@ -45,6 +48,11 @@ scorecard: env
 	$(BIN)/python -m papers_core.scorecard
 
 book: notebooks html
+
+# papers_core against torchattacks, ART and foolbox (not part of the tests): writes
+# benchmarks/results/<cpu|gpu>.json and the book's Performance page
+benchmark: env
+	$(BIN)/python benchmarks/attacks.py
 
 # build the HTML from the executed pages as they are (no execution), warnings as errors
 html: env

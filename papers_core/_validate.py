@@ -34,10 +34,10 @@ def check_images(x, name: str = "images") -> torch.Tensor:
         raise ValueError(f"{name} must have 4 dimensions (N, C, H, W), got shape {tuple(x.shape)}.{hint}")
     if x.shape[0] == 0:
         raise ValueError(f"{name} is an empty batch (N = 0); pass at least one image.")
-    x_ = x.detach()
-    if not torch.isfinite(x_).all():
+    # one pass and one device sync: NaN propagates through min and max, inf fails the range check
+    lo, hi = torch.stack(torch.aminmax(x.detach())).tolist()
+    if math.isnan(lo) or math.isnan(hi) or math.isinf(lo) or math.isinf(hi):
         raise ValueError(f"{name} contains NaN or inf values; clean the input before attacking it.")
-    lo, hi = float(x_.min()), float(x_.max())
     if lo < 0.0 or hi > 1.0:
         hint = " It looks like 0..255 data: divide by 255." if hi > 1.0 and hi <= 255.0 else ""
         hint = hint or " It looks normalised (negative values): pass [0, 1] images; models own their normalisation."
@@ -55,7 +55,7 @@ def check_labels(y, n: int, num_classes: int | None = None, name: str = "labels"
     if y.dim() != 1 or y.shape[0] != n:
         raise ValueError(f"{name} must have shape ({n},) to match the batch, got {tuple(y.shape)}.")
     if n and num_classes is not None:
-        lo, hi = int(y.min()), int(y.max())
+        lo, hi = torch.stack(torch.aminmax(y)).tolist()
         if lo < 0 or hi >= num_classes:
             raise ValueError(f"{name} must lie in [0, {num_classes - 1}] for a {num_classes}-class model, "
                              f"got values in [{lo}, {hi}].")

@@ -51,6 +51,10 @@ IMAGE_FUNCTIONS = {
     "rp_fgsm": lambda m, x, y: A.rp_fgsm([m, m], x, iterations=3, generator=0),
     "e_fgsm": lambda m, x, y: A.e_fgsm([m, m], x, iterations=2, generator=0),
     "di_fgsm": lambda m, x, y: A.di_fgsm(m, x, iterations=2, generator=0),
+    "bim": lambda m, x, y: A.bim(m, x, y, iterations=2),
+    "pgd": lambda m, x, y: A.pgd(m, x, y, iterations=2, generator=0),
+    "jsma": lambda m, x, y: A.jsma(m, x, y, gamma=0.001),
+    "sparsefool": lambda m, x, y: A.sparsefool(m, x, y, max_iter=1),
 }
 
 # (how to spoil a good batch, what the error must say)
@@ -79,7 +83,8 @@ def test_bad_images_are_refused_with_a_clear_message(model, batch, fn, bad):
 
 LABELLED = {k: IMAGE_FUNCTIONS[k] for k in ("fgsm", "n_fgsm", "targeted_ifgsm", "fgsm_noise",
                                             "color_variance_attack", "train_classifier", "deepfool",
-                                            "cw_l2", "FGSMDirections", "train_voting_unit")}
+                                            "cw_l2", "FGSMDirections", "train_voting_unit", "bim", "pgd",
+                                            "jsma", "sparsefool")}
 LABELLED["k_anonymity_attack"] = lambda m, x, y: A.k_anonymity_attack(m, x, y, K=1, max_iter=2)
 BAD_LABELS = {
     "out of range": (lambda y: y + 100, r"labels must lie in \[0, 29\]"),

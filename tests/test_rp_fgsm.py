@@ -3,7 +3,9 @@ schedules, budgets, the paper's iteration counts, and equivalences between the a
 import pytest
 import torch
 
-from papers_core.attacks import e_fgsm, di_fgsm, paper_iterations, rp_fgsm, rp_target_mask, schedule
+from papers_core.attacks import (EOT_TRANSFORMS, e_fgsm, di_fgsm, eot, eot_draw, eot_transform, paper_iterations,
+                                 rp_fgsm, rp_target_mask, schedule)
+from papers_core.metrics import rgb_to_lab
 from papers_core.defenses import Defense
 from papers_core.models import SmallCNN
 from papers_core.train import train_classifier
@@ -123,3 +125,68 @@ def test_bad_settings_are_refused(model, batch):
         di_fgsm(model, x[:, :, :, :30])
     with pytest.raises(ValueError, match="training mode"):
         e_fgsm(SmallCNN(30, width=4).train(), x)
+
+
+NEUTRAL = {"scale": (1.0,), "translate": (0.0, 0.0), "rotate": (0.0,), "lighten": (0.0,), "darken": (0.0,)}
+
+
+@pytest.mark.parametrize("kind", EOT_TRANSFORMS)
+def test_eot_transforms_are_differentiable_and_neutral_at_zero(batch, kind):
+    x = batch[0][:3]
+    if kind in NEUTRAL:
+        assert torch.allclose(eot_transform(x, kind, NEUTRAL[kind]), x, atol=1e-6)
+    params = {"scale": (1.2,), "translate": (0.1, -0.2), "rotate": (45.0,), "lighten": (13.0,),
+              "darken": (13.0,), "noise": (5.0,)}[kind]
+    xa = x.clone().requires_grad_(True)
+    out = eot_transform(xa, kind, params, seed=4)
+    assert out.shape == x.shape and out.min() >= 0 and out.max() <= 1
+    assert not torch.allclose(out, x)
+    (grad,) = torch.autograd.grad(out.sum(), xa)
+    assert grad.abs().sum() > 0
+
+
+def test_eot_transform_geometry_and_noise():
+    x = torch.zeros(1, 1, 8, 8)
+    x[..., 2, 3] = 1.0
+    # translation by 0.25 of the width moves the bright pixel two columns right
+    moved = eot_transform(x, "translate", (0.25, 0.0))
+    assert moved[0, 0].argmax() == 2 * 8 + 5
+    # a quarter turn keeps the mass and moves the pixel
+    turned = eot_transform(x, "rotate", (90.0,))
+    assert abs(float(turned.sum()) - 1.0) < 1e-5 and turned[0, 0, 2, 3] < 0.5
+    # the same seed gives the same noise (clean and adversarial images get one draw); std 5 grey levels
+    g = torch.full((1, 3, 64, 64), 0.5)
+    a, b = eot_transform(g, "noise", (5.0,), seed=7), eot_transform(g, "noise", (5.0,), seed=7)
+    assert torch.equal(a, b)
+    assert abs(float((a - g).std() * 255) - 5.0) < 0.3
+
+
+def test_eot_draws_cover_the_papers_intervals():
+    draws = [eot_draw(torch.Generator().manual_seed(i)) for i in range(600)]
+    kinds = {k for k, _, _ in draws}
+    assert kinds == set(EOT_TRANSFORMS)
+    for k, p, _ in draws:
+        if k == "scale":
+            assert 0.8 <= p[0] <= 1.2
+        elif k == "translate":
+            assert all(-0.2 <= v <= 0.2 for v in p)
+        elif k == "rotate":
+            assert -60 <= p[0] <= 60
+        elif k in ("lighten", "darken"):
+            assert 0 <= p[0] <= 13
+
+
+def test_eot_stays_in_budget_and_its_lab_term_keeps_images_closer(model, batch):
+    x = batch[0]
+    with torch.no_grad():
+        pred = model(x).argmax(1)
+    a = eot(model, x, generator=1)
+    assert (a.adv - x).abs().max() <= 16 / 255 + 1e-6
+    assert torch.equal(torch.round(a.adv * 255) / 255, a.adv)
+    assert (a.target != pred).all()
+    assert (a.iterations == paper_iterations(16)).all()
+    assert torch.equal(a.adv, eot(model, x, generator=1).adv)
+    free = eot(model, x, generator=1, lam=0.0)
+    lab = lambda z: (rgb_to_lab(z) - rgb_to_lab(x)).flatten(1).norm(dim=1).mean()
+    assert lab(a.adv) < lab(free.adv)
+    assert free.success.float().mean() >= a.success.float().mean()

@@ -13,14 +13,18 @@ from .color_variance import (  # noqa: F401
 )
 from .cw import CW_DEFAULTS, cw_l2  # noqa: F401
 from .deepfool import deepfool  # noqa: F401
+from .jsma import jsma  # noqa: F401
+from .sparsefool import linear_solver, sparsefool  # noqa: F401
 from .lbfgs import KAnonymityResult, k_anonymity_attack, k_anonymity_groups, lbfgs_attack  # noqa: F401
-from .rp_fgsm import di_fgsm, e_fgsm, paper_iterations, rp_fgsm, rp_target_mask, schedule  # noqa: F401
+from .rp_fgsm import (EOT_TRANSFORMS, di_fgsm, e_fgsm, eot, eot_draw, eot_transform,  # noqa: F401
+                      paper_iterations, rp_fgsm, rp_target_mask, schedule)
 from .fgsm import (  # noqa: F401
     P_FGSM_SELECTIONS,
     PAPER_EPSILON_8BIT,
     QUANTIZE_MODES,
     AttackResult,
     add_noise,
+    bim,
     fgsm,
     fgsm_noise,
     iterative_sign_attack,
@@ -28,6 +32,7 @@ from .fgsm import (  # noqa: F401
     least_likely_targets,
     n_fgsm,
     p_fgsm,
+    pgd,
     predict_proba,
     private_target_mask,
     r_fgsm,
@@ -40,18 +45,23 @@ from .fgsm import (  # noqa: F401
 #: Attacks by the names the papers use.
 ATTACKS: dict[str, Callable[..., AttackResult]] = {
     "FGSM": fgsm,
+    "BIM": bim,
+    "PGD": pgd,
     "N-FGSM": n_fgsm,
     "L-FGSM": l_fgsm,
     "R-FGSM": r_fgsm,
     "P-FGSM": p_fgsm,
     "CV": color_variance_attack,
     "DeepFool": deepfool,
+    "JSMA": jsma,
+    "SparseFool": sparsefool,
     "C&W": cw_l2,
     "L-BFGS": lbfgs_attack,
     "K-anonymity": k_anonymity_attack,
     "RP-FGSM": rp_fgsm,
     "E-FGSM": e_fgsm,
     "DI-FGSM": di_fgsm,
+    "EOT": eot,
 }
 
 

@@ -19,10 +19,17 @@ class MaskedAdam:
         self.m2 = torch.zeros_like(like)
         self.lr, (self.b1, self.b2), self.eps = lr, betas, eps
 
-    def delta(self, active: torch.Tensor, grad: torch.Tensor, step: int) -> torch.Tensor:
-        """The amount to subtract from the ``active`` rows at (1-based) ``step`` given their ``grad``."""
+    def delta(self, active, grad: torch.Tensor, step: int) -> torch.Tensor:
+        """The amount to subtract from the ``active`` rows at (1-based) ``step`` given their ``grad``.
+
+        ``active`` is an index tensor, or ``slice(None)`` for every row (updated in place, no copies)."""
         b1, b2 = self.b1, self.b2
-        self.m1[active] = b1 * self.m1[active] + (1 - b1) * grad
-        self.m2[active] = b2 * self.m2[active] + (1 - b2) * grad * grad
-        denom = (self.m2[active].sqrt() / math.sqrt(1 - b2 ** step)) + self.eps
-        return (self.lr / (1 - b1 ** step)) * self.m1[active] / denom
+        if isinstance(active, slice):  # the same arithmetic as below, without gathering rows
+            m1 = self.m1 = b1 * self.m1 + (1 - b1) * grad
+            m2 = self.m2 = b2 * self.m2 + (1 - b2) * grad * grad
+        else:
+            self.m1[active] = b1 * self.m1[active] + (1 - b1) * grad
+            self.m2[active] = b2 * self.m2[active] + (1 - b2) * grad * grad
+            m1, m2 = self.m1[active], self.m2[active]
+        denom = (m2.sqrt() / math.sqrt(1 - b2 ** step)) + self.eps
+        return (self.lr / (1 - b1 ** step)) * m1 / denom

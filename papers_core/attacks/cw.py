@@ -70,24 +70,27 @@ def cw_l2(model, x: torch.Tensor, labels: torch.Tensor, *, targeted: bool = Fals
         prev = torch.full((n,), float("inf"), device=dev)
         active = torch.arange(n, device=dev)
         for step in range(1, int(max_iter) + 1):
-            wa = w[active].requires_grad_(True)
+            # every sample active: slices (views) instead of gathered copies
+            sel = slice(None) if active.numel() == n else active
+            wa = w[sel].detach().requires_grad_(True)
+            xs, ys, cs = x[sel], labels[sel], const[sel]
             with torch.enable_grad():
                 adv = (torch.tanh(wa) + 1.0) / 2.0
-                l2 = (adv - x[active]).flatten(1).pow(2).sum(1)
+                l2 = (adv - xs).flatten(1).pow(2).sum(1)
                 logits = model(adv)
-                loss = l2 + const[active] * _margin(logits, labels[active], targeted, confidence).clamp_min(0.0)
+                loss = l2 + cs * _margin(logits, ys, targeted, confidence).clamp_min(0.0)
                 (grad,) = torch.autograd.grad(loss.sum(), wa)
             # bookkeeping on the image this step evaluated (as the reference implementation does)
             with torch.no_grad():
-                hit = _margin(logits, labels[active], targeted, confidence) <= 0 if confidence > 0 else (
-                    (logits.argmax(1) == labels[active]) if targeted else (logits.argmax(1) != labels[active]))
-                better = hit & (l2 < best_l2[active])
+                hit = _margin(logits, ys, targeted, confidence) <= 0 if confidence > 0 else (
+                    (logits.argmax(1) == ys) if targeted else (logits.argmax(1) != ys))
+                better = hit & (l2 < best_l2[sel])
                 succeeded[active[hit]] = True
                 idx = active[better]
                 best_l2[idx] = l2[better].detach()
                 best_adv[idx] = adv[better].detach()
-            w[active] = w[active] - adam.delta(active, grad, step)
-            iterations[active] += 1
+                w[sel] = w[sel] - adam.delta(sel, grad, step)
+            iterations[sel] += 1
             if abort_early and step % check_every == 0:
                 keep = loss.detach() <= prev[active] * 0.9999
                 prev[active] = loss.detach()

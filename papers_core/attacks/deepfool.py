@@ -37,6 +37,19 @@ def _candidate_gradients(model, x: torch.Tensor, cand: torch.Tensor) -> tuple[to
     return logits.detach(), torch.stack(grads, dim=1)
 
 
+def _labels_and_candidates(model, x, labels, num_candidates: int, num_classes: int):
+    """Clean logits, the labels (default: the clean prediction) and each sample's candidate classes:
+    its label first, then the other classes by decreasing clean logit, ``num_candidates`` in all."""
+    with torch.no_grad():
+        clean = model(x)
+    if labels is None:
+        labels = clean.argmax(1)
+    labels = check_labels(labels, x.shape[0], num_classes).to(x.device)
+    k = min(int(num_candidates), num_classes)
+    others = clean.scatter(1, labels[:, None], float("-inf")).topk(k - 1, dim=1).indices
+    return clean, labels, torch.cat([labels[:, None], others], dim=1)
+
+
 def deepfool(model, x: torch.Tensor, labels: torch.Tensor | None = None, *, num_candidates: int = 10,
              overshoot: float = 0.02, max_iter: int = 50) -> AttackResult:
     """Untargeted DeepFool; ``labels`` defaults to the model's clean prediction (the original attack
@@ -48,15 +61,7 @@ def deepfool(model, x: torch.Tensor, labels: torch.Tensor | None = None, *, num_
     check_range(num_candidates, "num_candidates", lo=2, integer=True)
     check_range(overshoot, "overshoot", lo=0, hi=10)
     check_range(max_iter, "max_iter", lo=1, hi=100_000, integer=True)
-    with torch.no_grad():
-        clean = model(x)
-    if labels is None:
-        labels = clean.argmax(1)
-    labels = check_labels(labels, x.shape[0], num_classes).to(x.device)
-    k = min(int(num_candidates), num_classes)
-    # candidates: the label first, then the other classes by decreasing clean logit
-    others = clean.scatter(1, labels[:, None], float("-inf")).topk(k - 1, dim=1).indices
-    cand = torch.cat([labels[:, None], others], dim=1)
+    clean, labels, cand = _labels_and_candidates(model, x, labels, num_candidates, num_classes)
 
     r_tot = torch.zeros_like(x)
     x_adv = x.detach().clone()

@@ -15,7 +15,8 @@ Notation (paper): x image, p = softmax(M(x)), J the cross-entropy, eps the per-i
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import contextlib
+import weakref
 
 import torch
 import torch.nn.functional as F
@@ -34,6 +35,8 @@ __all__ = [
     "r_fgsm",
     "p_fgsm",
     "targeted_ifgsm",
+    "bim",
+    "pgd",
     "iterative_sign_attack",
     "fgsm_noise",
     "add_noise",
@@ -56,7 +59,6 @@ QUANTIZE_MODES = ("none", "step", "output")
 P_FGSM_SELECTIONS = ("paper", "official")
 
 
-@dataclass
 class AttackResult:
     """An adversarial batch and per-sample facts.
 
@@ -66,17 +68,44 @@ class AttackResult:
     iterations: (N,) gradient steps taken by each sample
     prediction: (N,) top-1 class of ``adv``
     probs:      (N, D) class probabilities of ``adv``
+
+    An attack that has no use for the final probabilities passes ``evaluate`` instead of ``success``,
+    ``prediction`` and ``probs``: a function returning those three, called on first access, so a
+    caller that only wants the images does not pay for one more forward pass.
     """
 
-    adv: torch.Tensor
-    target: torch.Tensor
-    success: torch.Tensor
-    iterations: torch.Tensor
-    prediction: torch.Tensor
-    probs: torch.Tensor
+    def __init__(self, adv, target, success=None, iterations=None, prediction=None, probs=None, *,
+                 evaluate=None):
+        if evaluate is None and (success is None or prediction is None or probs is None):
+            raise ValueError("AttackResult needs success, prediction and probs, or an evaluate function.")
+        self.adv, self.target, self.iterations = adv, target, iterations
+        self._success, self._prediction, self._probs, self._evaluate = success, prediction, probs, evaluate
+
+    def _ensure(self) -> None:
+        if self._probs is None:
+            self._success, self._prediction, self._probs = self._evaluate()
+            self._evaluate = None
+
+    @property
+    def success(self) -> torch.Tensor:
+        self._ensure()
+        return self._success
+
+    @property
+    def prediction(self) -> torch.Tensor:
+        self._ensure()
+        return self._prediction
+
+    @property
+    def probs(self) -> torch.Tensor:
+        self._ensure()
+        return self._probs
 
     def __len__(self) -> int:
         return self.adv.shape[0]
+
+    def __repr__(self) -> str:
+        return f"AttackResult(n={len(self)}, image shape={tuple(self.adv.shape[1:])})"
 
     @staticmethod
     def cat(results: list["AttackResult"]) -> "AttackResult":
@@ -94,8 +123,23 @@ def _check_model(model: torch.nn.Module) -> None:
                          "training mode make a sample's result depend on its batch).")
 
 
+#: model -> {(image shape, dtype, device): number of classes}
+_NUM_CLASSES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
 def _num_classes(model, x: torch.Tensor) -> int:
-    """The model's number of outputs, from one image; a model that cannot take the images says so."""
+    """The model's number of outputs, from one image; a model that cannot take the images says so.
+
+    Remembered per model object, image shape, dtype and device, so repeated attacks on one model skip
+    the probe (a model whose output layer is replaced in place keeps its old count here; the loss then
+    reports out-of-range labels itself)."""
+    key = None
+    if isinstance(model, torch.nn.Module):
+        key = (tuple(x.shape[1:]), x.dtype, x.device)
+        with contextlib.suppress(TypeError):
+            known = _NUM_CLASSES.get(model, {}).get(key)
+            if known is not None:
+                return known
     try:
         with torch.no_grad():
             out = model(x[:1])
@@ -104,6 +148,9 @@ def _num_classes(model, x: torch.Tensor) -> int:
                          "Pass images with the number of channels and the size the model expects.") from e
     if out.dim() != 2:
         raise ValueError(f"the model must return (N, num_classes) logits, got shape {tuple(out.shape)}.")
+    if key is not None:
+        with contextlib.suppress(TypeError):
+            _NUM_CLASSES.setdefault(model, {})[key] = out.shape[1]
     return out.shape[1]
 
 
@@ -133,23 +180,30 @@ def _to_grid(x: torch.Tensor) -> torch.Tensor:
     return torch.round(x * 255.0) / 255.0
 
 
-def _budget_box(x: torch.Tensor, eps, on_grid: bool) -> tuple[torch.Tensor, torch.Tensor]:
+def _budget_box(x: torch.Tensor, eps, on_grid: bool) -> tuple[torch.Tensor | None, torch.Tensor | None]:
     """Lower and upper bounds of the feasible set: [0, 1] intersected with the L-inf ball of ``eps``/255.
 
-    On the 8-bit grid the bounds are rounded inwards, so rounding never leaves the ball.
+    On the 8-bit grid the bounds are rounded inwards, so rounding never leaves the ball. Without ``eps``
+    the set is [0, 1]: returns (None, None), which :func:`_project` treats as a plain clamp.
     """
     if eps is None:
-        return torch.zeros_like(x), torch.ones_like(x)
+        return None, None
     lo, hi = x - eps / 255.0, x + eps / 255.0
     if on_grid:
         lo, hi = torch.ceil(lo * 255.0 - 1e-6) / 255.0, torch.floor(hi * 255.0 + 1e-6) / 255.0
     return lo.clamp(0.0, 1.0), hi.clamp(0.0, 1.0)
 
 
-def _project(x: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor, round_to_grid: bool) -> torch.Tensor:
+def _project(x: torch.Tensor, lo: torch.Tensor | None, hi: torch.Tensor | None, round_to_grid: bool) -> torch.Tensor:
     if round_to_grid:
         x = _to_grid(x)
+    if lo is None:
+        return x.clamp(0.0, 1.0)
     return torch.maximum(torch.minimum(x, hi), lo)
+
+
+def _rows(t: torch.Tensor | None, sel):
+    return None if t is None else t[sel]
 
 
 def _check_common(step, max_iter, threshold, eps, quantize) -> None:
@@ -165,18 +219,23 @@ def _check_common(step, max_iter, threshold, eps, quantize) -> None:
 def _finish(model, x_adv, lo, hi, quantize, labels, targeted, iterations) -> AttackResult:
     if quantize == "output":
         x_adv = _project(x_adv, lo, hi, round_to_grid=True)
-    with torch.no_grad():
-        probs = F.softmax(model(x_adv), dim=1)
-    pred = probs.argmax(1)
-    success = pred == labels if targeted else pred != labels
+    x_adv = x_adv.detach()
     target = labels if targeted else torch.full_like(labels, -1)
-    return AttackResult(x_adv.detach(), target, success, iterations, pred, probs)
+
+    def evaluate():
+        with torch.no_grad():
+            probs = F.softmax(model(x_adv), dim=1)
+        pred = probs.argmax(1)
+        return (pred == labels if targeted else pred != labels), pred, probs
+
+    return AttackResult(x_adv, target, iterations=iterations, evaluate=evaluate)
 
 
 # ------------------------------------------------------------------------------------------ the engine
 def iterative_sign_attack(model, x: torch.Tensor, labels: torch.Tensor, *, targeted: bool,
                           step: float = 1.0, max_iter: int = 50, threshold: float | None = 0.99,
-                          eps: float | None = None, quantize: str = "output") -> AttackResult:
+                          eps: float | None = None, quantize: str = "output",
+                          start: torch.Tensor | None = None) -> AttackResult:
     """Iterated signed-gradient steps with a per-sample stop (Eqs. 7, 9 and 11).
 
     Untargeted: x_n = x_{n-1} + step sign(grad J(x_{n-1}, label)); a sample stops once its
@@ -184,7 +243,8 @@ def iterative_sign_attack(model, x: torch.Tensor, labels: torch.Tensor, *, targe
     Targeted:   x_n = x_{n-1} - step sign(grad J(x_{n-1}, target)); a sample stops once p(target)
     exceeds ``threshold``.
     Every sample stops after ``max_iter`` steps. ``threshold=None`` runs exactly ``max_iter`` steps.
-    Images are clipped to [0, 1] (and to the L-inf ball of ``eps``/255 if given) after every step.
+    Images are clipped to [0, 1] (and to the L-inf ball of ``eps``/255 around ``x`` if given) after every
+    step. ``start`` (default ``x``) is the image the first step is taken from (PGD's random start).
     """
     check_images(x)
     _check_model(model)
@@ -193,22 +253,36 @@ def iterative_sign_attack(model, x: torch.Tensor, labels: torch.Tensor, *, targe
 
     direction = -1.0 if targeted else 1.0
     lo, hi = _budget_box(x, eps, on_grid=quantize != "none")
-    x_adv = x.detach().clone()
-    iterations = torch.zeros(x.shape[0], dtype=torch.long, device=x.device)
-    active = torch.arange(x.shape[0], device=x.device)
+    if start is not None and start.shape != x.shape:
+        raise ValueError(f"start has shape {tuple(start.shape)}; it must match the images' {tuple(x.shape)}.")
+    x_adv = (x if start is None else start).detach().clone()
+    n = x.shape[0]
+    iterations = torch.zeros(n, dtype=torch.long, device=x.device)
+    full_steps = 0
+    active = torch.arange(n, device=x.device)
     for _ in progress(range(int(max_iter)), desc="attack iterations"):
         if active.numel() == 0:
             break
-        logits, grad = _input_gradient(model, x_adv[active], labels[active])
+        # while every sample is active, slices (views) replace gathered copies
+        sel = slice(None) if active.numel() == n else active
+        logits, grad = _input_gradient(model, x_adv[sel], labels[sel])
         if threshold is not None:
-            p = F.softmax(logits, dim=1).gather(1, labels[active, None]).squeeze(1)
+            p = F.softmax(logits, dim=1).gather(1, labels[sel, None]).squeeze(1)
             keep = (p <= threshold) if targeted else (1.0 - p <= threshold)
-            active, grad = active[keep], grad[keep]
-            if active.numel() == 0:
-                break
-        stepped = x_adv[active] + direction * (step / 255.0) * grad.sign()
-        x_adv[active] = _project(stepped, lo[active], hi[active], round_to_grid=quantize == "step")
-        iterations[active] += 1
+            if not bool(keep.all()):
+                active, grad = active[keep], grad[keep]
+                sel = active
+                if active.numel() == 0:
+                    break
+        if isinstance(sel, slice):  # x_adv is our own copy: step in place, project into a new tensor
+            x_adv = _project(x_adv.add_(grad.sign_(), alpha=direction * step / 255.0), lo, hi,
+                             round_to_grid=quantize == "step")
+            full_steps += 1
+        else:
+            stepped = x_adv[sel] + direction * (step / 255.0) * grad.sign()
+            x_adv[sel] = _project(stepped, _rows(lo, sel), _rows(hi, sel), round_to_grid=quantize == "step")
+            iterations[sel] += 1
+    iterations += full_steps  # the steps every sample took while all were active
     return _finish(model, x_adv, lo, hi, quantize, labels, targeted, iterations)
 
 
@@ -269,6 +343,30 @@ def targeted_ifgsm(model, x: torch.Tensor, targets: torch.Tensor, *, step: float
     """Targeted iterative FGSM (Eqs. 9 and 11) towards given ``targets``."""
     return iterative_sign_attack(model, x, targets, targeted=True, step=step, max_iter=max_iter,
                                  threshold=threshold, eps=eps, quantize=quantize)
+
+
+def bim(model, x: torch.Tensor, labels: torch.Tensor, *, eps: float = 8.0, step: float = 2.0,
+        iterations: int = 10, quantize: str = "none") -> AttackResult:
+    """The basic iterative method, I-FGSM (Kurakin et al. 2017): ``iterations`` untargeted steps of
+    ``step``/255 along the gradient sign, each followed by clipping to [0, 1] and the L-inf ball of
+    ``eps``/255 (8-bit units, as everywhere here). No early stop; no rounding unless ``quantize`` says."""
+    return iterative_sign_attack(model, x, labels, targeted=False, step=step, max_iter=iterations,
+                                 threshold=None, eps=eps, quantize=quantize)
+
+
+def pgd(model, x: torch.Tensor, labels: torch.Tensor, *, eps: float = 8.0, step: float = 2.0,
+        iterations: int = 10, random_start: bool = True, generator=0, quantize: str = "none") -> AttackResult:
+    """L-inf PGD (Madry et al. 2018): :func:`bim` from a uniform random point of the ``eps`` ball
+    (clipped to [0, 1]) when ``random_start``; without it, PGD is BIM."""
+    check_images(x)
+    check_range(eps, "eps (8-bit units)", lo=0, hi=255, lo_open=True)
+    start = None
+    if random_start:
+        g = as_generator(generator)
+        noise = torch.rand(x.shape, generator=g).to(x) * 2.0 - 1.0
+        start = (x + noise * (eps / 255.0)).clamp(0.0, 1.0)
+    return iterative_sign_attack(model, x, labels, targeted=False, step=step, max_iter=iterations,
+                                 threshold=None, eps=eps, quantize=quantize, start=start)
 
 
 def l_fgsm(model, x: torch.Tensor, *, step: float = 1.0, max_iter: int = 50, threshold: float = 0.99,

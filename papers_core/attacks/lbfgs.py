@@ -118,8 +118,9 @@ class KAnonymityResult(AttackResult):
     """An :class:`AttackResult` plus each sample's k and whether its ranking constraint holds
     (r_x(2..k) all rank above the true label). ``target`` holds r_x(2), the first label pushed up."""
 
-    k: torch.Tensor = None
-    satisfied: torch.Tensor = None
+    def __init__(self, *args, k: torch.Tensor | None = None, satisfied: torch.Tensor | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.k, self.satisfied = k, satisfied
 
 
 def k_anonymity_attack(model, x: torch.Tensor, labels: torch.Tensor, *, K: int = 5,

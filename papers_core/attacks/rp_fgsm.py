@@ -13,6 +13,8 @@ passes, ``K * N`` with K classifiers.
   classifier's own prediction.
 - :func:`e_fgsm` (Eq. 13): the summed gradient of all classifiers at every iteration.
 - :func:`di_fgsm`: the summed gradient on a randomly resized and padded input (probability 0.5).
+- :func:`eot`: Expectation over Transformation (Eq. 12), a random 2D transformation per iteration and
+  a Lab-space similarity term.
 
 Batches share one schedule: at iteration n every image uses the same classifier and transformation.
 The official code resets its random seed to 0 for every image, so its images share one schedule too.
@@ -30,8 +32,8 @@ from ..progress import progress
 from .fgsm import (AttackResult, _check_model, _num_classes, _project, _budget_box, predict_proba,
                    private_target_mask, random_target_mask, sample_targets)
 
-__all__ = ["paper_iterations", "rp_target_mask", "schedule", "rp_fgsm", "e_fgsm", "di_fgsm",
-           "RP_DEFENSE_TYPES", "SCHEDULES"]
+__all__ = ["paper_iterations", "rp_target_mask", "schedule", "rp_fgsm", "e_fgsm", "di_fgsm", "eot",
+           "eot_draw", "eot_transform", "EOT_TRANSFORMS", "RP_DEFENSE_TYPES", "SCHEDULES"]
 
 #: How the per-iteration choices are drawn: independently ("random", the paper) or stratified, each
 #: option about equally often ("stratified", the official code).
@@ -106,8 +108,14 @@ def _loss_grad(models, x, labels, transform=None) -> torch.Tensor:
     return grad
 
 
-def _labels(models, x, targeted, targets, generator, num_classes, gamma=None):
-    """Targets (one per image, shared by the classifiers) or each classifier's own predictions."""
+def _labels(models, x, targeted, targets, generator, num_classes, gamma=None, labels=None):
+    """Targets (one per image, shared by the classifiers) or each classifier's own predictions (or the
+    given untargeted ``labels``, shared by the classifiers)."""
+    if labels is not None:
+        if targeted:
+            raise ValueError("labels are for untargeted attacks; a targeted attack takes targets.")
+        labels = check_labels(labels, len(x), num_classes).to(x.device)
+        return [labels] * len(models), torch.full((len(x),), -1, dtype=torch.long, device=x.device), None
     probs = [predict_proba(m, x) for m in models]
     if not targeted:
         return [p.argmax(1) for p in probs], torch.full((len(x),), -1, dtype=torch.long, device=x.device), probs
@@ -128,12 +136,16 @@ def _run(models, x, labels, targets, targeted, *, step, eps, iterations, grad_fn
     for n in progress(range(int(iterations)), desc="iterations"):
         grad = grad_fn(n, x_adv)
         x_adv = _project(x_adv + sign * (step / 255.0) * grad.sign(), lo, hi, round_to_grid=quantize_step)
-    with torch.no_grad():
-        probs = F.softmax(models[0](x_adv), dim=1)
-    pred = probs.argmax(1)
-    success = pred == targets if targeted else pred != labels[0]
+    x_adv = x_adv.detach()
+
+    def evaluate():  # on the first classifier, when first read
+        with torch.no_grad():
+            probs = F.softmax(models[0](x_adv), dim=1)
+        pred = probs.argmax(1)
+        return (pred == targets if targeted else pred != labels[0]), pred, probs
+
     its = torch.full((len(x),), int(iterations), dtype=torch.long, device=x.device)
-    return AttackResult(x_adv.detach(), targets, success, its, pred, probs)
+    return AttackResult(x_adv, targets, iterations=its, evaluate=evaluate)
 
 
 def _check_settings(x, step, eps, iterations):
@@ -194,14 +206,15 @@ def rp_fgsm(models, x: torch.Tensor, *, targeted: bool = True, gamma: float = 0.
 
 
 def e_fgsm(models, x: torch.Tensor, *, targeted: bool = True, targets: torch.Tensor | None = None,
-           step: float = 1.0, eps: float = 16.0, iterations: int | None = None, generator=0) -> AttackResult:
+           labels: torch.Tensor | None = None, step: float = 1.0, eps: float = 16.0, iterations: int | None = None, generator=0) -> AttackResult:
     """Ensemble FGSM (Eq. 13): every iteration steps along the sign of the summed gradient of all
     classifiers. Targeted towards a class drawn uniformly from the classes that are no classifier's
-    prediction (or ``targets``); untargeted away from each classifier's own prediction.
-    ``iterations`` defaults to ``paper_iterations(eps)``."""
+    prediction (or ``targets``); untargeted away from each classifier's own prediction (or from
+    ``labels``, shared by the classifiers). ``iterations`` defaults to ``paper_iterations(eps)``."""
     _check_settings(x, step, eps, iterations)
     models, num_classes = _check_models(models, x)
-    labels, targets, _ = _labels(models, x, targeted, targets, as_generator(generator), num_classes)
+    labels, targets, _ = _labels(models, x, targeted, targets, as_generator(generator), num_classes,
+                                 labels=labels)
     n_iter = int(iterations) if iterations is not None else paper_iterations(eps)
     return _run(models, x, labels, targets, targeted, step=step, eps=eps, iterations=n_iter,
                 grad_fn=lambda n, x_adv: _loss_grad(models, x_adv, labels))
@@ -215,15 +228,16 @@ def _resize_pad(x: torch.Tensor, r: int, top: int, left: int) -> torch.Tensor:
 
 
 def di_fgsm(models, x: torch.Tensor, *, targeted: bool = False, targets: torch.Tensor | None = None,
-            step: float = 1.0, eps: float = 16.0, iterations: int | None = None, p: float = 0.5,
-            min_size: int | None = None, generator=0) -> AttackResult:
+            labels: torch.Tensor | None = None, step: float = 1.0, eps: float = 16.0, iterations: int | None = None, p: float = 0.5,
+            min_size: int | None = None, generator=0, quantize: bool = True) -> AttackResult:
     """Diverse-input FGSM (Xie et al. 2019) with the ensemble gradient of Eq. 13.
 
     At each iteration, with probability ``p``, the input is resized to ``r x r`` with ``r`` uniform in
     ``[min_size, H]`` and zero-padded back to ``H x W`` at a uniform random position (one draw for the
     batch, as the original code does); the gradient is taken through that transformation. The paper's
     range [200, 224] at 224 pixels is scaled to the input: ``min_size`` defaults to
-    ``round(200 / 224 * H)``. Targets and labels as :func:`e_fgsm`."""
+    ``round(200 / 224 * H)``. Targets and labels as :func:`e_fgsm`. The image is rounded to the 8-bit
+    grid after every step (Sec. V-B); ``quantize=False`` keeps it continuous."""
     _check_settings(x, step, eps, iterations)
     models, num_classes = _check_models(models, x)
     check_range(p, "p", lo=0, hi=1)
@@ -233,7 +247,7 @@ def di_fgsm(models, x: torch.Tensor, *, targeted: bool = False, targets: torch.T
     lo_size = int(round(200 / 224 * H)) if min_size is None else int(min_size)
     check_range(lo_size, "min_size", lo=1, hi=H, integer=True)
     g = as_generator(generator)
-    labels, targets, _ = _labels(models, x, targeted, targets, g, num_classes)
+    labels, targets, _ = _labels(models, x, targeted, targets, g, num_classes, labels=labels)
     n_iter = int(iterations) if iterations is not None else paper_iterations(eps)
     draws = []
     for _ in range(n_iter):
@@ -248,4 +262,91 @@ def di_fgsm(models, x: torch.Tensor, *, targeted: bool = False, targets: torch.T
         transform = (lambda z: _resize_pad(z, r, top, left)) if apply else None
         return _loss_grad(models, x_adv, labels, transform)
 
-    return _run(models, x, labels, targets, targeted, step=step, eps=eps, iterations=n_iter, grad_fn=grad_fn)
+    return _run(models, x, labels, targets, targeted, step=step, eps=eps, iterations=n_iter, grad_fn=grad_fn,
+                quantize_step=bool(quantize))
+
+
+#: EOT's 2D transformations (Sec. V-B), each drawn with equal probability at every iteration.
+EOT_TRANSFORMS = ("scale", "translate", "rotate", "lighten", "darken", "noise")
+
+
+def _affine(x: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
+    grid = F.affine_grid(theta.to(x).expand(x.shape[0], 2, 3), list(x.shape), align_corners=False)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+
+
+def eot_draw(generator) -> tuple[str, tuple[float, ...], int]:
+    """One of EOT's transformations with its parameters, drawn from Sec. V-B's intervals: scaling by
+    0.8-1.2, translation by -0.2 to 0.2 times the width (x and y drawn apart), rotation by -60 to 60
+    degrees, lightening or darkening by 0-13 grey levels, Gaussian noise of variance 25 grey levels
+    squared (a seed for the noise is drawn, so that the clean and the adversarial image get the same)."""
+    g = as_generator(generator)
+    u = torch.rand(3, generator=g).tolist()
+    kind = EOT_TRANSFORMS[min(int(u[0] * len(EOT_TRANSFORMS)), len(EOT_TRANSFORMS) - 1)]
+    params = {"scale": (0.8 + 0.4 * u[1],), "translate": (-0.2 + 0.4 * u[1], -0.2 + 0.4 * u[2]),
+              "rotate": (-60.0 + 120.0 * u[1],), "lighten": (13.0 * u[1],), "darken": (13.0 * u[1],),
+              "noise": (5.0,)}[kind]
+    return kind, params, int(torch.randint(0, 2 ** 31 - 1, (1,), generator=g))
+
+
+def eot_transform(x: torch.Tensor, kind: str, params: tuple[float, ...], seed: int = 0) -> torch.Tensor:
+    """Apply one EOT transformation, differentiably: geometric ones resample bilinearly about the image
+    centre with zero padding; intensity ones add grey levels and clip to [0, 1]."""
+    check_choice(kind, EOT_TRANSFORMS, "EOT transformation")
+    if kind == "scale":
+        s = params[0]
+        return _affine(x, torch.tensor([[1.0 / s, 0.0, 0.0], [0.0, 1.0 / s, 0.0]]))
+    if kind == "translate":
+        tx, ty = params  # fractions of the width; normalised coordinates span 2
+        return _affine(x, torch.tensor([[1.0, 0.0, -2.0 * tx], [0.0, 1.0, -2.0 * ty]]))
+    if kind == "rotate":
+        a = math.radians(params[0])
+        return _affine(x, torch.tensor([[math.cos(a), -math.sin(a), 0.0], [math.sin(a), math.cos(a), 0.0]]))
+    if kind in ("lighten", "darken"):
+        return (x + (1.0 if kind == "lighten" else -1.0) * params[0] / 255.0).clamp(0.0, 1.0)
+    noise = torch.randn(x.shape[1:], generator=torch.Generator().manual_seed(seed)).to(x)
+    return (x + noise * params[0] / 255.0).clamp(0.0, 1.0)
+
+
+def eot(models, x: torch.Tensor, *, targets: torch.Tensor | None = None, step: float = 1.0,
+        eps: float = 16.0, iterations: int | None = None, lam: float = 0.5, generator=0,
+        quantize: bool = True) -> AttackResult:
+    """Expectation over Transformation (Athalye et al. 2018) as Sec. IV-A's Eq. 12 states it: at each
+    iteration one transformation ``phi`` of :data:`EOT_TRANSFORMS` is drawn (:func:`eot_draw`, one draw
+    for the batch) and the image steps against the sign of the gradient of
+
+        J(phi(x_n), y_t) + lam * || Lab(phi(x_n)) - Lab(phi(x)) ||_2
+
+    (the second ``phi(x_n)`` of Eq. 12 read as ``phi(x)``, the transformed original: otherwise the
+    term is zero), then is clipped to the ``eps`` ball and rounded to 8 bits. Targeted, towards a class
+    drawn uniformly from every class but the prediction (or ``targets``); with several classifiers
+    the losses are summed. ``iterations`` defaults to ``paper_iterations(eps)``; ``lam`` 0.5 (Sec. V-B).
+    """
+    from ..metrics import rgb_to_lab
+
+    _check_settings(x, step, eps, iterations)
+    models, num_classes = _check_models(models, x)
+    check_range(lam, "lam", lo=0)
+    if x.shape[1] != 3 and lam > 0:
+        raise ValueError(f"EOT's Lab term needs RGB images (3 channels), got {x.shape[1]}; pass lam=0.")
+    g = as_generator(generator)
+    labels, targets, _ = _labels(models, x, True, targets, g, num_classes)
+    n_iter = int(iterations) if iterations is not None else paper_iterations(eps)
+    draws = [eot_draw(g) for _ in range(n_iter)]
+    x0 = x.detach()
+
+    def grad_fn(n, x_adv):
+        kind, params, seed = draws[n]
+        xa = x_adv.detach().requires_grad_(True)
+        with torch.enable_grad():
+            z = eot_transform(xa, kind, params, seed)
+            loss = sum(F.cross_entropy(m(z), y, reduction="sum") for m, y in zip(models, labels))
+            if lam > 0:
+                ref = rgb_to_lab(eot_transform(x0, kind, params, seed))
+                dist = ((rgb_to_lab(z) - ref).flatten(1).pow(2).sum(1) + 1e-12).sqrt()
+                loss = loss + lam * dist.sum()
+            (grad,) = torch.autograd.grad(loss, xa)
+        return grad
+
+    return _run(models, x, labels, targets, True, step=step, eps=eps, iterations=n_iter, grad_fn=grad_fn,
+                quantize_step=bool(quantize))
