@@ -447,12 +447,13 @@ AGREEMENT_NOTE = (
     "Every library takes the same first step to the bit (the FGSM rows). Over ten steps, the "
     "libraries differ only in how they clip to the eps box: papers_core and torchattacks' BIM clip the "
     "image to [x - eps, x + eps] directly; ART, foolbox and torchattacks' PGD clip the difference "
-    "x_adv - x and add x back, which can be one float32 ulp (about 2e-9) off. On the trained models of "
-    "the tests and on LeNet-5 that changes nothing beyond 1e-6. On a randomly initialised ResNet, a "
-    "1-ulp difference in one image's input can put a ReLU or max-pool input on the other side of its "
-    "kink, which flips the sign of dozens of gradient components at once (traced for the ResNet-18 "
-    "image: 46 flips at step 5 after inputs 1.9e-9 apart); the images then drift apart by whole steps. "
-    "That image is the one counted in the last column; all three peers agree with each other on it.")
+    "x_adv - x and add x back, which can land one float32 ulp away. That papers_core equals "
+    "torchattacks' BIM exactly while differing from torchattacks' own PGD as much as from ART and "
+    "foolbox shows that this convention is the whole difference. On LeNet-5 (and on the trained models "
+    "of tests/test_peer_agreement.py, which check 1e-6) it changes nothing beyond 1e-6. On the randomly "
+    "initialised ResNets, a 1-ulp change of an input can move a ReLU or max-pool input across its kink, "
+    "which flips the sign of many gradient components at once; from then on the images drift apart by "
+    "whole steps. The deeper and wider the network, the more often that happens (ResNet-50 at 224x224).")
 
 
 def _targets(rows) -> list[str]:
