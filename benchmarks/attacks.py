@@ -471,7 +471,7 @@ def _targets(rows) -> list[str]:
 
     def _why(c):
         if "_peer" in c:
-            return f"{c['_peer']} faster: ours ×{c['_speed']:.3f} its speed"
+            return f"×{c['_speed']:.3f} the speed of {c['_peer']}, the fastest peer"
         return f"×{c['ratio_to_floor']:.2f}"
 
     fam = [r for r in ours if r["attack"] in FGSM_FAMILY and r["batch"] >= 32]
