@@ -37,6 +37,18 @@ def _candidate_gradients(model, x: torch.Tensor, cand: torch.Tensor) -> tuple[to
     return logits.detach(), torch.stack(grads, dim=1)
 
 
+def _nearest_boundary(logits: torch.Tensor, grads: torch.Tensor, cand: torch.Tensor):
+    """The linearised boundary nearest to each sample among its candidates (label first): its normal
+    ``w_l`` (n, C, H, W), ``|f'_l|`` and ``||w_l||_2`` (n,)."""
+    f = logits.gather(1, cand)
+    w = grads[:, 1:] - grads[:, :1]                       # (n, K-1, C, H, W)
+    fd = (f[:, 1:] - f[:, :1]).abs()                       # (n, K-1)
+    wn = w.flatten(2).norm(dim=2)                          # (n, K-1)
+    best = (fd / (wn + 1e-12)).argmin(1)
+    idx = torch.arange(len(cand), device=cand.device)
+    return w[idx, best], fd[idx, best], wn[idx, best]
+
+
 def _labels_and_candidates(model, x, labels, num_candidates: int, num_classes: int):
     """Clean logits, the labels (default: the clean prediction) and each sample's candidate classes:
     its label first, then the other classes by decreasing clean logit, ``num_candidates`` in all."""
@@ -73,13 +85,7 @@ def deepfool(model, x: torch.Tensor, labels: torch.Tensor | None = None, *, num_
         active, logits, grads = active[still], logits[still], grads[still]
         if active.numel() == 0:
             break
-        f = logits.gather(1, cand[active])
-        w = grads[:, 1:] - grads[:, :1]                       # (n, K-1, C, H, W)
-        fd = (f[:, 1:] - f[:, :1]).abs()                       # (n, K-1)
-        wn = w.flatten(2).norm(dim=2)                          # (n, K-1)
-        best = (fd / (wn + 1e-12)).argmin(1)
-        idx = torch.arange(active.numel(), device=x.device)
-        wl, fl, nl = w[idx, best], fd[idx, best], wn[idx, best]
+        wl, fl, nl = _nearest_boundary(logits, grads, cand[active])
         r = ((fl + 1e-4) / (nl ** 2 + 1e-12)).view(-1, 1, 1, 1) * wl
         r_tot[active] += r
         x_adv[active] = (x[active] + (1.0 + overshoot) * r_tot[active]).clamp(0.0, 1.0)

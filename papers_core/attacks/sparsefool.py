@@ -27,7 +27,7 @@ import torch.nn.functional as F
 
 from .._validate import check_images, check_range
 from ..progress import progress
-from .deepfool import _candidate_gradients, _labels_and_candidates
+from .deepfool import _candidate_gradients, _labels_and_candidates, _nearest_boundary
 from .fgsm import AttackResult, _check_model, _num_classes
 
 __all__ = ["sparsefool", "linear_solver"]
@@ -75,14 +75,8 @@ def _sparsefool_deepfool(model, x, labels, cand, overshoot, max_iter):
         if active.numel() == 0:
             break
         logits, grads = _candidate_gradients(model, x[active] + r_tot[active], cand[active])
-        f = logits.gather(1, cand[active])
-        w = grads[:, 1:] - grads[:, :1]
-        fd = (f[:, 1:] - f[:, :1]).abs()
-        wn = w.flatten(2).norm(dim=2)
-        best = (fd / (wn + 1e-12)).argmin(1)
-        idx = torch.arange(active.numel(), device=x.device)
-        wl, nl = w[idx, best], wn[idx, best]
-        pert = (fd[idx, best] / (nl + 1e-12)).clamp_min(1e-4)
+        wl, fl, nl = _nearest_boundary(logits, grads, cand[active])
+        pert = (fl / (nl + 1e-12)).clamp_min(1e-4)
         r_tot[active] += (pert / (nl + 1e-12)).view(-1, 1, 1, 1) * wl
         with torch.no_grad():
             k = model(x[active] + (1.0 + overshoot) * r_tot[active]).argmax(1)
