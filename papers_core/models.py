@@ -351,8 +351,50 @@ class ConvPoolNet(nn.Module):
         return self.classifier(self.features(x * 2.0 - 1.0))
 
 
+class TinyResNet(nn.Module):
+    """A CIFAR-style ResNet for the quick profile: a 3x3 stem at stride 2, then one stage per entry of
+    ``blocks`` (torchvision's ``BasicBlock``; widths ``width * 2**i``, stride 2 from the second stage),
+    global average pooling and a linear layer. Takes [0, 1] images."""
+
+    def __init__(self, num_classes: int, in_channels: int = 3, width: int = 32, blocks: tuple[int, ...] = (1, 1, 1)):
+        super().__init__()
+        from torchvision.models.resnet import BasicBlock
+
+        self.in_channels = in_channels
+        self.stem = nn.Sequential(nn.Conv2d(in_channels, width, 3, stride=2, padding=1, bias=False),
+                                  nn.BatchNorm2d(width), nn.ReLU(inplace=True))
+        layers: list[nn.Module] = []
+        cin = width
+        for i, n in enumerate(blocks):
+            planes, stride = width * 2 ** i, (1 if i == 0 else 2)
+            for _ in range(n):
+                down = None
+                if stride != 1 or cin != planes:
+                    down = nn.Sequential(nn.Conv2d(cin, planes, 1, stride, bias=False), nn.BatchNorm2d(planes))
+                layers.append(BasicBlock(cin, planes, stride, down))
+                cin, stride = planes, 1
+        self.layers = nn.Sequential(*layers)
+        self.fc = nn.Linear(cin, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        _check_input(x, self.in_channels, "TinyResNet")
+        return self.fc(self.layers(self.stem(x * 2.0 - 1.0)).mean(dim=(2, 3)))
+
+
+def small_densenet(num_classes: int, growth_rate: int = 12, block_config=(6, 12, 8),
+                   num_init_features: int = 24) -> nn.Module:
+    """torchvision's DenseNet-BC at a small size (the quick profile's stand-in for DenseNet-161), taking
+    [0, 1] images (normalised with mean 0.5, std 0.25)."""
+    import torchvision.models as tvm
+
+    net = tvm.DenseNet(growth_rate=growth_rate, block_config=tuple(block_config),
+                       num_init_features=num_init_features, num_classes=num_classes)
+    return Normalized(net, (0.5, 0.5, 0.5), (0.25, 0.25, 0.25))
+
+
 MODELS = {"small_cnn": SmallCNN, "lenet5": LeNet5, "lightcnn9": LightCNN9,
-          "cifar_mobilenet_v2": cifar_mobilenet_v2, "mlp": MLP, "conv_pool_net": ConvPoolNet}
+          "cifar_mobilenet_v2": cifar_mobilenet_v2, "mlp": MLP, "conv_pool_net": ConvPoolNet,
+          "tiny_resnet": TinyResNet, "small_densenet": small_densenet}
 
 
 def build_model(name: str, **kwargs) -> nn.Module:

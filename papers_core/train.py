@@ -13,7 +13,7 @@ from .progress import progress as progress_bar
 from .attacks.fgsm import _num_classes
 from .attacks.fgsm import predict_proba  # noqa: F401  (re-exported: evaluation lives beside training)
 
-__all__ = ["train_classifier", "predict_proba", "quick_scene_classifier", "FGSMDirections", "accuracy_under_attack",
+__all__ = ["train_classifier", "predict_proba", "quick_scene_classifier", "quick_rp_classifiers", "QUICK_RP_CLASSIFIERS", "FGSMDirections", "accuracy_under_attack",
            "mssim_by_strength", "mat_training_set", "ParallelMAT", "train_voting_unit", "StrengthSelection",
            "random_walk_selection"]
 
@@ -88,6 +88,43 @@ def quick_scene_classifier(cache=None, seed: int = 0, n_per_class: int = 200, ep
     model = SmallCNN(train.num_classes, width=width)
     model.load_state_dict(cache.get_or_compute("smallcnn", settings, _train) if cache is not None else _train())
     return model.eval(), train
+
+
+#: The quick profile's stand-ins for the RP-FGSM paper's classifiers, by the paper's role: three
+#: "seen" architectures and a larger "unseen" one, with their training epochs.
+QUICK_RP_CLASSIFIERS = {
+    "ResNet18": ("TinyResNet", 10),        # residual, like ResNet-18
+    "ResNet50": ("SmallCNN", 8),           # the most accurate seen one, like ResNet-50 (shared with p_fgsm)
+    "AlexNet": ("ConvPoolNet", 12),        # convolutions then fully connected layers, like AlexNet
+    "DenseNet161": ("DenseNet", 16),       # the largest, densely connected, never attacked
+}
+
+
+def quick_rp_classifiers(cache=None, seed: int = 0, n_per_class: int = 200) -> tuple[dict, object]:
+    """The RP-FGSM notebook's quick classifiers, trained on SynthScenes (30 classes, 32x32): a dict from
+    the paper's names (ResNet18, ResNet50, AlexNet, DenseNet161) to models in eval mode, and the
+    training set. Weights are cached like :func:`quick_scene_classifier`'s."""
+    from .models import ConvPoolNet, TinyResNet, small_densenet
+
+    small, train = quick_scene_classifier(cache, seed=seed, n_per_class=n_per_class)
+    build = {"TinyResNet": lambda: TinyResNet(train.num_classes, width=32),
+             "ConvPoolNet": lambda: ConvPoolNet(3, train.num_classes, (16, 32, 64), hidden=(128,), batch_norm=True),
+             "DenseNet": lambda: small_densenet(train.num_classes)}
+    out = {}
+    for role, (arch, epochs) in QUICK_RP_CLASSIFIERS.items():
+        if arch == "SmallCNN":
+            out[role] = small
+            continue
+        settings = dict(model=arch, data="SynthScenes-v1", n_per_class=n_per_class, epochs=epochs, seed=seed)
+
+        def _train(arch=arch, epochs=epochs):
+            return train_classifier(build[arch](), train.images, train.labels, epochs=epochs, seed=seed).state_dict()
+
+        net = build[arch]()
+        net.load_state_dict(cache.get_or_compute(f"rp_{arch.lower()}", settings, _train) if cache is not None
+                            else _train())
+        out[role] = net.eval()
+    return out, train
 
 
 # ----------------------------------------------------------------------- adversarial training (MAT)

@@ -90,3 +90,55 @@ def test_metric_input_errors(pair):
         M.ssim(x[:, :, :8, :8], y[:, :, :8, :8])
     with pytest.raises(ValueError, match="targets must lie in"):
         M.target_frequencies(torch.tensor([0, 7]), 5)
+
+
+def _scene(n=3, size=64, seed=0):
+    from papers_core.data import synth_scenes
+
+    return synth_scenes("test", n_per_class=1, size=size, seed=seed).images[:n]
+
+
+def test_mad_is_zero_for_identical_images_and_grows_with_visible_noise():
+    x = _scene()
+    assert torch.equal(M.mad(x, x), torch.zeros(len(x)))
+    g = torch.Generator().manual_seed(0)
+    z = torch.randn(x.shape, generator=g)
+    scores = torch.stack([M.mad(x, (x + s / 255 * z).clamp(0, 1)) for s in (1, 8, 16, 32, 64, 96)])
+    assert (scores[1:] >= scores[:-1]).all(), scores         # more noise, never less apparent distortion
+    assert (scores[-3:][1:] > scores[-3:][:-1]).all(), scores  # and strictly more once it is visible
+    assert (scores[0] == 0).all() and (scores[-1] > 0).all()  # 1 grey level is below the detection threshold
+
+
+def test_mad_is_per_image_and_blends_its_two_indices():
+    from papers_core.metrics import _gray255, _mad_appearance, _mad_detection
+
+    x = _scene(4)
+    y = (x + 24 / 255 * torch.randn(x.shape, generator=torch.Generator().manual_seed(1))).clamp(0, 1)
+    batch = M.mad(x, y)
+    single = torch.cat([M.mad(x[i:i + 1], y[i:i + 1]) for i in range(4)])
+    assert torch.allclose(batch, single, rtol=1e-5)
+    hi, lo = _mad_detection(_gray255(x), _gray255(y)), _mad_appearance(_gray255(x), _gray255(y))
+    b1, b2 = math.exp(-2.55 / 3.35), 1 / (math.log(10) * 3.35)
+    a = 1 / (1 + b1 * hi ** b2)
+    assert torch.allclose(batch.double(), hi ** a * lo ** (1 - a), rtol=1e-5)
+    assert (lo > 0).all() and (hi > 0).all()
+
+
+def test_mad_csf_and_log_gabor_filters():
+    from papers_core.metrics import _log_gabor_bank, _mad_csf
+
+    csf = _mad_csf(64, 64)
+    assert csf[32, 32] == pytest.approx(0.9809)                 # flat low-pass plateau at DC
+    assert csf[32, 63] < csf[32, 40]                             # falls at high frequencies
+    assert csf[32, 56] > csf[8, 56]                              # oblique effect: diagonals less visible
+    bank = _log_gabor_bank(64, 64)
+    assert bank.shape == (5, 4, 64, 64) and bank[:, :, 32, 32].abs().max() == 0
+    peak = bank[0, 0, 32].argmax().item()                       # finest scale, horizontal: peak at 1/3 cycles/px
+    assert abs(abs(peak - 32) / 64 - 1 / 3) < 0.03
+
+
+def test_mad_rejects_small_or_mismatched_images():
+    with pytest.raises(ValueError, match="16x16"):
+        M.mad(torch.rand(1, 3, 8, 8), torch.rand(1, 3, 8, 8))
+    with pytest.raises(ValueError):
+        M.mad(torch.rand(1, 3, 32, 32), torch.rand(1, 3, 16, 16))

@@ -190,3 +190,41 @@ def test_eot_stays_in_budget_and_its_lab_term_keeps_images_closer(model, batch):
     lab = lambda z: (rgb_to_lab(z) - rgb_to_lab(x)).flatten(1).norm(dim=1).mean()
     assert lab(a.adv) < lab(free.adv)
     assert free.success.float().mean() >= a.success.float().mean()
+
+
+def test_rp_fgsm_ensemble_mode_sums_every_classifier(model, second_model, batch):
+    """classifiers='ensemble' without transformations is E-FGSM (same targets, same passes)."""
+    x, _ = batch
+    x = x[:8]
+    t = torch.randint(0, 30, (8,), generator=torch.Generator().manual_seed(3))
+    a = rp_fgsm([model, second_model], x, targets=t, defenses=[], classifiers="ensemble")
+    b = e_fgsm([model, second_model], x, targets=t)
+    assert torch.equal(a.adv, b.adv) and len(a.plan) == paper_iterations(16)
+    assert all(k == -1 for k, _ in a.plan)
+    r = rp_fgsm([model, second_model], x, targets=t, defenses=[])
+    assert len(r.plan) == 2 * paper_iterations(16) and {k for k, _ in r.plan} == {0, 1}
+    with pytest.raises(ValueError, match="classifiers"):
+        rp_fgsm(model, x, classifiers="all")
+
+
+def test_fgsm_variants_choose_their_classes(model, batch):
+    from papers_core.attacks import FGSM_VARIANTS, fgsm_variant, predict_proba
+
+    x, _ = batch
+    x = x[:16]
+    p = predict_proba(model, x)
+    for v in FGSM_VARIANTS:
+        r = fgsm_variant(model, x, v, generator=0)
+        _check_budget(x, r.adv)
+        assert r.iterations.eq(20).all()
+        if v == "U-FGSM":
+            assert r.target.eq(-1).all() and r.success.float().mean() >= 0.9
+        else:
+            assert (r.target != p.argmax(1)).all()
+    assert torch.equal(fgsm_variant(model, x, "L-FGSM").target, p.argmin(1))
+    pt = fgsm_variant(model, x, "P-FGSM", generator=0).target
+    assert rp_target_mask([p], 0.99)[torch.arange(16), pt].all()
+    with pytest.raises(ValueError, match="FGSM variant"):
+        fgsm_variant(model, x, "X-FGSM")
+    with pytest.raises(ValueError, match="one classifier"):
+        fgsm_variant([model, model], x, "U-FGSM")

@@ -14,10 +14,11 @@ from .color_variance import (  # noqa: F401
 from .cw import CW_DEFAULTS, cw_l2  # noqa: F401
 from .deepfool import deepfool  # noqa: F401
 from .jsma import jsma  # noqa: F401
+from .catalog import ATTACK_CARDS, AttackCard, attack_table  # noqa: F401
 from .sparsefool import linear_solver, sparsefool  # noqa: F401
 from .lbfgs import KAnonymityResult, k_anonymity_attack, k_anonymity_groups, lbfgs_attack  # noqa: F401
-from .rp_fgsm import (EOT_TRANSFORMS, di_fgsm, e_fgsm, eot, eot_draw, eot_transform,  # noqa: F401
-                      paper_iterations, rp_fgsm, rp_target_mask, schedule)
+from .rp_fgsm import (EOT_TRANSFORMS, FGSM_VARIANTS, di_fgsm, e_fgsm, eot, eot_draw, eot_transform,  # noqa: F401
+                      fgsm_variant, paper_iterations, rp_fgsm, rp_target_mask, schedule)
 from .fgsm import (  # noqa: F401
     P_FGSM_SELECTIONS,
     PAPER_EPSILON_8BIT,

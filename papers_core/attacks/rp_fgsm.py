@@ -33,11 +33,15 @@ from .fgsm import (AttackResult, _check_model, _num_classes, _project, _budget_b
                    private_target_mask, random_target_mask, sample_targets)
 
 __all__ = ["paper_iterations", "rp_target_mask", "schedule", "rp_fgsm", "e_fgsm", "di_fgsm", "eot",
-           "eot_draw", "eot_transform", "EOT_TRANSFORMS", "RP_DEFENSE_TYPES", "SCHEDULES"]
+           "eot_draw", "eot_transform", "EOT_TRANSFORMS", "RP_DEFENSE_TYPES", "SCHEDULES", "CLASSIFIER_CHOICES",
+           "fgsm_variant", "FGSM_VARIANTS"]
 
 #: How the per-iteration choices are drawn: independently ("random", the paper) or stratified, each
 #: option about equally often ("stratified", the official code).
 SCHEDULES = ("random", "stratified")
+
+#: How RP-FGSM uses its classifiers: one drawn per iteration (the paper) or all summed (the ablation).
+CLASSIFIER_CHOICES = ("random", "ensemble")
 
 #: RP-FGSM's transformation types, each drawn with equal probability, then a parameter of its set.
 RP_DEFENSE_TYPES = ("none", "requantize", "median", "jpeg")
@@ -159,7 +163,7 @@ def _check_settings(x, step, eps, iterations):
 def rp_fgsm(models, x: torch.Tensor, *, targeted: bool = True, gamma: float = 0.99,
             targets: torch.Tensor | None = None, step: float = 1.0, eps: float = 16.0,
             iterations: int | None = None, defenses: list[Defense] | None = None, schedule_kind: str = "random",
-            generator=0) -> AttackResult:
+            classifiers: str = "random", generator=0) -> AttackResult:
     """Robust Private FGSM (Eqs. 14-17).
 
     ``models``: the K classifiers (one model or a list). ``iterations`` defaults to
@@ -172,18 +176,27 @@ def rp_fgsm(models, x: torch.Tensor, *, targeted: bool = True, gamma: float = 0.
     class drawn from Eq. 17's set with threshold ``gamma`` (or ``targets``); untargeted: ``y`` is
     ``M_r``'s prediction on the clean image. ``probs``, ``prediction`` and ``success`` refer to the first
     classifier.
+
+    ``classifiers="ensemble"`` is the ablation of Sec. V-E (Tables V-VII): every iteration sums the
+    gradients of all K classifiers on the same transformed image (Eq. 13 with RP-FGSM's
+    transformations), and ``iterations`` defaults to ``paper_iterations(eps)``, the same number of
+    forward and backward passes as the random choice makes. ``defenses=[]`` removes the
+    transformations (the identity at every iteration). ``result.plan`` lists each iteration's
+    (classifier index, or -1 for all, and transformation).
     """
     _check_settings(x, step, eps, iterations)
     models, num_classes = _check_models(models, x)
     check_range(gamma, "gamma", lo=0, hi=1)
     check_choice(schedule_kind, SCHEDULES, "schedule")
+    check_choice(classifiers, CLASSIFIER_CHOICES, "classifiers")
     defenses = paper_defenses() if defenses is None else list(defenses)
     if not all(isinstance(d, Defense) for d in defenses):
         raise ValueError("defenses must be a list of papers_core.defenses.Defense objects.")
     g = as_generator(generator)
     labels, targets, _ = _labels(models, x, targeted, targets, g, num_classes, gamma)
     K = len(models)
-    n_iter = int(iterations) if iterations is not None else K * paper_iterations(eps)
+    ensemble = classifiers == "ensemble"
+    n_iter = int(iterations) if iterations is not None else (1 if ensemble else K) * paper_iterations(eps)
     types = ["none"] + [t for t in RP_DEFENSE_TYPES[1:] if any(d.name == t for d in defenses)]
     by_type = {t: [d for d in defenses if d.name == t] for t in types[1:]}
     which_model = schedule(n_iter, K, schedule_kind, g)
@@ -193,11 +206,13 @@ def rp_fgsm(models, x: torch.Tensor, *, targeted: bool = True, gamma: float = 0.
     for n in range(n_iter):
         t = types[int(which_type[n])]
         d = None if t == "none" else by_type[t][min(int(which_param[n] * len(by_type[t])), len(by_type[t]) - 1)]
-        plan.append((int(which_model[n]), d))
+        plan.append((-1 if ensemble else int(which_model[n]), d))
 
     def grad_fn(n, x_adv):
         k, d = plan[n]
         transform = (lambda z: d(z, differentiable=True)) if d is not None else None
+        if k < 0:
+            return _loss_grad(models, x_adv, labels, transform)
         return _loss_grad([models[k]], x_adv, [labels[k]], transform)
 
     result = _run(models, x, labels, targets, targeted, step=step, eps=eps, iterations=n_iter, grad_fn=grad_fn)
@@ -218,6 +233,37 @@ def e_fgsm(models, x: torch.Tensor, *, targeted: bool = True, targets: torch.Ten
     n_iter = int(iterations) if iterations is not None else paper_iterations(eps)
     return _run(models, x, labels, targets, targeted, step=step, eps=eps, iterations=n_iter,
                 grad_fn=lambda n, x_adv: _loss_grad(models, x_adv, labels))
+
+
+#: Sec. V-B's single-classifier FGSM attacks and how each chooses its class.
+FGSM_VARIANTS = {"U-FGSM": "untargeted, away from the predicted class",
+                 "R-FGSM": "targeted, a class drawn uniformly from all but the predicted one",
+                 "L-FGSM": "targeted, the least likely class",
+                 "P-FGSM": "targeted, a class drawn from Eq. 17's set (gamma 0.99)"}
+
+
+def fgsm_variant(model, x: torch.Tensor, variant: str, *, step: float = 1.0, eps: float = 16.0,
+                 iterations: int | None = None, gamma: float = 0.99, generator=0) -> AttackResult:
+    """U-, R-, L- or P-FGSM in the RP-FGSM paper's setting (Sec. V-B), which differs from the P-FGSM
+    paper's: step ``delta`` = 1 grey level, L-inf ball ``eps`` = 16, exactly ``paper_iterations(eps)``
+    iterations (no early stop), the image rounded to 8 bits after every step. The class of each
+    variant is in :data:`FGSM_VARIANTS`; all four are :func:`e_fgsm` with one classifier."""
+    check_choice(variant, FGSM_VARIANTS, "FGSM variant")
+    _check_settings(x, step, eps, iterations)
+    models, num_classes = _check_models(model, x)
+    if len(models) != 1:
+        raise ValueError(f"{variant} attacks one classifier; use e_fgsm or rp_fgsm for several.")
+    g = as_generator(generator)
+    common = dict(step=step, eps=eps, iterations=iterations)
+    if variant == "U-FGSM":
+        return e_fgsm(models, x, targeted=False, **common)
+    probs = predict_proba(models[0], x)
+    if variant == "L-FGSM":
+        targets = probs.argmin(1)
+    else:
+        mask = random_target_mask(probs) if variant == "R-FGSM" else rp_target_mask([probs], gamma)
+        targets = sample_targets(mask, g)
+    return e_fgsm(models, x, targets=targets, **common)
 
 
 def _resize_pad(x: torch.Tensor, r: int, top: int, left: int) -> torch.Tensor:
