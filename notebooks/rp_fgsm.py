@@ -654,8 +654,9 @@ claims = [
           S("RP-FGSM (U)", "Mislead w/ def. DN T5") > S("DI-FGSM (U)", "Mislead w/ def. DN T5")),
     Claim("E-FGSM's seen top-5 misleading rate drops under defenses far more than untargeted RP-FGSM's (by 10+ points more)",
           "-61.6 vs -3.3 points", f"-{drop_e:.1f} vs -{drop_rp:.1f} points", drop_e > drop_rp + 10),
-    Claim("The FGSM family runs far faster than JSMA, C&W and SparseFool (each at least 3x slower per image)",
-          "52.1, 9.9, 4.4 vs < 0.7 s", ", ".join(f"{v:.4f}" for v in slow.values()) + f" vs {fast:.4f} s",
+    Claim("The FGSM family runs far faster than JSMA, C&W and SparseFool (each at least 3x slower per image "
+          "than the slowest single-classifier FGSM attack; times vary, so only the verdicts are printed)",
+          "52.1, 9.9, 4.4 vs < 0.7 s", ", ".join(f"{n} {'>=' if v >= 3 * fast else '<'} 3x" for n, v in slow.items()),
           min(slow.values()) >= 3 * fast),
     Claim("JSMA, C&W, DeepFool and SparseFool mislead the seen classifier less than the FGSM attacks (top-5)",
           "< 32.1 vs > 83.4", f"{low4:.1f} vs {fgsm_min:.1f}", low4 < fgsm_min),
