@@ -50,7 +50,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from papers_core import attacks as pc  # noqa: E402
-from papers_core.attacks.fgsm import _num_classes  # noqa: E402
+from papers_core.attacks.base import num_classes  # noqa: E402
 from papers_core.models import LeNet5  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
@@ -202,14 +202,14 @@ def papers_core_runner(attack, model, x, y, t):
         return lambda: pc.di_fgsm([model], x, labels=y, step=STEP, eps=EPS, iterations=ITERS,
                                   generator=0, quantize=False).adv
     if attack == "C&W-L2":
-        return lambda: pc.cw_l2(model, x, y, initial_const=1.0, binary_search_steps=1, max_iter=CW_STEPS,
+        return lambda: pc.cw_l2(model, x, y, initial_const=1.0, binary_search_steps=1, iterations=CW_STEPS,
                                 lr=0.01, abort_early=False).adv
     if attack == "DeepFool":
-        return lambda: pc.deepfool(model, x, y, num_candidates=10, overshoot=0.02, max_iter=50).adv
+        return lambda: pc.deepfool(model, x, y, num_candidates=10, overshoot=0.02, iterations=50).adv
     if attack == "JSMA":
-        return lambda: pc.jsma(model, x, t, theta=1.0, gamma=0.1).adv
+        return lambda: pc.jsma(model, x, targets=t, theta=1.0, gamma=0.1).adv
     if attack == "SparseFool":
-        return lambda: pc.sparsefool(model, x, y, lambda_=3.0, max_iter=20).adv
+        return lambda: pc.sparsefool(model, x, y, lambda_=3.0, iterations=20).adv
     raise KeyError(attack)
 
 
@@ -390,7 +390,7 @@ def run(quick: bool, attacks, libraries, device) -> dict:
                 fn = papers_core_runner(attack, model, x, y, t)
                 # papers_core probes a model's class count once and caches it; prime the cache so that the
                 # recorded passes are those of a repeated call, which is what the timed calls are
-                _num_classes(model, x)
+                num_classes(model, x)
                 with PassRecorder(model) as rec:
                     fn()
                 passes = rec.summary(batch)

@@ -16,6 +16,7 @@ __all__ = [
     "check_range",
     "check_probabilities",
     "as_generator",
+    "check_model",
 ]
 
 
@@ -102,3 +103,12 @@ def as_generator(seed_or_generator) -> torch.Generator:
         raise TypeError("pass randomness explicitly: an int seed or a torch.Generator, "
                         f"got {seed_or_generator!r}.")
     return torch.Generator().manual_seed(seed_or_generator)
+
+
+def check_model(model) -> None:
+    """A callable model in eval mode (batch norm and dropout in training mode tie a sample to its batch)."""
+    if not callable(model):
+        raise TypeError(f"model must be a callable torch.nn.Module, got {type(model).__name__}.")
+    if isinstance(model, torch.nn.Module) and model.training:
+        raise ValueError("model is in training mode; call model.eval() first (batch norm and dropout in "
+                         "training mode make a sample's result depend on its batch).")

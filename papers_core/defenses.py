@@ -30,7 +30,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ._validate import check_choice, check_images, check_range
+from ._validate import check_choice, check_images, check_model, check_range
 
 __all__ = ["requantize", "median_filter", "jpeg", "Defense", "paper_defenses", "PAPER_PARAMETERS",
            "FeatureSqueezingDetector"]
@@ -151,9 +151,7 @@ class FeatureSqueezingDetector:
     """
 
     def __init__(self, model, squeezers, batch_size: int = 256):
-        from .attacks.fgsm import _check_model
-
-        _check_model(model)
+        check_model(model)
         squeezers = list(squeezers)
         if not squeezers or not all(isinstance(s, Defense) for s in squeezers):
             raise ValueError("squeezers must be a non-empty list of Defense objects, e.g. paper_defenses(['median']).")

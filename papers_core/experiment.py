@@ -31,7 +31,9 @@ __all__ = [
     "Results",
     "provenance",
     "timer",
+    "in_batches",
     "code_fingerprint",
+    "git_commit",
     "notebook_setup",
     "NotebookSetup",
 ]
@@ -120,7 +122,7 @@ class Cache:
 RESULT_INPUTS = ("papers_core", "notebooks/*.py", "data/paper", "pyproject.toml", "constraints.txt")
 
 
-def _git_commit(root: Path) -> str:
+def git_commit(root: Path) -> str:
     """HEAD, with ``-dirty`` when a tracked file of :data:`RESULT_INPUTS` differs from it."""
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10)
@@ -142,7 +144,7 @@ def provenance(**settings) -> dict:
         except metadata.PackageNotFoundError:
             versions[pkg] = None
     return {
-        "git_commit": _git_commit(repo_root()),
+        "git_commit": git_commit(repo_root()),
         "python": sys.version.split()[0],
         "packages": versions,
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, torch threads {torch.get_num_threads()}",
@@ -174,6 +176,20 @@ class Results:
         return self.root / f"{name}.png"
 
 
+def in_batches(fn, *tensors, batch_size: int, desc: str = "batches"):
+    """Call ``fn`` on consecutive chunks of ``batch_size`` rows of ``tensors`` and concatenate what it
+    returns (tensors, or :class:`papers_core.attacks.AttackResult` objects). A generator that ``fn``
+    draws from carries over between chunks, so a seeded run draws the same numbers in any batch size."""
+    from .attacks.base import AttackResult
+    from .progress import progress
+
+    if batch_size is None or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive whole number, got {batch_size!r}.")
+    n = len(tensors[0])
+    parts = [fn(*(t[i:i + batch_size] for t in tensors)) for i in progress(range(0, n, batch_size), desc=desc)]
+    return AttackResult.cat(parts) if isinstance(parts[0], AttackResult) else torch.cat(parts)
+
+
 @contextmanager
 def timer(store: dict, name: str):
     """Record the wall-clock seconds of a block in ``store[name]``."""
@@ -191,25 +207,33 @@ class NotebookSetup(NamedTuple):
     cache: Cache
     results: Results
     timings: dict
+    cfg: Any = None
 
 
-def notebook_setup(paper: str, profile: str, seed: int, device: str = "auto", use_cache: bool = True) -> NotebookSetup:
-    """The opening of every paper notebook: check the profile, pick the device, seed everything, open
-    the model cache shared by the notebooks (``data/cache/models``) and the paper's results folder
-    (``results/<profile>/<paper>``); print the run's settings. Returns ``(root, device, generator,
-    cache, results, timings)``, where ``timings`` is an empty dict for :func:`timer`. Progress bars
+def notebook_setup(paper: str, profile: str, seed: int, device: str = "auto", use_cache: bool = True,
+                   overrides: dict | None = None) -> NotebookSetup:
+    """The opening of every paper notebook: check the profile, read the page's settings
+    (:func:`papers_core.profiles.settings`, with ``overrides``: the notebook's ``globals()``, where
+    papermill puts its parameters), pick the device, seed everything, open the model cache shared by
+    the notebooks (``data/cache/models``) and the paper's results folder (``results/<profile>/<paper>``,
+    whose provenance records the settings); print the run's settings. Returns ``(root, device,
+    generator, cache, results, timings, cfg)``, where ``timings`` is an empty dict for :func:`timer` and
+    ``cfg`` the settings (None for a name that is not one of the papers). Progress bars
     (:mod:`papers_core.progress`) are on in the paper profile and off in the quick one."""
     import pandas as pd
 
+    from . import profiles
     from .progress import set_progress
 
     check_profile(profile)
+    cfg = profiles.settings(paper, profile, overrides) if paper in profiles.PAPERS else None
     root = repo_root()
     dev = pick_device(device)
     generator = seed_everything(seed)
     set_progress(profile == "paper")
     cache = Cache(root / "data" / "cache" / "models", enabled=use_cache)
-    results = Results(root / "results" / profile / paper, profile=profile, seed=seed, device=str(dev))
+    extra = {} if cfg is None else {"settings": profiles.as_dict(cfg)}
+    results = Results(root / "results" / profile / paper, profile=profile, seed=seed, device=str(dev), **extra)
     pd.set_option("display.width", 200)
     print(f"profile={profile}  device={dev}  seed={seed}")
-    return NotebookSetup(root, dev, generator, cache, results, {})
+    return NotebookSetup(root, dev, generator, cache, results, {}, cfg)

@@ -14,6 +14,8 @@ from ._validate import check_choice
 from .data.download import download_url
 
 __all__ = [
+    "Normalize",
+    "freeze",
     "Normalized",
     "SmallCNN",
     "PLACES365_ARCHS",
@@ -45,19 +47,56 @@ class CheckpointError(RuntimeError):
     """A checkpoint is missing, corrupt, or needs unsafe (arbitrary-code) unpickling."""
 
 
+class Normalize(nn.Module):
+    """The one normalisation every model here applies to its [0, 1] input: ``(x - mean) / std``, per
+    channel (or one value for all channels). Its constants are not saved in state dicts (they are part
+    of the architecture, not of the weights)."""
+
+    def __init__(self, mean, std):
+        super().__init__()
+        self.register_buffer("mean", torch.as_tensor(mean, dtype=torch.float32).view(1, -1, 1, 1), persistent=False)
+        self.register_buffer("std", torch.as_tensor(std, dtype=torch.float32).view(1, -1, 1, 1), persistent=False)
+
+    @property
+    def channels(self) -> int:
+        return self.mean.shape[1]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) / self.std
+
+
+#: Maps [0, 1] to [-1, 1], the normalisation of the project's own small models.
+def _unit_range() -> Normalize:
+    return Normalize((0.5,), (0.5,))
+
+
 class Normalized(nn.Module):
-    """Wraps ``model`` so that it takes [0, 1] images: ``model((x - mean) / std)``."""
+    """Wraps ``model`` so that it takes [0, 1] images: ``model(Normalize(mean, std)(x))``."""
 
     def __init__(self, model: nn.Module, mean, std):
         super().__init__()
+        self.normalize = Normalize(mean, std)
         self.model = model
-        self.register_buffer("mean", torch.as_tensor(mean, dtype=torch.float32).view(1, -1, 1, 1))
-        self.register_buffer("std", torch.as_tensor(std, dtype=torch.float32).view(1, -1, 1, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dim() != 4 or x.shape[1] != self.mean.shape[1]:
-            raise ValueError(f"model expects (N, {self.mean.shape[1]}, H, W) images, got {tuple(x.shape)}.")
-        return self.model((x - self.mean) / self.std)
+        if x.dim() != 4 or x.shape[1] != self.normalize.channels:
+            raise ValueError(f"model expects (N, {self.normalize.channels}, H, W) images, got {tuple(x.shape)}.")
+        return self.model(self.normalize(x))
+
+
+def freeze(model, device=None):
+    """Prepare a trained model (or a dict or list of them) for attacking: moved to ``device``, in eval
+    mode, its parameters without gradients (the attacks need the input gradient only). Returns it."""
+    if isinstance(model, dict):
+        return {k: freeze(m, device) for k, m in model.items()}
+    if isinstance(model, (list, tuple)):
+        return type(model)(freeze(m, device) for m in model)
+    if device is not None:
+        model = model.to(device)
+    model.eval()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    return model
 
 
 class SmallCNN(nn.Module):
@@ -68,6 +107,7 @@ class SmallCNN(nn.Module):
         super().__init__()
         w = width
         self.in_channels = in_channels
+        self.normalize = _unit_range()
 
         def block(cin, cout):
             return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout),
@@ -79,7 +119,7 @@ class SmallCNN(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 4 or x.shape[1] != self.in_channels:
             raise ValueError(f"SmallCNN expects (N, {self.in_channels}, H, W) images, got {tuple(x.shape)}.")
-        h = self.features(x * 2.0 - 1.0)
+        h = self.features(self.normalize(x))
         return self.classifier(h.mean(dim=(2, 3)))
 
 
@@ -92,7 +132,9 @@ PLACES365_URLS = {a: f"http://places2.csail.mit.edu/models_places365/{a}_places3
 def load_state_dict_safely(path: str | Path) -> dict:
     """Load a checkpoint's state dict with ``torch.load(weights_only=True)``: never runs pickled code.
 
-    Accepts a bare state dict or a dict holding one under 'state_dict' (the Places365 format).
+    Accepts a bare state dict or a dict holding one under 'state_dict' (the Places365 format), and
+    strips the ``module.`` prefix that ``nn.DataParallel`` gives every key (the Places365 and NIMA files
+    have it): the one place where checkpoints are read.
     """
     path = Path(path)
     if not path.is_file():
@@ -111,7 +153,7 @@ def load_state_dict_safely(path: str | Path) -> dict:
         obj = obj["state_dict"]
     if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
         raise CheckpointError(f"{path} holds no state dict of tensors.")
-    return obj
+    return {(k[len("module."):] if k.startswith("module.") else k): v for k, v in obj.items()}
 
 
 def _densenet_rename(key: str) -> str:
@@ -131,7 +173,6 @@ def places365_model(arch: str, checkpoint: str | Path | None = None) -> nn.Modul
     net = getattr(tvm, arch)(weights=None, num_classes=365)
     if checkpoint is not None:
         state = load_state_dict_safely(checkpoint)
-        state = {(k[len("module."):] if k.startswith("module.") else k): v for k, v in state.items()}
         if arch == "densenet161":
             state = {_densenet_rename(k): v for k, v in state.items()}
         try:
@@ -172,7 +213,6 @@ def nima_model(checkpoint: str | Path, base: str = "mobilenet_v2", dropout: floa
     check_choice(base, NIMA_BASES, "NIMA backbone")
     net = _Nima(getattr(tvm, base)(weights=None), base, dropout)
     state = load_state_dict_safely(checkpoint)
-    state = {(k[len("module."):] if k.startswith("module.") else k): v for k, v in state.items()}
     if not any(k.startswith("head.") for k in state):  # a backbone-with-head layout: split it
         head_keys = {"classifier.1.weight": "head.1.weight", "classifier.1.bias": "head.1.bias",
                      "fc.weight": "head.1.weight", "fc.bias": "head.1.bias",
@@ -215,6 +255,7 @@ class LeNet5(nn.Module):
     def __init__(self, num_classes: int = 10, in_channels: int = 1):
         super().__init__()
         self.in_channels = in_channels
+        self.normalize = _unit_range()
         self.features = nn.Sequential(
             nn.Conv2d(in_channels, 6, 5, padding=2), nn.ReLU(inplace=True), nn.MaxPool2d(2),
             nn.Conv2d(6, 16, 5), nn.ReLU(inplace=True), nn.MaxPool2d(2))
@@ -225,7 +266,7 @@ class LeNet5(nn.Module):
         _check_input(x, self.in_channels, "LeNet5")
         if x.shape[-2:] != (28, 28):
             raise ValueError(f"LeNet5 expects 28x28 images, got {tuple(x.shape[-2:])}; resize them first.")
-        return self.classifier(self.features(x * 2.0 - 1.0))
+        return self.classifier(self.features(self.normalize(x)))
 
 
 class _MFM(nn.Module):
@@ -303,6 +344,7 @@ class MLP(nn.Module):
     def __init__(self, in_features: int = 784, hidden: tuple[int, ...] = (256, 256), num_classes: int = 10):
         super().__init__()
         self.in_features = in_features
+        self.normalize = _unit_range()
         sizes = [in_features, *hidden]
         layers: list[nn.Module] = []
         for a, b in zip(sizes[:-1], sizes[1:]):
@@ -313,7 +355,7 @@ class MLP(nn.Module):
         if x.dim() != 4 or x[0].numel() != self.in_features:
             raise ValueError(f"MLP expects (N, C, H, W) images with C*H*W = {self.in_features}, got "
                              f"{tuple(x.shape)}.")
-        return self.net(torch.flatten(x, 1) * 2.0 - 1.0)
+        return self.net(torch.flatten(self.normalize(x), 1))
 
 
 class ConvPoolNet(nn.Module):
@@ -329,6 +371,7 @@ class ConvPoolNet(nn.Module):
         if input_size % 8:
             raise ValueError(f"ConvPoolNet needs an input size divisible by 8, got {input_size}.")
         self.in_channels, self.input_size = in_channels, input_size
+        self.normalize = _unit_range()
         blocks: list[nn.Module] = []
         cin = in_channels
         for w in widths:
@@ -348,7 +391,7 @@ class ConvPoolNet(nn.Module):
         if x.shape[-2:] != (self.input_size, self.input_size):
             raise ValueError(f"ConvPoolNet was built for {self.input_size}x{self.input_size} images, got "
                              f"{tuple(x.shape[-2:])}.")
-        return self.classifier(self.features(x * 2.0 - 1.0))
+        return self.classifier(self.features(self.normalize(x)))
 
 
 class TinyResNet(nn.Module):
@@ -361,6 +404,7 @@ class TinyResNet(nn.Module):
         from torchvision.models.resnet import BasicBlock
 
         self.in_channels = in_channels
+        self.normalize = _unit_range()
         self.stem = nn.Sequential(nn.Conv2d(in_channels, width, 3, stride=2, padding=1, bias=False),
                                   nn.BatchNorm2d(width), nn.ReLU(inplace=True))
         layers: list[nn.Module] = []
@@ -378,7 +422,7 @@ class TinyResNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _check_input(x, self.in_channels, "TinyResNet")
-        return self.fc(self.layers(self.stem(x * 2.0 - 1.0)).mean(dim=(2, 3)))
+        return self.fc(self.layers(self.stem(self.normalize(x))).mean(dim=(2, 3)))
 
 
 def small_densenet(num_classes: int, growth_rate: int = 12, block_config=(6, 12, 8),

@@ -77,12 +77,12 @@ def show_claims(claims: list[Claim], paper: str, profile: str, results=None) -> 
     """
     from IPython.display import display
 
-    from .experiment import _git_commit, repo_root
+    from .experiment import git_commit, repo_root
 
     if not claims or not all(isinstance(c, Claim) for c in claims):
         raise ValueError("show_claims takes a non-empty list of Claim objects.")
     df = claims_table(claims, paper, profile)
-    commit = results.provenance["git_commit"] if results is not None else _git_commit(repo_root())
+    commit = results.provenance["git_commit"] if results is not None else git_commit(repo_root())
     if results is not None:
         results.table(df, "claims")
     meta = {"paper": paper, "profile": profile, "git_commit": commit,

@@ -4,7 +4,7 @@ import torch
 
 from papers_core import attacks as A
 
-ITER = dict(step=A.PAPER_EPSILON_8BIT, max_iter=50, threshold=0.99)
+ITER = dict(step=A.PAPER_EPSILON_8BIT, iterations=50, threshold=0.99)
 
 
 def test_fgsm_moves_every_pixel_by_one_rounded_step(model, batch):
@@ -20,7 +20,7 @@ def test_fgsm_moves_every_pixel_by_one_rounded_step(model, batch):
 @pytest.mark.parametrize("quantize", ["none", "step", "output"])
 def test_eps_ball_and_unit_range_hold(model, batch, quantize):
     x, y = batch
-    r = A.n_fgsm(model, x, y, step=2.0, max_iter=10, threshold=None, eps=4.0, quantize=quantize)
+    r = A.n_fgsm(model, x, y, step=2.0, iterations=10, threshold=None, eps=4.0, quantize=quantize)
     assert r.adv.min() >= 0 and r.adv.max() <= 1
     assert (r.adv - x).abs().max() <= 4.0 / 255 + 1e-6
     assert (r.iterations == 10).all()
@@ -78,7 +78,7 @@ def test_r_fgsm_never_targets_the_top1(model, batch):
     x, _ = batch
     top1 = A.predict_proba(model, x).argmax(1)
     for seed in range(5):
-        assert (A.r_fgsm(model, x, generator=seed, max_iter=1).target != top1).all()
+        assert (A.r_fgsm(model, x, generator=seed, iterations=1).target != top1).all()
 
 
 def test_private_target_set_matches_eq10_on_constructed_probabilities():
@@ -110,9 +110,9 @@ def test_p_fgsm_draws_from_eq10_set_and_official_from_all_but_top1(model, batch)
     x, _ = batch
     probs = A.predict_proba(model, x)
     mask = A.private_target_mask(probs, 0.99)
-    r = A.p_fgsm(model, x, sigma=0.99, generator=3, max_iter=1)
+    r = A.p_fgsm(model, x, sigma=0.99, generator=3, iterations=1)
     assert mask[torch.arange(len(x)), r.target].all()
-    off = A.p_fgsm(model, x, selection="official", generator=3, max_iter=1)
+    off = A.p_fgsm(model, x, selection="official", generator=3, iterations=1)
     assert (off.target != probs.argmax(1)).all()
 
 
@@ -133,12 +133,12 @@ def test_a_samples_result_does_not_depend_on_its_batch(model, batch):
     images for the large majority."""
     x, y = batch
     full = A.n_fgsm(model, x, y, **ITER)
-    targets = A.r_fgsm(model, x, generator=0, max_iter=1).target
-    tfull = A.targeted_ifgsm(model, x, targets, **ITER)
+    targets = A.r_fgsm(model, x, generator=0, iterations=1).target
+    tfull = A.targeted_ifgsm(model, x, targets=targets, **ITER)
     same = []
     for i in range(len(x)):
         alone = A.n_fgsm(model, x[i:i + 1], y[i:i + 1], **ITER)
-        talone = A.targeted_ifgsm(model, x[i:i + 1], targets[i:i + 1], **ITER)
+        talone = A.targeted_ifgsm(model, x[i:i + 1], targets=targets[i:i + 1], **ITER)
         assert alone.iterations[0] == full.iterations[i] and talone.iterations[0] == tfull.iterations[i]
         assert alone.success[0] == full.success[i] and talone.success[0] == tfull.success[i]
         same += [torch.equal(alone.adv[0], full.adv[i]), torch.equal(talone.adv[0], tfull.adv[i])]
@@ -199,8 +199,8 @@ def test_bad_arguments_get_clear_errors(model, batch):
         A.n_fgsm(model, x, y + 100)
     with pytest.raises(ValueError, match="step"):
         A.fgsm(model, x, y, step=0)
-    with pytest.raises(ValueError, match="max_iter"):
-        A.n_fgsm(model, x, y, max_iter=0)
+    with pytest.raises(ValueError, match="iterations"):
+        A.n_fgsm(model, x, y, iterations=0)
     with pytest.raises(ValueError, match="sigma"):
         A.p_fgsm(model, x, sigma=1.5)
     with pytest.raises(TypeError, match="seed"):

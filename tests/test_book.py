@@ -12,7 +12,7 @@ import torch
 import yaml
 
 from papers_core import explore, scorecard
-from papers_core.experiment import RESULT_INPUTS, Results, _git_commit, notebook_setup
+from papers_core.experiment import RESULT_INPUTS, Results, git_commit, notebook_setup
 from papers_core.models import SmallCNN
 from papers_core.progress import progress, progress_enabled, set_progress
 from papers_core.reports import CLAIMS_KEY, Claim, show_claims
@@ -123,16 +123,16 @@ def test_run_commit_is_dirty_only_when_result_inputs_change(tmp_path):
     git("init", "-q")
     git("add", "-A")
     git("commit", "-qm", "init")
-    clean = _git_commit(tmp_path)
+    clean = git_commit(tmp_path)
     assert len(clean) == 40 and not clean.endswith("-dirty")
     (tmp_path / "README.md").write_text("2")
     (tmp_path / "notebooks/p.ipynb").write_text("2")          # executed copies and docs: still clean
-    assert _git_commit(tmp_path) == clean
+    assert git_commit(tmp_path) == clean
     (tmp_path / "notebooks/p.py").write_text("2")             # a notebook's source: dirty
-    assert _git_commit(tmp_path) == clean + "-dirty"
+    assert git_commit(tmp_path) == clean + "-dirty"
     git("checkout", "notebooks/p.py")
     (tmp_path / "papers_core/a.py").write_text("2")           # the library: dirty
-    assert _git_commit(tmp_path) == clean + "-dirty"
+    assert git_commit(tmp_path) == clean + "-dirty"
 
 
 # ---------------------------------------------------------------- explorers

@@ -131,7 +131,7 @@ def test_attack_meets_its_condition_within_the_threshold_map(model, batch, run):
     cv = A.color_variance_map(x)
     x0 = x.clone()
     r = A.color_variance_attack(model, x, y, condition=cfg["condition"], alpha=10.0 if cfg["l1"] else 0.0,
-                                cv_map=cv, max_iter=100, generator=0)
+                                cv_map=cv, iterations=100, generator=0)
     assert torch.equal(x, x0)  # inputs untouched
     assert r.success.float().mean() >= 0.75
     with torch.no_grad():
@@ -175,7 +175,7 @@ def algorithm1_with_torch_adam(model, img, label, condition, alpha, cv, T, lr, u
 def test_batched_attack_equals_algorithm_1_with_torch_adam_per_sample(model, batch):
     x, y = batch[0][:6], batch[1][:6]
     cv = A.color_variance_map(x)
-    r = A.color_variance_attack(model, x, y, condition="top5", alpha=3.0, cv_map=cv, max_iter=40,
+    r = A.color_variance_attack(model, x, y, condition="top5", alpha=3.0, cv_map=cv, iterations=40,
                                 generator=torch.Generator().manual_seed(7))
     u = torch.rand(x.shape, generator=torch.Generator().manual_seed(7))
     for i in range(6):
@@ -214,7 +214,7 @@ def test_nima_loader_round_trip_and_score_range(tmp_path):
     s = M.nima_score(model, x)
     assert s.shape == (3,) and ((s >= 1) & (s <= 10)).all()
     with torch.no_grad():
-        torch.testing.assert_close(s, net.eval()((x - model.mean) / model.std) @ torch.arange(1.0, 11.0))
+        torch.testing.assert_close(s, net.eval()(model.normalize(x)) @ torch.arange(1.0, 11.0))
 
 
 def test_nima_loader_refuses_unsafe_or_mismatched_checkpoints(tmp_path):

@@ -139,7 +139,7 @@ def test_feature_squeezing_threshold_gives_the_false_positive_rate(model, scenes
     assert on_test <= 0.15
     scores = det.score(test.images[:5])
     assert scores.shape == (5,) and (scores >= 0).all() and (scores <= 2).all()
-    adv = n_fgsm(model, test.images, test.labels, step=2, max_iter=10).adv   # small, high-frequency changes
+    adv = n_fgsm(model, test.images, test.labels, step=2, iterations=10).adv   # small, high-frequency changes
     assert det.detect(adv).float().mean() > on_test + 0.2       # which the squeezers undo: flagged
     with pytest.raises(ValueError, match="Defense objects"):
         FeatureSqueezingDetector(model, ["median"])

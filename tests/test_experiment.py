@@ -99,7 +99,7 @@ def test_training_is_deterministic_for_a_seed():
 
 def test_quick_scene_classifier_is_cached_and_deterministic(tmp_path):
     from papers_core.experiment import Cache
-    from papers_core.train import quick_scene_classifier
+    from papers_core.zoo import quick_scene_classifier
 
     cache = Cache(tmp_path)
     a, train = quick_scene_classifier(cache, seed=1, n_per_class=4, epochs=1, width=8)
@@ -109,3 +109,15 @@ def test_quick_scene_classifier_is_cached_and_deterministic(tmp_path):
     for (k, va), vb, vc in zip(a.state_dict().items(), b.state_dict().values(), c.state_dict().values()):
         assert torch.equal(va, vb) and torch.equal(va, vc), k
     assert train.num_classes == a.classifier.out_features
+
+
+def test_in_batches_gives_the_whole_batch_result():
+    import pytest
+    import torch
+
+    from papers_core.experiment import in_batches
+
+    x = torch.arange(10.0)[:, None]
+    assert torch.equal(in_batches(lambda t: t * 2, x, batch_size=3), x * 2)
+    with pytest.raises(ValueError, match="batch_size"):
+        in_batches(lambda t: t, x, batch_size=0)

@@ -159,7 +159,7 @@ def test_deepfool_candidate_classes_limit_the_search(lenet):
 def test_cw_l2_targeted_reaches_targets_with_small_perturbations(lenet):
     model, x, y = lenet
     t = runner_up(model, x)
-    r = A.cw_l2(model, x, t, targeted=True, binary_search_steps=6, max_iter=100)
+    r = A.cw_l2(model, x, targets=t, binary_search_steps=6, iterations=100)
     assert r.success.float().mean() >= 0.9
     assert (r.target == t).all()
     ok = r.success
@@ -167,14 +167,14 @@ def test_cw_l2_targeted_reaches_targets_with_small_perturbations(lenet):
         back = model((x + 0.7 * (r.adv - x)).clamp(0, 1)).argmax(1)
     assert (back[ok] != t[ok]).float().mean() >= 0.7
     # unreached samples come back unchanged
-    fail = A.cw_l2(model, x[:4], t[:4], targeted=True, binary_search_steps=1, max_iter=1, initial_const=1e-6)
+    fail = A.cw_l2(model, x[:4], targets=t[:4], binary_search_steps=1, iterations=1, initial_const=1e-6)
     assert torch.equal(fail.adv[~fail.success], x[:4][~fail.success])
 
 
 @pytest.mark.slow
 def test_cw_l2_is_batch_consistent_and_untargeted_works(lenet):
     model, x, y = lenet
-    kw = dict(binary_search_steps=3, max_iter=50, initial_const=1.0)
+    kw = dict(binary_search_steps=3, iterations=50, initial_const=1.0)
     r = A.cw_l2(model, x[:12], y[:12], **kw)
     assert r.success.float().mean() >= 0.9 and (r.target == -1).all()
     parts = A.AttackResult.cat([A.cw_l2(model, x[:5], y[:5], **kw), A.cw_l2(model, x[5:12], y[5:12], **kw)])
@@ -186,8 +186,8 @@ def test_cw_l2_is_batch_consistent_and_untargeted_works(lenet):
 def test_lbfgs_attack_reaches_the_target_and_the_line_search_shrinks_the_perturbation(lenet):
     model, x, y = lenet
     t = runner_up(model, x[:16])
-    one = A.lbfgs_attack(model, x[:16], t, search_steps=1, max_iter=30)
-    many = A.lbfgs_attack(model, x[:16], t, search_steps=5, max_iter=30)
+    one = A.lbfgs_attack(model, x[:16], targets=t, search_steps=1, iterations=30)
+    many = A.lbfgs_attack(model, x[:16], targets=t, search_steps=5, iterations=30)
     assert many.success.float().mean() >= 0.9
     both = one.success & many.success
     n1 = (one.adv - x[:16]).flatten(1).norm(dim=1)[both]
@@ -209,7 +209,7 @@ def test_k_anonymity_groups_are_balanced_and_seeded():
 @pytest.mark.parametrize("K", [1, 5])
 def test_k_anonymity_attack_places_the_label_on_its_group_rank(lenet, K):
     model, x, y = lenet
-    r = A.k_anonymity_attack(model, x, y, K=K, max_iter=600)
+    r = A.k_anonymity_attack(model, x, y, K=K, iterations=600)
     ranks = M.label_ranks(r.probs, y)
     assert r.satisfied.float().mean() >= 0.9
     sat = r.satisfied
@@ -227,9 +227,9 @@ def test_k_anonymity_attack_places_the_label_on_its_group_rank(lenet, K):
 def test_k_anonymity_attack_is_batch_consistent_and_refuses_misclassified_samples(lenet):
     model, x, y = lenet
     k = A.k_anonymity_groups(len(y), 3, generator=0)
-    full = A.k_anonymity_attack(model, x, y, k=k, max_iter=200)
-    parts = A.KAnonymityResult.cat([A.k_anonymity_attack(model, x[:20], y[:20], k=k[:20], max_iter=200),
-                                    A.k_anonymity_attack(model, x[20:], y[20:], k=k[20:], max_iter=200)])
+    full = A.k_anonymity_attack(model, x, y, k=k, iterations=200)
+    parts = A.KAnonymityResult.cat([A.k_anonymity_attack(model, x[:20], y[:20], k=k[:20], iterations=200),
+                                    A.k_anonymity_attack(model, x[20:], y[20:], k=k[20:], iterations=200)])
     torch.testing.assert_close(parts.adv, full.adv, atol=1e-5, rtol=0)
     wrong = (y + 1) % 10
     with pytest.raises(ValueError, match="correctly classified"):

@@ -63,7 +63,7 @@ def test_jsma_reaches_targets_with_bounded_l0(model, batch):
     with torch.no_grad():
         pred = model(x).argmax(1)
     t = (pred + 1) % 30
-    r = jsma(model, x, t, theta=1.0, gamma=0.1)
+    r = jsma(model, x, targets=t, theta=1.0, gamma=0.1)
     budget = math.floor(0.1 * x[0].numel() / 2)
     # about half reach a class two ranks away within 10 % of the features on this model (torchattacks'
     # JSMA reaches the same ones); here every sample that fails has spent its whole budget
@@ -86,7 +86,7 @@ def test_jsma_decreasing_and_candidate_search_on_a_365_class_model():
                               torch.nn.Linear(4 * 24 * 24, 365)).eval()
     x = torch.rand(4, 3, 24, 24)
     t = torch.tensor([5, 17, 200, 364])
-    r = jsma(net, x, t, theta=-1.0, gamma=0.2, max_candidates=256)   # D = 1728 > 256: candidate search
+    r = jsma(net, x, targets=t, theta=-1.0, gamma=0.2, max_candidates=256)   # D = 1728 > 256: candidate search
     diff = (r.adv - x).flatten(1)
     assert (diff <= 0).all()
     assert (r.iterations > 0).all()
@@ -97,9 +97,9 @@ def test_jsma_bad_arguments(model, batch):
     x, _ = batch
     t = torch.zeros(len(x), dtype=torch.long)
     with pytest.raises(ValueError, match="theta must be non-zero"):
-        jsma(model, x, t, theta=0.0)
+        jsma(model, x, targets=t, theta=0.0)
     with pytest.raises(ValueError, match="labels|targets"):
-        jsma(model, x, torch.full((len(x),), 99))
+        jsma(model, x, targets=torch.full((len(x),), 99))
 
 
 def test_bim_stays_in_the_ball_and_pgd_without_random_start_is_bim(model, batch):

@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from papers_core import attacks as A
-from papers_core import train as T
+from papers_core import mat as T
+from papers_core.train import train_classifier
 from papers_core.data import images as D
 from papers_core.data.download import DatasetNotFoundError
 from papers_core.models import MLP, ConvPoolNet, LeNet5
@@ -22,11 +23,11 @@ def digits():
 @pytest.fixture(scope="module")
 def crafter(digits):
     train, _ = digits
-    return T.train_classifier(LeNet5(10), train.images, train.labels, epochs=8, augment=False, seed=1)
+    return train_classifier(LeNet5(10), train.images, train.labels, epochs=8, augment=False, seed=1)
 
 
 def mlp_trained(x, y):
-    return T.train_classifier(MLP(784, (128, 128), 10), x, y, epochs=15, augment=False, seed=0)
+    return train_classifier(MLP(784, (128, 128), 10), x, y, epochs=15, augment=False, seed=0)
 
 
 def test_fgsm_directions_equal_the_library_fgsm_at_every_strength(crafter, digits):

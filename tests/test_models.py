@@ -32,7 +32,9 @@ def test_densenet_old_key_names_are_renamed(tmp_path):
     torch.save({"state_dict": old}, path)
     from papers_core import models
 
-    state = {models._densenet_rename(k[len("module."):]): v for k, v in load_state_dict_safely(path).items()}
+    loaded = load_state_dict_safely(path)
+    assert not any(k.startswith("module.") for k in loaded)  # stripped where checkpoints are read
+    state = {models._densenet_rename(k): v for k, v in loaded.items()}
     net.load_state_dict(state)  # strict: every key matched
 
 
@@ -70,3 +72,28 @@ def test_channel_mismatch_is_explained():
         SmallCNN(10)(torch.rand(2, 1, 32, 32))
     with pytest.raises(ValueError, match=r"expects \(N, 3, H, W\)"):
         Normalized(torch.nn.Identity(), (0.5,) * 3, (0.5,) * 3)(torch.rand(2, 1, 8, 8))
+
+
+def test_one_normalisation_for_every_model():
+    """The small models and the wrapped torchvision ones normalise through the same Normalize layer,
+    whose constants are not part of the saved weights."""
+    from papers_core.models import LeNet5, MLP, ConvPoolNet, TinyResNet, Normalize
+
+    for net in (SmallCNN(30, width=8), LeNet5(10), MLP(784, (8,), 10), ConvPoolNet(3, 10, (4, 4, 4)),
+                TinyResNet(10, width=4)):
+        assert isinstance(net.normalize, Normalize)
+        assert not any("normalize" in k for k in net.state_dict())
+    x = torch.rand(2, 3, 4, 4)
+    assert torch.equal(Normalize((0.5,), (0.5,))(x), x * 2.0 - 1.0)   # [0, 1] -> [-1, 1], bit for bit
+    wrapped = Normalized(torch.nn.Identity(), (0.1, 0.2, 0.3), (0.5, 0.5, 0.5))
+    assert torch.allclose(wrapped(x)[:, 1], (x[:, 1] - 0.2) / 0.5)
+    with pytest.raises(ValueError, match="expects"):
+        wrapped(torch.rand(2, 1, 4, 4))
+
+
+def test_freeze_prepares_models_for_attacks():
+    from papers_core.models import freeze
+
+    nets = freeze({"a": SmallCNN(30, width=4).train(), "b": SmallCNN(30, width=4)}, "cpu")
+    for net in nets.values():
+        assert not net.training and not any(p.requires_grad for p in net.parameters())

@@ -104,4 +104,4 @@ def test_jsma_equals_torchattacks_on_digits_sized_inputs(lenet):
     gamma = 2 * 39 / 784                       # floor and ceil of gamma * D / 2 are both 39
     atk = ta.JSMA(net, theta=1.0, gamma=gamma)
     atk.set_mode_targeted_by_label(quiet=True)
-    assert torch.equal(atk(x, t), jsma(net, x, t, theta=1.0, gamma=gamma).adv)
+    assert torch.equal(atk(x, t), jsma(net, x, targets=t, theta=1.0, gamma=gamma).adv)

@@ -45,3 +45,18 @@ def test_transcribed_paper_tables(name, rows):
 
     t = paper_table(name)
     assert len(t) == rows and not t.isna().any().any()
+
+
+def test_no_module_imports_a_private_name_from_another():
+    """Shared foundations are public names in base modules (attacks/base.py, _validate.py), never a
+    sibling's private helper."""
+    import ast
+
+    root = Path(__file__).resolve().parent.parent / "papers_core"
+    offenders = []
+    for path in root.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.level > 0 or (node.module or "").startswith("papers_core")):
+                offenders += [f"{path.relative_to(root)}: {node.module}.{a.name}" for a in node.names
+                              if a.name.startswith("_") and a.name != "__version__"]
+    assert not offenders, offenders

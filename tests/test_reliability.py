@@ -9,22 +9,22 @@ from papers_core import metrics as M
 from papers_core.data import synth_scenes
 from papers_core.experiment import check_profile, pick_device
 from papers_core.models import build_model, places365_model
-from papers_core import train as T
+from papers_core import mat as T
 from papers_core.train import train_classifier
 
 # every public entry point that takes a batch of images: name -> call(model, x, y)
 IMAGE_FUNCTIONS = {
     "fgsm": lambda m, x, y: A.fgsm(m, x, y),
-    "n_fgsm": lambda m, x, y: A.n_fgsm(m, x, y, max_iter=2),
-    "l_fgsm": lambda m, x, y: A.l_fgsm(m, x, max_iter=2),
-    "r_fgsm": lambda m, x, y: A.r_fgsm(m, x, max_iter=2, generator=0),
-    "p_fgsm": lambda m, x, y: A.p_fgsm(m, x, max_iter=2, generator=0),
-    "targeted_ifgsm": lambda m, x, y: A.targeted_ifgsm(m, x, y, max_iter=2),
+    "n_fgsm": lambda m, x, y: A.n_fgsm(m, x, y, iterations=2),
+    "l_fgsm": lambda m, x, y: A.l_fgsm(m, x, iterations=2),
+    "r_fgsm": lambda m, x, y: A.r_fgsm(m, x, iterations=2, generator=0),
+    "p_fgsm": lambda m, x, y: A.p_fgsm(m, x, iterations=2, generator=0),
+    "targeted_ifgsm": lambda m, x, y: A.targeted_ifgsm(m, x, targets=y, iterations=2),
     "fgsm_noise": lambda m, x, y: A.fgsm_noise(m, x, y),
     "add_noise": lambda m, x, y: A.add_noise(x, x, 1),
     "sign_of_gaussian": lambda m, x, y: A.sign_of_gaussian(x, generator=0),
     "color_variance_map": lambda m, x, y: A.color_variance_map(x),
-    "color_variance_attack": lambda m, x, y: A.color_variance_attack(m, x, y, max_iter=2),
+    "color_variance_attack": lambda m, x, y: A.color_variance_attack(m, x, y, iterations=2),
     "predict_proba": lambda m, x, y: A.predict_proba(m, x),
     "mse": lambda m, x, y: M.mse(x, x),
     "psnr": lambda m, x, y: M.psnr(x, x),
@@ -32,12 +32,12 @@ IMAGE_FUNCTIONS = {
     "brisque": lambda m, x, y: M.brisque(x),
     "rgb_to_lab": lambda m, x, y: M.rgb_to_lab(x),
     "train_classifier": lambda m, x, y: train_classifier(type(m)(30, width=4), x, y, epochs=1),
-    "deepfool": lambda m, x, y: A.deepfool(m, x, y, max_iter=2),
-    "cw_l2": lambda m, x, y: A.cw_l2(m, x, y, binary_search_steps=1, max_iter=2),
-    "lbfgs_attack": lambda m, x, y: A.lbfgs_attack(m, x, y, search_steps=1, max_iter=2),
+    "deepfool": lambda m, x, y: A.deepfool(m, x, y, iterations=2),
+    "cw_l2": lambda m, x, y: A.cw_l2(m, x, y, binary_search_steps=1, iterations=2),
+    "lbfgs_attack": lambda m, x, y: A.lbfgs_attack(m, x, targets=y, search_steps=1, iterations=2),
     # the attack takes correctly classified samples: label them with the model's own prediction
     "k_anonymity_attack": lambda m, x, y: A.k_anonymity_attack(m, x, A.predict_proba(m, x).argmax(1), K=1,
-                                                               max_iter=2),
+                                                               iterations=2),
     "ms_ssim": lambda m, x, y: M.ms_ssim(x, x),
     "cw_ssim": lambda m, x, y: M.cw_ssim(x, x),
     "FGSMDirections": lambda m, x, y: T.FGSMDirections(m, x, y).at(0.5),
@@ -53,8 +53,8 @@ IMAGE_FUNCTIONS = {
     "di_fgsm": lambda m, x, y: A.di_fgsm(m, x, iterations=2, generator=0),
     "bim": lambda m, x, y: A.bim(m, x, y, iterations=2),
     "pgd": lambda m, x, y: A.pgd(m, x, y, iterations=2, generator=0),
-    "jsma": lambda m, x, y: A.jsma(m, x, y, gamma=0.001),
-    "sparsefool": lambda m, x, y: A.sparsefool(m, x, y, max_iter=1),
+    "jsma": lambda m, x, y: A.jsma(m, x, targets=y, gamma=0.001),
+    "sparsefool": lambda m, x, y: A.sparsefool(m, x, y, iterations=1),
 }
 
 # (how to spoil a good batch, what the error must say)
@@ -85,10 +85,10 @@ LABELLED = {k: IMAGE_FUNCTIONS[k] for k in ("fgsm", "n_fgsm", "targeted_ifgsm", 
                                             "color_variance_attack", "train_classifier", "deepfool",
                                             "cw_l2", "FGSMDirections", "train_voting_unit", "bim", "pgd",
                                             "jsma", "sparsefool")}
-LABELLED["k_anonymity_attack"] = lambda m, x, y: A.k_anonymity_attack(m, x, y, K=1, max_iter=2)
+LABELLED["k_anonymity_attack"] = lambda m, x, y: A.k_anonymity_attack(m, x, y, K=1, iterations=2)
 BAD_LABELS = {
-    "out of range": (lambda y: y + 100, r"labels must lie in \[0, 29\]"),
-    "negative": (lambda y: y - 100, r"labels must lie in \[0, 29\]"),
+    "out of range": (lambda y: y + 100, r"(labels|targets) must lie in \[0, 29\]"),
+    "negative": (lambda y: y - 100, r"(labels|targets) must lie in \[0, 29\]"),
     "wrong length": (lambda y: y[:1], r"shape \(2,\) to match the batch"),
     "floats": (lambda y: y.float(), "integer class indices"),
     "one-hot": (lambda y: torch.nn.functional.one_hot(y, 30), r"shape \(2,\)"),
@@ -110,8 +110,8 @@ BAD_SETTINGS = [
     ("step above 255", lambda m, x, y: A.n_fgsm(m, x, y, step=300), "step .* must be <= 255"),
     ("step NaN", lambda m, x, y: A.fgsm(m, x, y, step=float("nan")), "must be finite"),
     ("step as text", lambda m, x, y: A.fgsm(m, x, y, step="1"), "must be a number"),
-    ("no iterations", lambda m, x, y: A.n_fgsm(m, x, y, max_iter=0), "max_iter must be >= 1"),
-    ("fractional iterations", lambda m, x, y: A.l_fgsm(m, x, max_iter=2.5), "max_iter must be a whole number"),
+    ("no iterations", lambda m, x, y: A.n_fgsm(m, x, y, iterations=0), "iterations must be >= 1"),
+    ("fractional iterations", lambda m, x, y: A.l_fgsm(m, x, iterations=2.5), "iterations must be a whole number"),
     ("negative eps", lambda m, x, y: A.n_fgsm(m, x, y, eps=-1), r"eps \(8-bit units\) must be > 0"),
     ("threshold above 1", lambda m, x, y: A.n_fgsm(m, x, y, threshold=1.5), "threshold must be <= 1"),
     ("sigma above 1", lambda m, x, y: A.p_fgsm(m, x, sigma=1.5), "sigma"),
@@ -196,7 +196,7 @@ train = synth_scenes("train", n_per_class=6, seed=3)
 model = train_classifier(SmallCNN(30, width=8), train.images, train.labels, epochs=2, seed=3)
 x = synth_scenes("test", n_per_class=1, seed=3).images
 h = hashlib.sha256()
-for r in (A.p_fgsm(model, x, generator=5, max_iter=5), A.color_variance_attack(model, x, A.predict_proba(model, x).argmax(1), max_iter=5, generator=5)):
+for r in (A.p_fgsm(model, x, generator=5, iterations=5), A.color_variance_attack(model, x, A.predict_proba(model, x).argmax(1), iterations=5, generator=5)):
     h.update(r.adv.numpy().tobytes()); h.update(r.target.numpy().tobytes())
 print(h.hexdigest())
 """
@@ -216,3 +216,26 @@ def test_same_seed_gives_bitwise_identical_results_across_processes():
         assert run.returncode == 0, run.stderr
         outs.append(run.stdout.strip())
     assert outs[0] == outs[1] and len(outs[0]) == 64
+
+
+def test_float64_images_for_a_float32_model_are_refused_with_the_fix(model, scenes):
+    """Every attack checks the images against the model before its first model call: float64 images
+    get a message that names the dtype, not a raw error from inside a convolution."""
+    from papers_core.attacks import ATTACKS
+
+    class Counting(torch.nn.Module):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner, self.calls = inner, 0
+
+        def forward(self, z):
+            self.calls += 1
+            return self.inner(z)
+
+    counting = Counting(model).eval()
+    x = scenes[1].images[:2].double()
+    for name, attack in ATTACKS.items():
+        targets = torch.zeros(2, dtype=torch.long) if attack.needs_targets else None
+        with pytest.raises(TypeError, match="float64.*x.float()"):
+            attack(counting, x, torch.zeros(2, dtype=torch.long), targets=targets)
+        assert counting.calls == 0, name   # refused before the first model call

@@ -214,17 +214,17 @@ def test_fgsm_variants_choose_their_classes(model, batch):
     x = x[:16]
     p = predict_proba(model, x)
     for v in FGSM_VARIANTS:
-        r = fgsm_variant(model, x, v, generator=0)
+        r = fgsm_variant(model, x, variant=v, generator=0)
         _check_budget(x, r.adv)
         assert r.iterations.eq(20).all()
         if v == "U-FGSM":
             assert r.target.eq(-1).all() and r.success.float().mean() >= 0.9
         else:
             assert (r.target != p.argmax(1)).all()
-    assert torch.equal(fgsm_variant(model, x, "L-FGSM").target, p.argmin(1))
-    pt = fgsm_variant(model, x, "P-FGSM", generator=0).target
+    assert torch.equal(fgsm_variant(model, x, variant="L-FGSM").target, p.argmin(1))
+    pt = fgsm_variant(model, x, variant="P-FGSM", generator=0).target
     assert rp_target_mask([p], 0.99)[torch.arange(16), pt].all()
     with pytest.raises(ValueError, match="FGSM variant"):
-        fgsm_variant(model, x, "X-FGSM")
+        fgsm_variant(model, x, variant="X-FGSM")
     with pytest.raises(ValueError, match="one classifier"):
-        fgsm_variant([model, model], x, "U-FGSM")
+        fgsm_variant([model, model], x, variant="U-FGSM")

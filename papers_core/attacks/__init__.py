@@ -1,71 +1,48 @@
-"""Adversarial attacks, one family per module. Every attack takes float NCHW images in [0, 1]."""
+"""Adversarial attacks, a module per method, on one base (:mod:`.base`) and one signed-gradient engine
+(:mod:`.sign`). Every attack takes float NCHW images in [0, 1] and is called
+``attack(model_or_models, x, labels=None, *, targets=None, ...)``; :data:`ATTACKS` registers them all.
+
+=====================  ===========================================================================
+module                 what it holds
+=====================  ===========================================================================
+``base``               AttackResult, model and input checks, class count, predict_proba, the input
+                       gradient, the budget box and projection
+``sign``               the signed-gradient engine of the FGSM family; ``paper_iterations``
+``targets``            target choice: least likely, random, Eq. 10's private set
+``fgsm``               FGSM, N-FGSM (iterative), targeted I-FGSM
+``p_fgsm``             L-, R- and P-FGSM (Li et al. 2019)
+``noise``              Li et al.'s noise baselines (SoG, the "(XI)" rows)
+``pgd``                BIM and PGD
+``ensemble``           E-FGSM, Eq. 17's target set, the multi-classifier label choice
+``di_fgsm``, ``eot``   DI-FGSM; Expectation over Transformation
+``rp_fgsm``            RP-FGSM and the Sec. V-B single-classifier baselines (``fgsm_variant``)
+``cw``, ``deepfool``,  C&W-L2; DeepFool; SparseFool; JSMA
+``sparsefool``, ``jsma``
+``lbfgs``              the L-BFGS attack and the batched L-BFGS-B solver
+``k_anonymity``        the K-anonymity attack (Mygdalis et al.)
+``color_variance``     the colour-variance attack (Sweere et al. 2019)
+``optim``              Adam for batches of independent per-sample problems
+``registry``           ATTACKS, get_attack, Table I
+=====================  ===========================================================================
+"""
 from __future__ import annotations
 
-from typing import Callable
-
-from .._validate import check_choice
-from .color_variance import (  # noqa: F401
-    CONDITIONS,
-    PAPER_RUNS,
-    color_variance_attack,
-    color_variance_map,
-    protection_condition,
-)
+from .base import AttackResult, input_gradient, predict_proba  # noqa: F401
+from .color_variance import CONDITIONS, PAPER_RUNS, color_variance_attack, color_variance_map, protection_condition  # noqa: F401
 from .cw import CW_DEFAULTS, cw_l2  # noqa: F401
 from .deepfool import deepfool  # noqa: F401
+from .di_fgsm import di_fgsm  # noqa: F401
+from .ensemble import e_fgsm, rp_target_mask  # noqa: F401
+from .eot import EOT_TRANSFORMS, eot, eot_draw, eot_transform  # noqa: F401
+from .fgsm import PAPER_EPSILON_8BIT, fgsm, iterative_fgsm, n_fgsm, targeted_ifgsm  # noqa: F401
 from .jsma import jsma  # noqa: F401
-from .catalog import ATTACK_CARDS, AttackCard, attack_table  # noqa: F401
+from .k_anonymity import KAnonymityResult, k_anonymity_attack, k_anonymity_groups  # noqa: F401
+from .lbfgs import lbfgs_attack  # noqa: F401
+from .noise import add_noise, fgsm_noise, sign_of_gaussian  # noqa: F401
+from .p_fgsm import P_FGSM_SELECTIONS, l_fgsm, p_fgsm, r_fgsm  # noqa: F401
+from .pgd import bim, pgd  # noqa: F401
+from .registry import ATTACKS, TABLE_I, Attack, attack_table, get_attack  # noqa: F401
+from .rp_fgsm import FGSM_VARIANTS, fgsm_variant, rp_fgsm, schedule  # noqa: F401
+from .sign import QUANTIZE_MODES, paper_iterations, sign_gradient_attack  # noqa: F401
 from .sparsefool import linear_solver, sparsefool  # noqa: F401
-from .lbfgs import KAnonymityResult, k_anonymity_attack, k_anonymity_groups, lbfgs_attack  # noqa: F401
-from .rp_fgsm import (EOT_TRANSFORMS, FGSM_VARIANTS, di_fgsm, e_fgsm, eot, eot_draw, eot_transform,  # noqa: F401
-                      fgsm_variant, paper_iterations, rp_fgsm, rp_target_mask, schedule)
-from .fgsm import (  # noqa: F401
-    P_FGSM_SELECTIONS,
-    PAPER_EPSILON_8BIT,
-    QUANTIZE_MODES,
-    AttackResult,
-    add_noise,
-    bim,
-    fgsm,
-    fgsm_noise,
-    iterative_sign_attack,
-    l_fgsm,
-    least_likely_targets,
-    n_fgsm,
-    p_fgsm,
-    pgd,
-    predict_proba,
-    private_target_mask,
-    r_fgsm,
-    random_target_mask,
-    sample_targets,
-    sign_of_gaussian,
-    targeted_ifgsm,
-)
-
-#: Attacks by the names the papers use.
-ATTACKS: dict[str, Callable[..., AttackResult]] = {
-    "FGSM": fgsm,
-    "BIM": bim,
-    "PGD": pgd,
-    "N-FGSM": n_fgsm,
-    "L-FGSM": l_fgsm,
-    "R-FGSM": r_fgsm,
-    "P-FGSM": p_fgsm,
-    "CV": color_variance_attack,
-    "DeepFool": deepfool,
-    "JSMA": jsma,
-    "SparseFool": sparsefool,
-    "C&W": cw_l2,
-    "L-BFGS": lbfgs_attack,
-    "K-anonymity": k_anonymity_attack,
-    "RP-FGSM": rp_fgsm,
-    "E-FGSM": e_fgsm,
-    "DI-FGSM": di_fgsm,
-    "EOT": eot,
-}
-
-
-def get_attack(name: str) -> Callable[..., AttackResult]:
-    """The attack called ``name`` (e.g. "P-FGSM"); an unknown name lists the valid ones."""
-    return ATTACKS[check_choice(name, ATTACKS, "attack")]
+from .targets import least_likely_targets, private_target_mask, random_target_mask, sample_targets  # noqa: F401

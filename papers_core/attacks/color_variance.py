@@ -27,11 +27,11 @@ import math
 import torch
 import torch.nn.functional as F
 
-from .._validate import as_generator, check_choice, check_images, check_labels, check_range
+from .._validate import as_generator, check_choice, check_images, check_range
 from ..metrics import ciede2000, rgb_to_lab
 from ..progress import progress
-from ._optim import MaskedAdam
-from .fgsm import AttackResult, _check_model, _num_classes
+from .base import AttackResult, check_attack_input, true_labels
+from .optim import MaskedAdam
 
 __all__ = [
     "CONDITIONS",
@@ -121,16 +121,16 @@ def protection_condition(logits: torch.Tensor, labels: torch.Tensor, condition: 
     return out
 
 
-def color_variance_attack(model, x: torch.Tensor, labels: torch.Tensor, *, condition: str = "top1",
+def color_variance_attack(model, x: torch.Tensor, labels=None, *, targets=None, condition: str = "top1",
                           alpha: float = 1.0, threshold: float = 50.0, window: int = 5, sigma: float = 1.0,
-                          max_iter: int = 100, lr: float = 0.05, margin: float = 0.5,
+                          iterations: int = 100, lr: float = 0.05, margin: float = 0.5,
                           cv_map: torch.Tensor | None = None, betas: tuple[float, float] = (0.9, 0.999),
                           adam_eps: float = 1e-8, generator=None) -> AttackResult:
     """Algorithm 1 of Sweere et al., batched with a per-sample stop.
 
     ``threshold`` is the multiplier m in 8-bit units (pT = cV * threshold / 255: a pixel where the map
     is 1 may move by ``threshold`` levels); CV-PIRE's best run uses threshold 50 with ``window`` 5,
-    ``sigma`` 1, ``max_iter`` (T) 100 and Adam with ``lr`` 0.05. ``alpha`` weighs the L1 term
+    ``sigma`` 1, ``iterations`` (T) 100 and Adam with ``lr`` 0.05. ``alpha`` weighs the L1 term
     ||v||_1 / ||pT||_1 (the norms run over all channels, so the ratio lies in [0, 1]); ``alpha=0`` gives
     the "noL1" runs. The paper does not state alpha: 1 is this library's default.
 
@@ -141,17 +141,19 @@ def color_variance_attack(model, x: torch.Tensor, labels: torch.Tensor, *, condi
     Returns an :class:`AttackResult` whose ``adv`` is clamp(img + v, 0, 1), rounded to the 8-bit grid
     (except for a sample that meets the condition at the random start, returned as drawn);
     ``iterations`` counts optimiser steps (a sample that never meets the condition returns its last
-    iterate after ``max_iter`` steps), ``success`` is the condition evaluated on ``adv``, ``target`` -1.
+    iterate after ``iterations`` steps), ``success`` is the condition evaluated on ``adv``, ``target`` -1.
     """
-    check_images(x)
-    _check_model(model)
+    n_classes = check_attack_input(model, x)
+    if targets is not None:
+        raise ValueError("the colour-variance attack is untargeted (it moves the label out of the top-1 "
+                         "or top-5): drop targets=.")
     check_choice(condition, CONDITIONS, "protection condition")
     check_range(alpha, "alpha", lo=0)
     check_range(threshold, "threshold (8-bit units)", lo=0, hi=255, lo_open=True)
-    check_range(max_iter, "max_iter", lo=1, hi=100_000, integer=True)
+    check_range(iterations, "iterations", lo=1, hi=100_000, integer=True)
     check_range(lr, "lr", lo=0, lo_open=True)
     check_range(margin, "margin", lo=0, hi=1)
-    labels = check_labels(labels, x.shape[0], _num_classes(model, x)).to(x.device)
+    labels = true_labels(model, x, labels, n_classes)
     if cv_map is None:
         cv_map = color_variance_map(x, window=window, sigma=sigma)
     elif not isinstance(cv_map, torch.Tensor) or cv_map.shape != (x.shape[0], 1, *x.shape[2:]):
@@ -165,14 +167,14 @@ def color_variance_attack(model, x: torch.Tensor, labels: torch.Tensor, *, condi
     u = torch.rand(x.shape, generator=gen, dtype=x.dtype).to(x.device)
     v = (u * 0.02 - 0.01) * pT
     adam = MaskedAdam(x, lr, betas, adam_eps)
-    iterations = torch.zeros(x.shape[0], dtype=torch.long, device=x.device)
+    steps = torch.zeros(x.shape[0], dtype=torch.long, device=x.device)
     active = torch.arange(x.shape[0], device=x.device)
-    for t in progress(range(int(max_iter) + 1), desc="colour-variance steps"):  # checks at t = 0..T; steps at t = 0..T-1
+    for t in progress(range(int(iterations) + 1), desc="colour-variance steps"):  # checks at t = 0..T; steps at t = 0..T-1
         va = v[active].requires_grad_(True)
         with torch.enable_grad():
             logits = model((x[active] + va).clamp(0.0, 1.0))
             keep = ~protection_condition(logits.detach(), labels[active], condition, margin)
-            if t == max_iter or not keep.any():
+            if t == iterations or not keep.any():
                 break
             ce = F.cross_entropy(logits, labels[active], reduction="none")
             l1 = va.abs().flatten(1).sum(1) / pT_l1[active]
@@ -182,12 +184,11 @@ def color_variance_attack(model, x: torch.Tensor, labels: torch.Tensor, *, condi
         vn = v[active] - adam.delta(active, grad, step)
         lim = pT[active]
         v[active] = torch.round(torch.maximum(torch.minimum(vn, lim), -lim) * 255.0) / 255.0
-        iterations[active] += 1
+        steps[active] += 1
     adv = (x + v).clamp(0.0, 1.0)
-    stepped = iterations > 0  # x + v is on the 8-bit grid up to float error: snap it
+    stepped = steps > 0  # x + v is on the 8-bit grid up to float error: snap it
     adv[stepped] = torch.round(adv[stepped] * 255.0) / 255.0
     with torch.no_grad():
         logits = model(adv)
-    success = protection_condition(logits, labels, condition, margin)  # judged on the returned images
-    probs = F.softmax(logits, dim=1)
-    return AttackResult(adv, torch.full_like(labels, -1), success, iterations, probs.argmax(1), probs)
+    return AttackResult.from_logits(adv, logits, labels, targeted=False, iterations=steps,  # judged on adv
+                                    success=protection_condition(logits, labels, condition, margin))

@@ -6,11 +6,11 @@ Change of variables x~ = (tanh(w) + 1) / 2 keeps the image in [0, 1]. For each s
     ||x~ - x||_2^2 + c * max(Z_y - max_{i != y} Z_i + kappa, 0)      (untargeted, label y)
     ||x~ - x||_2^2 + c * max(max_{i != t} Z_i - Z_t + kappa, 0)      (targeted, target t)
 
-over w with Adam (lr 0.01) for up to ``max_iter`` steps, starting each search step from w = atanh(x),
+over w with Adam (lr 0.01) for up to ``iterations`` steps, starting each search step from w = atanh(x),
 and binary-search c (start 1e-3, ``binary_search_steps`` 9): a sample that succeeded halves its c
 interval downwards, one that failed multiplies c by 10 until an upper bound exists. The returned image
 is the successful one with the smallest L2 distance over all steps (the clean image if none
-succeeded). Early abort, per sample: every ``max_iter`` // 10 steps, a sample whose loss fell by less
+succeeded). Early abort, per sample: every ``iterations`` // 10 steps, a sample whose loss fell by less
 than 0.01 % since the last check stops its search step. Adam is ``MaskedAdam``: a stopped sample's
 state stays frozen; for each sample it equals ``torch.optim.Adam`` on that sample alone.
 """
@@ -18,15 +18,15 @@ from __future__ import annotations
 
 import torch
 
-from .._validate import check_images, check_labels, check_range
+from .._validate import check_labels, check_range
 from ..progress import progress
-from ._optim import MaskedAdam
-from .fgsm import AttackResult, _check_model, _num_classes
+from .base import AttackResult, check_attack_input, true_labels
+from .optim import MaskedAdam
 
 __all__ = ["cw_l2", "CW_DEFAULTS"]
 
 #: Carlini and Wagner's published defaults (nn_robust_attacks, l2_attack.py).
-CW_DEFAULTS = dict(binary_search_steps=9, max_iter=10_000, lr=1e-2, initial_const=1e-3, confidence=0.0,
+CW_DEFAULTS = dict(binary_search_steps=9, iterations=10_000, lr=1e-2, initial_const=1e-3, confidence=0.0,
                    abort_early=True)
 
 
@@ -36,21 +36,27 @@ def _margin(logits: torch.Tensor, labels: torch.Tensor, targeted: bool, confiden
     return (other - real + confidence) if targeted else (real - other + confidence)
 
 
-def cw_l2(model, x: torch.Tensor, labels: torch.Tensor, *, targeted: bool = False,
-          confidence: float = 0.0, initial_const: float = 1e-3, binary_search_steps: int = 9,
-          max_iter: int = 10_000, lr: float = 1e-2, abort_early: bool = True) -> AttackResult:
-    """C&W-L2. ``labels`` are the true labels (untargeted) or the targets (``targeted=True``).
+def cw_l2(model, x: torch.Tensor, labels=None, *, targets=None, confidence: float = 0.0,
+          initial_const: float = 1e-3, binary_search_steps: int = 9, iterations: int = 10_000,
+          lr: float = 1e-2, abort_early: bool = True) -> AttackResult:
+    """C&W-L2: untargeted away from ``labels`` (default: the clean prediction), or targeted towards
+    ``targets`` when they are given. ``iterations`` is the Adam steps per search step.
 
-    ``iterations`` counts the Adam steps each sample took over all search steps. Success means the
-    returned image is classified as the target (targeted) or not as the label (untargeted)."""
-    check_images(x)
-    _check_model(model)
-    labels = check_labels(labels, x.shape[0], _num_classes(model, x)).to(x.device)
+    The result's ``iterations`` counts the Adam steps each sample took over all search steps. Success
+    means the returned image is classified as the target (targeted) or not as the label (untargeted)."""
+    n_classes = check_attack_input(model, x)
+    targeted = targets is not None
+    if targeted:
+        if labels is not None:
+            check_labels(labels, x.shape[0], n_classes)
+        labels = check_labels(targets, x.shape[0], n_classes, "targets").to(x.device)
     check_range(confidence, "confidence", lo=0)
     check_range(initial_const, "initial_const", lo=0, lo_open=True)
     check_range(binary_search_steps, "binary_search_steps", lo=1, hi=100, integer=True)
-    check_range(max_iter, "max_iter", lo=1, hi=1_000_000, integer=True)
+    check_range(iterations, "iterations", lo=1, hi=1_000_000, integer=True)
     check_range(lr, "lr", lo=0, hi=10, lo_open=True)
+    if not targeted:
+        labels = true_labels(model, x, labels, n_classes)
 
     n = x.shape[0]
     dev = x.device
@@ -60,8 +66,8 @@ def cw_l2(model, x: torch.Tensor, labels: torch.Tensor, *, targeted: bool = Fals
     upper = torch.full((n,), 1e10, device=dev)
     best_l2 = torch.full((n,), float("inf"), device=dev)
     best_adv = x.detach().clone()
-    iterations = torch.zeros(n, dtype=torch.long, device=dev)
-    check_every = max(int(max_iter) // 10, 1)
+    steps = torch.zeros(n, dtype=torch.long, device=dev)
+    check_every = max(int(iterations) // 10, 1)
 
     for _ in progress(range(int(binary_search_steps)), desc="C&W search steps"):
         w = w0.clone()
@@ -69,7 +75,7 @@ def cw_l2(model, x: torch.Tensor, labels: torch.Tensor, *, targeted: bool = Fals
         succeeded = torch.zeros(n, dtype=torch.bool, device=dev)
         prev = torch.full((n,), float("inf"), device=dev)
         active = torch.arange(n, device=dev)
-        for step in range(1, int(max_iter) + 1):
+        for step in range(1, int(iterations) + 1):
             # every sample active: slices (views) instead of gathered copies
             sel = slice(None) if active.numel() == n else active
             wa = w[sel].detach().requires_grad_(True)
@@ -90,7 +96,7 @@ def cw_l2(model, x: torch.Tensor, labels: torch.Tensor, *, targeted: bool = Fals
                 best_l2[idx] = l2[better].detach()
                 best_adv[idx] = adv[better].detach()
                 w[sel] = w[sel] - adam.delta(sel, grad, step)
-            iterations[sel] += 1
+            steps[sel] += 1
             if abort_early and step % check_every == 0:
                 keep = loss.detach() <= prev[active] * 0.9999
                 prev[active] = loss.detach()
@@ -103,9 +109,4 @@ def cw_l2(model, x: torch.Tensor, labels: torch.Tensor, *, targeted: bool = Fals
         bounded = upper < 1e9
         const = torch.where(bounded, (lower + upper) / 2.0, torch.where(succeeded, const, const * 10.0))
 
-    with torch.no_grad():
-        probs = torch.softmax(model(best_adv), dim=1)
-    pred = probs.argmax(1)
-    success = pred == labels if targeted else pred != labels
-    target = labels if targeted else torch.full_like(labels, -1)
-    return AttackResult(best_adv, target, success, iterations, pred, probs)
+    return AttackResult.from_model(model, best_adv, labels, targeted=targeted, iterations=steps)

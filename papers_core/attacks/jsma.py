@@ -25,11 +25,10 @@ from __future__ import annotations
 import math
 
 import torch
-import torch.nn.functional as F
 
-from .._validate import check_images, check_labels, check_range
+from .._validate import check_labels, check_range
 from ..progress import progress
-from .fgsm import AttackResult, _check_model, _num_classes
+from .base import AttackResult, check_attack_input
 
 __all__ = ["jsma"]
 
@@ -83,14 +82,18 @@ def _best_pairs(alpha: torch.Tensor, beta: torch.Tensor, domain: torch.Tensor, i
     return p, q, found
 
 
-def jsma(model, x: torch.Tensor, targets: torch.Tensor, *, theta: float = 1.0, gamma: float = 0.1,
+def jsma(model, x: torch.Tensor, labels=None, *, targets, theta: float = 1.0, gamma: float = 0.1,
          max_candidates: int = 1024) -> AttackResult:
-    """JSMA towards ``targets``. ``theta`` is the change per modified feature (in [0, 1] units; cleverhans'
-    and the paper's 1.0 sets a feature to its maximum), ``gamma`` the largest fraction of features that
-    may change. ``iterations`` counts the pairs each sample modified."""
-    check_images(x)
-    _check_model(model)
-    targets = check_labels(targets, x.shape[0], _num_classes(model, x)).to(x.device)
+    """JSMA towards ``targets`` (required: JSMA is targeted; ``labels`` are not used). ``theta`` is the
+    change per modified feature (in [0, 1] units; cleverhans' and the paper's 1.0 sets a feature to its
+    maximum), ``gamma`` the largest fraction of features that may change, which sets the step limit
+    ``floor(gamma * D / 2)``. The result's ``iterations`` counts the pairs each sample modified."""
+    n_classes = check_attack_input(model, x)
+    if targets is None:
+        raise ValueError("JSMA is targeted: pass targets= (the class each image is pushed towards).")
+    if labels is not None:
+        check_labels(labels, x.shape[0], n_classes)
+    targets = check_labels(targets, x.shape[0], n_classes, "targets").to(x.device)
     check_range(theta, "theta", lo=-1, hi=1)
     if theta == 0:
         raise ValueError("theta must be non-zero: positive increases features, negative decreases them.")
@@ -102,11 +105,11 @@ def jsma(model, x: torch.Tensor, targets: torch.Tensor, *, theta: float = 1.0, g
     increase = theta > 0
     x_adv = x.detach().clone().flatten(1)
     domain = (x_adv < 1.0) if increase else (x_adv > 0.0)
-    max_iter = int(math.floor(d * gamma / 2.0))
-    iterations = torch.zeros(n, dtype=torch.long, device=x.device)
+    limit = int(math.floor(d * gamma / 2.0))
+    steps = torch.zeros(n, dtype=torch.long, device=x.device)
     active = torch.arange(n, device=x.device)
     rows = torch.arange(n, device=x.device)
-    for _ in progress(range(max_iter), desc="JSMA iterations"):
+    for _ in progress(range(limit), desc="JSMA iterations"):
         logits, alpha, beta = _target_and_other_gradients(model, x_adv[active].view(-1, *shape[1:]),
                                                           targets[active])
         go = (logits.argmax(1) != targets[active]) & (domain[active].sum(1) >= 2)
@@ -124,9 +127,5 @@ def jsma(model, x: torch.Tensor, targets: torch.Tensor, *, theta: float = 1.0, g
         dom[r, p] = False
         dom[r, q] = False
         domain[active] = dom
-        iterations[active] += 1
-    x_adv = x_adv.view(shape)
-    with torch.no_grad():
-        probs = F.softmax(model(x_adv), dim=1)
-    pred = probs.argmax(1)
-    return AttackResult(x_adv, targets, pred == targets, iterations, pred, probs)
+        steps[active] += 1
+    return AttackResult.from_model(model, x_adv.view(shape), targets, targeted=True, iterations=steps)

@@ -12,7 +12,7 @@ Untargeted, L0-oriented. Each outer iteration, for every sample still classified
    by the step that would reach it, clipped to [0, 1]; stop at the first step that crosses;
 4. ``fool = clip(x_0 + (1 + epsilon)(x_i - x_0), 0, 1)``.
 
-It stops when ``fool`` is no longer classified as y, or after ``max_iter`` outer iterations.
+It stops when ``fool`` is no longer classified as y, or after ``iterations`` outer iterations.
 
 The solver's sequential loop is computed in closed form: every coordinate before the crossing one is
 moved to its bound, so the crossing index is the first at which the cumulative gain
@@ -23,12 +23,11 @@ largest clean logits (the reference DeepFool's 10) so 365-class models stay chea
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
-from .._validate import check_images, check_range
+from .._validate import check_range
 from ..progress import progress
-from .deepfool import _candidate_gradients, _labels_and_candidates, _nearest_boundary
-from .fgsm import AttackResult, _check_model, _num_classes
+from .base import AttackResult, check_attack_input
+from .deepfool import candidate_gradients, labels_and_candidates, nearest_boundary
 
 __all__ = ["sparsefool", "linear_solver"]
 
@@ -66,16 +65,16 @@ def linear_solver(x: torch.Tensor, normal: torch.Tensor, boundary: torch.Tensor,
     return (x + delta).clamp(0.0, 1.0).view(shape)
 
 
-def _sparsefool_deepfool(model, x, labels, cand, overshoot, max_iter):
+def _sparsefool_deepfool(model, x, labels, cand, overshoot, iterations):
     """The DeepFool of the SparseFool code, batched: (r_tot, reached class) per sample."""
     r_tot = torch.zeros_like(x)
     reached = labels.clone()
     active = torch.arange(x.shape[0], device=x.device)
-    for _ in range(int(max_iter)):
+    for _ in range(int(iterations)):
         if active.numel() == 0:
             break
-        logits, grads = _candidate_gradients(model, x[active] + r_tot[active], cand[active])
-        wl, fl, nl = _nearest_boundary(logits, grads, cand[active])
+        logits, grads = candidate_gradients(model, x[active] + r_tot[active], cand[active])
+        wl, fl, nl = nearest_boundary(logits, grads, cand[active])
         pert = (fl / (nl + 1e-12)).clamp_min(1e-4)
         r_tot[active] += (pert / (nl + 1e-12)).view(-1, 1, 1, 1) * wl
         with torch.no_grad():
@@ -85,32 +84,33 @@ def _sparsefool_deepfool(model, x, labels, cand, overshoot, max_iter):
     return r_tot, reached
 
 
-def sparsefool(model, x: torch.Tensor, labels: torch.Tensor | None = None, *, lambda_: float = 3.0,
-               max_iter: int = 20, epsilon: float = 0.02, num_candidates: int = 10,
-               deepfool_overshoot: float = 0.02, deepfool_max_iter: int = 50) -> AttackResult:
+def sparsefool(model, x: torch.Tensor, labels=None, *, targets=None, lambda_: float = 3.0,
+               iterations: int = 20, epsilon: float = 0.02, num_candidates: int = 10,
+               deepfool_overshoot: float = 0.02, deepfool_iterations: int = 50) -> AttackResult:
     """SparseFool with the authors' defaults (lambda 3 as for ImageNet, 20 outer iterations,
-    epsilon 0.02). ``labels`` defaults to the clean prediction. ``iterations`` counts outer iterations."""
-    check_images(x)
-    _check_model(model)
-    num_classes = _num_classes(model, x)
+    epsilon 0.02). ``labels`` defaults to the clean prediction; untargeted, so ``targets`` is refused.
+    The result's ``iterations`` counts outer iterations."""
+    num_classes = check_attack_input(model, x)
+    if targets is not None:
+        raise ValueError("SparseFool is untargeted: drop targets=.")
     check_range(lambda_, "lambda_", lo=1, hi=100)
-    check_range(max_iter, "max_iter", lo=1, hi=10_000, integer=True)
+    check_range(iterations, "iterations", lo=1, hi=10_000, integer=True)
     check_range(epsilon, "epsilon", lo=0, hi=10)
     check_range(num_candidates, "num_candidates", lo=2, integer=True)
-    check_range(deepfool_max_iter, "deepfool_max_iter", lo=1, hi=100_000, integer=True)
-    clean, labels, cand = _labels_and_candidates(model, x, labels, num_candidates, num_classes)
+    check_range(deepfool_iterations, "deepfool_iterations", lo=1, hi=100_000, integer=True)
+    clean, labels, cand = labels_and_candidates(model, x, labels, num_candidates, num_classes)
 
     x0 = x.detach()
     x_i = x0.clone()
     fool = x0.clone()
-    iterations = torch.zeros(x.shape[0], dtype=torch.long, device=x.device)
+    steps = torch.zeros(x.shape[0], dtype=torch.long, device=x.device)
     active = torch.arange(x.shape[0], device=x.device)[clean.argmax(1) == labels]
-    for _ in progress(range(int(max_iter)), desc="SparseFool iterations"):
+    for _ in progress(range(int(iterations)), desc="SparseFool iterations"):
         if active.numel() == 0:
             break
         xa, ya = x_i[active], labels[active]
         r_tot, reached = _sparsefool_deepfool(model, xa, ya, cand[active], deepfool_overshoot,
-                                              deepfool_max_iter)
+                                              deepfool_iterations)
         xr = (xa + r_tot).requires_grad_(True)
         with torch.enable_grad():
             z = model(xr)
@@ -119,11 +119,8 @@ def sparsefool(model, x: torch.Tensor, labels: torch.Tensor | None = None, *, la
         normal = normal / normal.flatten(1).norm(dim=1).clamp_min(1e-12).view(-1, 1, 1, 1)
         x_i[active] = linear_solver(xa, normal, xa + lambda_ * r_tot)
         fool[active] = (x0[active] + (1.0 + epsilon) * (x_i[active] - x0[active])).clamp(0.0, 1.0)
-        iterations[active] += 1
+        steps[active] += 1
         with torch.no_grad():
             still = model(fool[active]).argmax(1) == labels[active]
         active = active[still]
-    with torch.no_grad():
-        probs = F.softmax(model(fool), dim=1)
-    pred = probs.argmax(1)
-    return AttackResult(fool, torch.full_like(labels, -1), pred != labels, iterations, pred, probs)
+    return AttackResult.from_model(model, fool, labels, targeted=False, iterations=steps)

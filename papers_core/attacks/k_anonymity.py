@@ -1,0 +1,116 @@
+"""The K-anonymity attack of Mygdalis, Tefas and Pitas, "Introducing K-anonymity principles to
+adversarial attacks for privacy protection in image classification problems" (Eq. 6), which
+generalises the L-BFGS attack (:mod:`papers_core.attacks.lbfgs`).
+
+``min ||p||_2 + (1 - CW-SSIM(x, x~)) + sum_{i=2..k} L_f(f(x~), r_x(i))``, until the clean ranking's
+labels r_x(2..k) all rank above the true label y (projected Adam with a per-sample stop; see
+:func:`k_anonymity_attack` for why not L-BFGS-B). The N samples are split into K groups of N/K that use
+k = 2, ..., K + 1, so that y lands uniformly on ranks 2 .. K + 1 (condition 5: P(rank = j) <= 1/K).
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from .._validate import as_generator, check_labels, check_range
+from ..progress import progress
+from .base import AttackResult, check_attack_input
+from .lbfgs import smooth_l2
+from .optim import MaskedAdam
+
+__all__ = ["k_anonymity_attack", "k_anonymity_groups", "KAnonymityResult"]
+
+
+def k_anonymity_groups(n: int, K: int, generator=0) -> torch.Tensor:
+    """Each of ``n`` samples' k in {2, ..., K + 1}: K groups of n/K samples (sizes differ by at most
+    one), assigned in a random order drawn from ``generator``."""
+    check_range(n, "n", lo=1, integer=True)
+    check_range(K, "K", lo=1, integer=True)
+    perm = torch.randperm(n, generator=as_generator(generator))
+    k = torch.empty(n, dtype=torch.long)
+    k[perm] = 2 + torch.arange(n) * int(K) // n
+    return k
+
+
+class KAnonymityResult(AttackResult):
+    """An :class:`AttackResult` plus each sample's ``k`` and ``satisfied``, whether its ranking
+    constraint holds (r_x(2..k) all rank above the true label). ``target`` holds r_x(2), the first label
+    pushed up."""
+
+    k: torch.Tensor
+    satisfied: torch.Tensor
+
+
+def k_anonymity_attack(model, x: torch.Tensor, labels=None, *, targets=None, K: int = 5,
+                       similarity_weight: float = 1.0, lr: float = 0.01, iterations: int = 1000,
+                       generator=0, k: torch.Tensor | None = None, cw_ssim_level: int | None = None
+                       ) -> KAnonymityResult:
+    """The K-anonymity attack (Eq. 6) on correctly classified samples ``x`` with true ``labels``.
+
+    Samples get k from :func:`k_anonymity_groups` (or pass ``k`` per sample). The optimiser is Adam
+    (``lr`` 0.01, C&W's optimiser and learning rate: the paper keeps the optimiser settings equal for
+    all methods) on the image, projected onto [0, 1] after each step; a sample stops at the first
+    iterate whose constraint holds ("until the ranking ... satisfies the constraint"), or after
+    ``iterations`` steps. We tried L-BFGS-B here too: its first line search jumps far past the boundary,
+    which puts y on random ranks instead of rank k, so an early-stopped small-step optimiser is what
+    Eq. 6's "until" needs. ``similarity_weight`` scales the (1 - CW-SSIM) term (0 with K = 1 leaves the
+    L-BFGS objective at c = 1, the paper's remark). Adam is ``MaskedAdam``, so a finished sample's
+    state stays frozen; for each sample it equals ``torch.optim.Adam`` on that sample alone.
+    """
+    from ..metrics import cw_ssim
+
+    num_classes = check_attack_input(model, x)
+    if targets is not None:
+        raise ValueError("the K-anonymity attack chooses its own labels to push up (the clean ranking's "
+                         "r_x(2..k)): drop targets=.")
+    if labels is None:
+        raise ValueError("the K-anonymity attack needs the true labels (labels=) of correctly classified samples.")
+    labels = check_labels(labels, x.shape[0], num_classes).to(x.device)
+    check_range(K, "K", lo=1, hi=num_classes - 1, integer=True)
+    check_range(similarity_weight, "similarity_weight", lo=0)
+    check_range(lr, "lr", lo=0, hi=1, lo_open=True)
+    check_range(iterations, "iterations", lo=1, hi=100_000, integer=True)
+    n = x.shape[0]
+    x = x.detach()
+    with torch.no_grad():
+        clean = model(x)
+    if (clean.argmax(1) != labels).any():
+        raise ValueError("the K-anonymity attack takes correctly classified samples (r_x(1) = y, as in the "
+                         "paper); keep only those with model(x).argmax(1) == labels.")
+    if k is None:
+        k = k_anonymity_groups(n, K, generator)
+    k = check_labels(torch.as_tensor(k), n, num_classes + 1, "k").to(x.device)
+    if (k < 2).any():
+        raise ValueError("every k must be at least 2 (k = 2 pushes one label, r_x(2), above the true label).")
+    kmax = int(k.max())
+    ranking = clean.argsort(1, descending=True)[:, 1:kmax]      # r_x(2..kmax), (n, kmax - 1)
+    use = torch.arange(kmax - 1, device=x.device)[None, :] < (k[:, None] - 1)  # r_x(2..k)
+
+    def satisfied(logits, idx):
+        own = logits.gather(1, labels[idx, None])
+        above = logits.gather(1, ranking[idx]) > own
+        return (above | ~use[idx]).all(1)
+
+    z = x.clone()
+    adam = MaskedAdam(z, lr)
+    steps = torch.zeros(n, dtype=torch.long, device=x.device)
+    active = torch.arange(n, device=x.device)
+    for step in progress(range(1, int(iterations) + 1), desc="K-anonymity steps"):
+        za = z[active].requires_grad_(True)
+        with torch.enable_grad():
+            logits = model(za)
+            logp = F.log_softmax(logits, dim=1)
+            loss = smooth_l2(za - x[active]) - (logp.gather(1, ranking[active]) * use[active]).sum(1)
+            if similarity_weight:
+                loss = loss + similarity_weight * (1.0 - cw_ssim(x[active], za, level=cw_ssim_level)).to(za.dtype)
+            (grad,) = torch.autograd.grad(loss.sum(), za)
+        keep = ~satisfied(logits.detach(), active)
+        active, grad = active[keep], grad[keep]
+        if active.numel() == 0:
+            break
+        z[active] = (z[active] - adam.delta(active, grad, step)).clamp(0.0, 1.0)
+        steps[active] += 1
+    with torch.no_grad():
+        logits = model(z)
+    return KAnonymityResult.from_logits(z, logits, labels, targeted=False, iterations=steps, target=ranking[:, 0],
+                                        k=k, satisfied=satisfied(logits, torch.arange(n, device=x.device)))

@@ -1,0 +1,60 @@
+"""The noise baselines of Li et al.'s Table 1: the sign of Gaussian noise (SoG) and the "(XI)" rows,
+which add one fixed perturbation X times (the noise of one FGSM or R-FGSM step, or a SoG draw)."""
+from __future__ import annotations
+
+import torch
+
+from .._validate import as_generator, check_choice, check_images, check_labels, check_range
+from .base import budget_box, check_attack_input, input_gradient, project, to_8bit, true_labels
+from .sign import QUANTIZE_MODES
+
+__all__ = ["fgsm_noise", "add_noise", "sign_of_gaussian"]
+
+
+def fgsm_noise(model, x: torch.Tensor, labels=None, *, targets=None, step: float = 1.0) -> torch.Tensor:
+    """The signed perturbation of one FGSM step, returned, not applied: +step sign(grad J(x, label))/255
+    (untargeted; ``labels`` default to the clean prediction) or -step sign(grad J(x, target))/255
+    (with ``targets``)."""
+    n_classes = check_attack_input(model, x)
+    check_range(step, "step (8-bit units)", lo=0, hi=255, lo_open=True)
+    if targets is not None:
+        goal = check_labels(targets, x.shape[0], n_classes, "targets").to(x.device)
+    else:
+        goal = true_labels(model, x, labels, n_classes)
+    _, grad = input_gradient(model, x, goal)
+    return (-1.0 if targets is not None else 1.0) * (step / 255.0) * grad.sign()
+
+
+def add_noise(x: torch.Tensor, noise: torch.Tensor, iterations: int = 1, *, eps: float | None = None,
+              quantize: str = "output") -> torch.Tensor:
+    """Table 1's "(XI)" baselines: add a fixed ``noise`` ``iterations`` times, clipping at each iteration."""
+    check_images(x)
+    check_range(iterations, "iterations", lo=1, hi=100_000, integer=True)
+    check_choice(quantize, QUANTIZE_MODES, "quantize mode")
+    if noise.shape != x.shape:
+        raise ValueError(f"noise shape {tuple(noise.shape)} must equal the images' shape {tuple(x.shape)}.")
+    lo, hi = budget_box(x, eps, on_grid=quantize != "none")
+    out = x.clone()
+    for _ in range(int(iterations)):
+        out = project(out + noise, lo, hi, round_to_grid=quantize == "step")
+    return project(out, lo, hi, round_to_grid=True) if quantize == "output" else out
+
+
+def sign_of_gaussian(x: torch.Tensor, *, step: float = 1.0, iterations: int = 1, generator=0,
+                     fresh: bool = False, quantize: str = "output") -> torch.Tensor:
+    """SoG baseline: step * sign(z)/255 with z ~ N(0, 1) per pixel, added for ``iterations`` iterations.
+
+    fresh=False adds the same draw at every iteration (as the other "(XI)" rows of Table 1 repeat
+    one noise); fresh=True draws anew each iteration.
+    """
+    check_images(x)
+    check_range(step, "step (8-bit units)", lo=0, hi=255, lo_open=True)
+    g = as_generator(generator)
+    if not fresh:
+        noise = (step / 255.0) * torch.randn(x.shape, generator=g).sign().to(x)
+        return add_noise(x, noise, iterations, quantize=quantize)
+    out = x
+    for _ in range(int(iterations)):
+        noise = (step / 255.0) * torch.randn(x.shape, generator=g).sign().to(x)
+        out = add_noise(out, noise, 1, quantize="step" if quantize == "step" else "none")
+    return to_8bit(out) if quantize == "output" else out

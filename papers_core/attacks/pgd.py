@@ -1,0 +1,35 @@
+"""BIM (Kurakin et al. 2017) and L-inf PGD (Madry et al. 2018) on the signed-gradient engine."""
+from __future__ import annotations
+
+import torch
+
+from .._validate import as_generator
+from .base import check_attack_input, check_step_settings
+from .fgsm import iterative_fgsm
+
+__all__ = ["bim", "pgd"]
+
+
+def bim(model, x: torch.Tensor, labels=None, *, targets=None, eps: float = 8.0, step: float = 2.0, iterations: int = 10,
+        quantize: str = "none"):
+    """The basic iterative method, I-FGSM (Kurakin et al. 2017): ``iterations`` untargeted steps of
+    ``step``/255 along the gradient sign, each followed by clipping to [0, 1] and the L-inf ball of
+    ``eps``/255 (8-bit units, as everywhere here). No early stop; no rounding unless ``quantize`` says.
+    With ``targets``, the steps go against the gradient at the targets (targeted BIM)."""
+    return iterative_fgsm(model, x, labels, targets=targets, step=step, iterations=iterations, threshold=None, eps=eps,
+                          quantize=quantize)
+
+
+def pgd(model, x: torch.Tensor, labels=None, *, targets=None, eps: float = 8.0, step: float = 2.0, iterations: int = 10,
+        random_start: bool = True, generator=0, quantize: str = "none"):
+    """L-inf PGD (Madry et al. 2018): :func:`bim` from a uniform random point of the ``eps`` ball
+    (clipped to [0, 1]) when ``random_start``; without it, PGD is BIM."""
+    check_attack_input(model, x)
+    check_step_settings(step, iterations, eps)
+    start = None
+    if random_start:
+        g = as_generator(generator)
+        noise = torch.rand(x.shape, generator=g).to(x) * 2.0 - 1.0
+        start = (x + noise * (eps / 255.0)).clamp(0.0, 1.0)
+    return iterative_fgsm(model, x, labels, targets=targets, step=step, iterations=iterations, threshold=None,
+                          eps=eps, quantize=quantize, start=start)

@@ -1,0 +1,203 @@
+"""Every setting of every paper page, for the two profiles, in one place.
+
+A page reads its settings as ``cfg = settings("p_fgsm", profile, globals())``: the profile's values,
+with any field overridden by a papermill parameter of the same name (``papermill ... -p profile paper
+-p batch_size 32``). The book's reference page lists every field with both profiles' values
+(:func:`table`).
+
+* ``quick``: a 2-core CPU, no network, embedded data and small models trained in the notebook; a few
+  minutes per page. The published book, ``make book`` and CI run it.
+* ``paper``: the paper's datasets, models and hyper-parameters, for a machine with a GPU and the data.
+
+A setting that is the same in both profiles is a method hyper-parameter of the paper (step sizes,
+thresholds, iteration limits), kept here so that a page never hides a number in its code.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, fields, replace
+
+from ._validate import check_choice
+
+__all__ = ["PFGSM", "RPFGSM", "ColorVariance", "KAnonymity", "MAT", "PAPERS", "settings", "table", "markdown", "PROFILES"]
+
+PROFILES = ("quick", "paper")
+
+
+@dataclass(frozen=True)
+class PFGSM:
+    """Li et al., "Scene privacy protection" (P-FGSM)."""
+
+    data_root: str = "data/places365"                            # lists + val_256/ images (paper)
+    checkpoint: str = "data/checkpoints/resnet50_places365.pth.tar"  # ResNet-50 Places365 (paper)
+    test_per_class: int = 50          # quick: SynthScenes test images per private class (MEPP18: 50)
+    batch_size: int = 500             # images per attack call
+    step: float = 0.007 * 255         # eps = 0.007 for [0, 1] images (Sec. 3.1), in 8-bit units
+    iterations: int = 50              # at most 50 iterations
+    threshold: float = 0.99           # stop when p(target) > 0.99 (N-FGSM: 1 - p(y) > 0.99)
+    sigma: float = 0.99               # Eq. 10's threshold
+    explore_n: int = 100              # test images of the epsilon explorer
+
+
+@dataclass(frozen=True)
+class RPFGSM:
+    """Sanchez-Matilla et al., "Exploiting vulnerabilities of deep neural networks for privacy
+    protection" (RP-FGSM)."""
+
+    data_root: str = "data/places365"         # lists + val_256/ images (paper)
+    checkpoints: str = "data/checkpoints"   # {resnet18,resnet50,alexnet,densenet161}_places365.pth.tar
+    test_per_class: int = 20          # quick: SynthScenes test images per private class (paper: 50)
+    batch_size: int = 200             # images per attack call
+    step: float = 1.0                 # delta, grey levels (Sec. V-B)
+    eps: float = 16.0                 # L-inf budget, grey levels
+    gamma: float = 0.99               # Eq. 17's threshold
+    detector_fpr: float = 0.05        # Eq. 4: tau at 5 % false positives on clean images
+    detector_fit_images: int = 600    # quick: clean training images the detector is fitted on
+    cw_search_steps: int = 4          # C&W binary-search steps (authors: 9)
+    cw_iterations: int = 100          # C&W Adam steps per search step (authors: 10000)
+    ablation_images: int | None = 64  # images of the ablations (Tables V-VII); None: all
+    sweep_images: int | None = 48     # images of the epsilon sweep (Fig. 5); None: all
+    quality_images: int | None = 50   # images per attack for MAD (the slowest metric); None: all
+
+
+@dataclass(frozen=True)
+class ColorVariance:
+    """Sweere, Liu and Larson, "Maintaining perceptual faithfulness of adversarial image examples by
+    leveraging color variance" (MediaEval 2019)."""
+
+    data_root: str = "data/places365"         # lists + val_256/ images (paper)
+    checkpoint: str = "data/checkpoints/resnet50_places365.pth.tar"
+    nima_checkpoint: str = ""         # a NIMA state dict, if you have one (none is published with the paper)
+    nima_base: str = "mobilenet_v2"
+    samples_dir: str = "../shared/datasets/places365/samples"  # real photos to illustrate the map, if present
+    test_per_class: int = 50          # quick: SynthScenes test images per private class
+    batch_size: int = 500             # images per attack call
+    limit: int = 0                    # paper: only the first `limit` listed images (0: all), for a trial run
+    alpha: float = 10.0               # weight of the L1 term in the L1 runs (not stated in the paper)
+    threshold: float = 50.0           # the multiplier m, in 8-bit levels
+    window: int = 5                   # colour-variance window (n x n)
+    sigma: float = 1.0                # colour-variance Gaussian
+    iterations: int = 100             # T
+    lr: float = 0.05                  # Adam's learning rate
+
+
+@dataclass(frozen=True)
+class KAnonymity:
+    """Mygdalis, Tefas and Pitas, "Introducing K-anonymity principles to adversarial attacks for privacy
+    protection in image classification problems"."""
+
+    data_root: str = "data"           # MNIST, cifar-10-batches-py and yalefaces folders (paper)
+    datasets: str = "all"             # "all" or a comma-separated subset of mnist, cifar10, yale
+    n_attack: int = 90                # correctly classified training samples attacked per dataset
+    cw_search_steps: int = 5          # C&W binary-search steps (authors: 9)
+    cw_iterations: int = 50           # C&W Adam steps per search step
+    lbfgs_search_steps: int = 6       # L-BFGS line-search steps on c
+    lbfgs_iterations: int = 30        # L-BFGS-B iterations per line-search step
+    kanon_iterations: int = 300       # the K-anonymity attack: at most this many Adam steps
+    lr: float = 0.01                  # Adam's learning rate for C&W and the K-anonymity attack
+    tolerance: float = 0.05           # slack on the 1/K bound in the claims (sampling noise of a finite N)
+    mnist_epochs: int = 15            # LeNet-5
+    cifar_epochs: int = 15            # MobileNetV2
+    yale_epochs: int = 60             # LightCNN-9
+    yale_size: int = 32               # face image size (paper: 128)
+
+
+@dataclass(frozen=True)
+class MAT:
+    """Song et al., "A multi-strength adversarial training method to mitigate adversarial attacks"."""
+
+    data_root: str = "data"           # MNIST files, cifar-10-batches-py, cifar-100-python, SVHN .mat (paper)
+    datasets: str = "all"             # "all" (the profile's datasets) or a comma-separated subset
+    all_datasets: tuple = ("mnist", "cifar10")   # what "all" means in this profile
+    epochs: int = 25                  # training epochs of every victim
+    crafting_epochs: int = 20         # training epochs of the crafting models
+    candidate_every: int = 2          # candidate training strengths: every n-th strength of the grid
+    cifar_widths: tuple = (16, 32, 64)  # the CIFAR victims' convolution widths
+    walks: int = 200                  # random walk: number of walks t
+    walk_steps: int = 4               # random walk: steps per walk l
+    penalty: float = 0.1              # random walk: cost of one more strength, percentage points
+
+
+#: paper -> (settings class, the paper profile's values where they differ from the quick profile's)
+PAPERS: dict[str, tuple[type, dict]] = {
+    "p_fgsm": (PFGSM, dict(batch_size=64)),
+    "rp_fgsm": (RPFGSM, dict(test_per_class=50, batch_size=32, cw_search_steps=9, cw_iterations=10_000,
+                             ablation_images=None, sweep_images=None, quality_images=None)),
+    "color_variance": (ColorVariance, dict(batch_size=64)),
+    "k_anonymity": (KAnonymity, dict(n_attack=1000, cw_search_steps=9, cw_iterations=1000, lbfgs_search_steps=10,
+                                     lbfgs_iterations=100, kanon_iterations=2000, lr=0.002, mnist_epochs=10,
+                                     cifar_epochs=30, yale_size=128)),
+    "mat": (MAT, dict(all_datasets=("mnist", "cifar10", "cifar100", "svhn"), epochs=20, crafting_epochs=10,
+                      candidate_every=1, cifar_widths=(32, 64, 128))),
+}
+
+
+def _check_value(name: str, value, default):
+    kinds = {int: (int,), float: (int, float), str: (str,), tuple: (tuple, list), bool: (bool,)}
+    allowed = kinds.get(type(default)) if default is not None else None
+    if allowed is None and default is None:
+        allowed = (int, type(None))
+    if isinstance(value, bool) and bool not in allowed:
+        allowed = ()
+    if not isinstance(value, allowed):
+        raise TypeError(f"setting {name} must be {' or '.join(a.__name__ for a in allowed) or 'of its type'}, "
+                        f"got {value!r}.")
+    return tuple(value) if isinstance(value, list) else value
+
+
+def settings(paper: str, profile: str, overrides: dict | None = None):
+    """The settings of ``paper``'s page in ``profile``; entries of ``overrides`` (e.g. a notebook's
+    ``globals()``, where papermill puts its parameters) whose names are fields replace the profile's
+    values. Other entries are ignored."""
+    check_choice(paper, PAPERS, "paper")
+    check_choice(profile, PROFILES, "profile")
+    cls, paper_values = PAPERS[paper]
+    cfg = cls() if profile == "quick" else cls(**paper_values)
+    changes = {}
+    for f in fields(cls):
+        if overrides and f.name in overrides:
+            changes[f.name] = _check_value(f.name, overrides[f.name], getattr(cfg, f.name))
+    return replace(cfg, **changes)
+
+
+def table(paper: str):
+    """Every setting of ``paper`` with its quick and paper values (a DataFrame, for the reference page
+    and the pages' settings sections)."""
+    import pandas as pd
+
+    quick, paper_cfg = settings(paper, "quick"), settings(paper, "paper")
+    rows = {f.name: {"quick": getattr(quick, f.name), "paper": getattr(paper_cfg, f.name)} for f in fields(quick)}
+    out = pd.DataFrame(rows).T
+    out.index.name = "setting"
+    return out
+
+
+def as_dict(cfg) -> dict:
+    """A settings object as a plain dict (for provenance)."""
+    return dataclasses.asdict(cfg)
+
+
+
+
+def markdown() -> str:
+    """Every paper's settings as Markdown tables (setting, quick, paper, meaning): the reference page's
+    *Profiles* section, which a test keeps equal to this."""
+    import inspect
+
+    out = []
+    for paper, (cls, _) in PAPERS.items():
+        src = inspect.getsource(cls)
+        comments = {}
+        for line in src.splitlines():
+            name = line.strip().split(":", 1)[0]
+            if "#" in line and name.isidentifier():
+                comments[name] = line.split("#", 1)[1].strip()
+        t = table(paper)
+        out.append(f"### `{paper}` ({cls.__name__})\n")
+        out.append("| setting | quick | paper | meaning |")
+        out.append("|---|---|---|---|")
+        for name, row in t.iterrows():
+            q, pp = (f"`{v!r}`" for v in (row["quick"], row["paper"]))
+            out.append(f"| `{name}` | {q} | {pp} | {comments.get(name, '').replace('|', '/')} |")
+        out.append("")
+    return "\n".join(out)
