@@ -46,42 +46,17 @@
 # images (see *Reproduce at paper scale*).
 
 # %% tags=["remove-cell"]
-# Colab, or a Jupyter without the project: fetch papers_core and install it. Does nothing where
-# papers_core is installed (the book's own runs, Binder, a local checkout).
-import importlib.util
-import os
-import subprocess
-import sys
-
-if importlib.util.find_spec("papers_core") is None:
-    subprocess.run(["git", "clone", "--depth", "1", "https://github.com/papers-core/papers_core",
-                    "papers_core_repo"], check=True)
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "-e", "papers_core_repo"], check=True)
-    os.chdir("papers_core_repo")
-    sys.path.insert(0, os.getcwd())
+# Colab, or a Jupyter without the project: clone and install papers_core (nothing to do where it is installed).
+import importlib.util, os, subprocess, sys; importlib.util.find_spec("papers_core") or (subprocess.run(f"git clone --depth 1 https://github.com/papers-core/papers_core papers_core_repo && {sys.executable} -m pip install -q -e papers_core_repo", shell=True, check=True), os.chdir("papers_core_repo"), sys.path.insert(0, os.getcwd()))  # noqa: E401,E501
 
 # %% tags=["parameters"]
-profile = "quick"          # "quick" (CPU, embedded data) or "paper" (Places365, ResNet-50)
+profile = "quick"          # "quick" (CPU, embedded data) or "paper" (the paper's data and models)
 seed = 0
 device = "auto"            # "auto", "cpu" or "cuda"
-data_root = "data/places365"            # paper profile: lists + val_256/ images
-checkpoint = "data/checkpoints/resnet50_places365.pth.tar"  # paper profile
-nima_checkpoint = ""       # a NIMA state dict, if you have one (none is published with the paper)
-nima_base = "mobilenet_v2"
-samples_dir = "../shared/datasets/places365/samples"  # real photos to illustrate the map, if present
-batch_size = 500           # images per attack call (use 32-64 for ResNet-50 on a GPU)
-limit = 0                  # paper profile: use only the first `limit` listed images (0: all), for a trial run
-alpha = 10.0               # weight of the L1 term in the L1 runs (not stated in the paper; see below)
-threshold = 50.0           # the multiplier m in 8-bit levels
-window = 5                 # colour-variance window (n x n)
-sigma = 1.0                # colour-variance Gaussian
-max_iter = 100             # T
-lr = 0.05                  # Adam learning rate
-use_cache = True
+# use_cache (default True: reuse trained models from data/cache) and every setting of papers_core.profiles.ColorVariance can be overridden here or with papermill's -p NAME VALUE.
 
-# %%
+# %% tags=["hide-input"]
 import time
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -91,11 +66,12 @@ from IPython.display import display
 
 from papers_core import attacks as A
 from papers_core import metrics as M
-from papers_core.experiment import notebook_setup
+from papers_core.experiment import notebook_setup, timer
+from papers_core.models import freeze
 from papers_core.progress import progress
 from papers_core.reports import Claim, show_claims, fmt_mean_std, paper_table, side_by_side
 
-ROOT, dev, _, cache, results, timings = notebook_setup("color_variance", profile, seed, device, use_cache)
+ROOT, dev, _, cache, results, timings, cfg = notebook_setup("color_variance", globals())
 
 # %% [markdown]
 # ## Data and classifier
@@ -109,38 +85,33 @@ ROOT, dev, _, cache, results, timings = notebook_setup("color_variance", profile
 # every one correctly, so its top-1 is taken as $c_0$ (and checked to be what the list says where
 # `MEPP19test_manual.csv` gives a label).
 
-# %%
-t0 = time.perf_counter()
-if profile == "quick":
-    from papers_core.data import synth_scenes
-    from papers_core.train import quick_scene_classifier
+# %% tags=["hide-input"]
+with timer(timings, "data and model"):
+    if profile == "quick":
+        from papers_core.zoo import quick_scene_task
 
-    model, train = quick_scene_classifier(cache, seed=seed)
-    test = synth_scenes("test", n_per_class=50, classes=train.private_classes, seed=seed)
-    class_names = train.class_names
-    x_all, y_all = test.images, test.labels
-else:
-    from papers_core.data.places365 import load_images, read_categories, read_image_names, read_labelled_list
-    from papers_core.models import places365_model
+        model, train, test = quick_scene_task(cache, seed=seed, test_per_class=cfg.test_per_class)
+        class_names = train.class_names
+        x_all, y_all = test.images, test.labels
+    else:
+        from papers_core.data.places365 import load_images, read_categories, read_image_names, read_labelled_list
+        from papers_core.models import places365_model
 
-    names = read_image_names(ROOT / data_root, "MEPP19test")
-    names = names[:limit] if limit else names
-    x_all = load_images(ROOT / data_root, names, size=224)
-    class_names = read_categories(ROOT / data_root)
-    model = places365_model("resnet50", ROOT / checkpoint)
-    y_all = A.predict_proba(model.to(dev), x_all.to(dev), batch_size=64).argmax(1).cpu()
-    manual = dict(read_labelled_list(ROOT / data_root, "MEPP19test_manual"))
-    agree = [int(y_all[i]) == manual[n] for i, n in enumerate(names) if n in manual]
-    print(f"ResNet-50's top-1 equals the manual label for {sum(agree)} of {len(agree)} listed images")
-model = model.to(dev)
-for p in model.parameters():
-    p.requires_grad_(False)  # the attack needs the input gradient only
-p_all = A.predict_proba(model, x_all.to(dev)).cpu()
-correct = p_all.argmax(1) == y_all
-x_test, y_test = x_all[correct].to(dev), y_all[correct].to(dev)
-D = len(class_names)
-timings["data and model"] = time.perf_counter() - t0
-print(f"{int(correct.sum())} of {len(y_all)} test images classified correctly and kept; D = {D} classes")
+        names = read_image_names(ROOT / cfg.data_root, "MEPP19test")
+        names = names[:cfg.limit] if cfg.limit else names
+        x_all = load_images(ROOT / cfg.data_root, names, size=224)
+        class_names = read_categories(ROOT / cfg.data_root)
+        model = places365_model("resnet50", ROOT / cfg.checkpoint)
+        y_all = A.predict_proba(model.to(dev), x_all.to(dev), batch_size=64).argmax(1).cpu()
+        manual = dict(read_labelled_list(ROOT / cfg.data_root, "MEPP19test_manual"))
+        agree = [int(y_all[i]) == manual[n] for i, n in enumerate(names) if n in manual]
+        print(f"ResNet-50's top-1 equals the manual label for {sum(agree)} of {len(agree)} listed images")
+    model = freeze(model, dev)
+    p_all = A.predict_proba(model, x_all.to(dev)).cpu()
+    correct = p_all.argmax(1) == y_all
+    x_test, y_test = x_all[correct].to(dev), y_all[correct].to(dev)
+    n_classes = len(class_names)
+print(f"{int(correct.sum())} of {len(y_all)} test images classified correctly and kept; D = {n_classes} classes")
 
 # %% [markdown]
 # ## The colour-variance map
@@ -159,11 +130,11 @@ print(f"{int(correct.sum())} of {len(y_all)} test images classified correctly an
 # images; and the time to compute the map
 # of one 224x224 image on this machine.
 
-# %%
+# %% tags=["hide-input"]
 from papers_core.data.places365 import load_image
 
 sample_files = ["pfgsm_example_church.png", "csail_demo_mountains.jpg"]
-sdir = (ROOT / samples_dir).resolve()
+sdir = (ROOT / cfg.samples_dir).resolve()
 if all((sdir / f).exists() for f in sample_files):
     photos = torch.stack([load_image(sdir / f, 224) for f in sample_files])
     photo_titles = ["church interior (P-FGSM example)", "mountains (CSAIL Places365 demo)"]
@@ -171,13 +142,13 @@ else:
     photos = torch.nn.functional.interpolate(x_test[:2].cpu(), size=224, mode="nearest")
     photo_titles = ["SynthScenes (upsampled)", "SynthScenes (upsampled)"]
     print(f"no sample photos at {sdir}; showing SynthScenes images instead")
-cv_photos = A.color_variance_map(photos, window=window, sigma=sigma)
+cv_photos = A.color_variance_map(photos, window=cfg.window, sigma=cfg.sigma)
 one = photos[:1].to(dev)
-A.color_variance_map(one, window=window, sigma=sigma)  # warm-up
+A.color_variance_map(one, window=cfg.window, sigma=cfg.sigma)  # warm-up
 reps = []
 for _ in range(5):
     t0 = time.perf_counter()
-    A.color_variance_map(one, window=window, sigma=sigma)
+    A.color_variance_map(one, window=cfg.window, sigma=cfg.sigma)
     reps.append(time.perf_counter() - t0)
 timings["map, one 224x224 image (best of 5)"] = min(reps)
 fig, ax = plt.subplots(1, 4, figsize=(14, 3.6))
@@ -185,7 +156,7 @@ for k in range(2):
     ax[2 * k].imshow(photos[k].permute(1, 2, 0).numpy())
     ax[2 * k].set_title(photo_titles[k], fontsize=9)
     im = ax[2 * k + 1].imshow(cv_photos[k, 0].numpy(), cmap="magma", vmin=0, vmax=1)
-    ax[2 * k + 1].set_title(f"cV (n={window}, sigma={sigma:g}); max step {threshold:g}/255", fontsize=9)
+    ax[2 * k + 1].set_title(f"cV (n={cfg.window}, sigma={cfg.sigma:g}); max step {cfg.threshold:g}/255", fontsize=9)
 for a in ax:
     a.axis("off")
 fig.colorbar(im, ax=ax, shrink=0.8)
@@ -211,37 +182,35 @@ print(f"map of one 224x224 image on {dev}: {1000 * min(reps):.0f} ms (best of 5;
 # * one random start per image, drawn from a generator seeded with `seed`: every run starts from the same $v$.
 
 # %%
-cv_test = torch.cat([A.color_variance_map(x_test[i:i + batch_size], window=window, sigma=sigma)
-                     for i in progress(range(0, len(x_test), batch_size), desc="colour-variance maps")])
+cv_test = torch.cat([A.color_variance_map(x_test[i:i + cfg.batch_size], window=cfg.window, sigma=cfg.sigma)
+                     for i in progress(range(0, len(x_test), cfg.batch_size), desc="colour-variance maps")])
 
 
-def protect(condition, a, steps=max_iter, m=threshold):
+def protect(condition, a, steps=cfg.iterations, m=cfg.threshold):
     g = torch.Generator().manual_seed(seed)
-    parts = [A.color_variance_attack(model, x_test[i:i + batch_size], y_test[i:i + batch_size],
-                                     condition=condition, alpha=a, threshold=m, max_iter=steps, lr=lr,
-                                     cv_map=cv_test[i:i + batch_size], generator=g)
-             for i in progress(range(0, len(x_test), batch_size), desc=f"batches ({condition})")]
+    parts = [A.color_variance_attack(model, x_test[i:i + cfg.batch_size], y_test[i:i + cfg.batch_size],
+                                     condition=condition, alpha=a, threshold=m, iterations=steps, lr=cfg.lr,
+                                     cv_map=cv_test[i:i + cfg.batch_size], generator=g)
+             for i in progress(range(0, len(x_test), cfg.batch_size), desc=f"batches ({condition})")]
     return A.AttackResult.cat(parts)
 
 
 def run_all():
     out = {}
-    for name, cfg in A.PAPER_RUNS.items():
-        t0 = time.perf_counter()
-        out[name] = protect(cfg["condition"], alpha if cfg["l1"] else 0.0)
-        timings[f"attack {name}"] = time.perf_counter() - t0
+    for name, run in A.PAPER_RUNS.items():
+        with timer(timings, f"attack {name}"):
+            out[name] = protect(run["condition"], cfg.alpha if run["l1"] else 0.0)
     return out
 
 
 def map_stats(cv):
-    return f"mean cV {float(cv.mean()):.3f}, pixels that may not move (pT < 0.5 level) {100 * float((cv * threshold < 0.5).float().mean()):.1f} %"
+    return f"mean cV {float(cv.mean()):.3f}, pixels that may not move (pT < 0.5 level) {100 * float((cv * cfg.threshold < 0.5).float().mean()):.1f} %"
 
 
 print("test images:", map_stats(cv_test))
 print("sample photos:", map_stats(cv_photos))
-t0 = time.perf_counter()
-runs = run_all()
-timings["all attacks"] = time.perf_counter() - t0
+with timer(timings, "all attacks"):
+    runs = run_all()
 print(f"attacks done in {timings['all attacks']:.1f} s")
 
 # %% [markdown]
@@ -255,39 +224,38 @@ print(f"attacks done in {timings['all attacks']:.1f} s")
 # measure, lower is better) is shown instead, **labelled as such: it is not the paper's measure**.
 # Our extra columns: the share of images that met the condition, and the mean number of iterations.
 
-# %%
-t0 = time.perf_counter()
-nima = None
-if nima_checkpoint:
-    from papers_core.models import nima_model
+# %% tags=["hide-input"]
+with timer(timings, "quality metrics"):
+    nima = None
+    if cfg.nima_checkpoint:
+        from papers_core.models import nima_model
 
-    nima = nima_model(ROOT / nima_checkpoint, base=nima_base).to(dev)
-
-
-def quality_row(adv, probs, res=None):
-    acc = M.topk_accuracy(probs.cpu(), y_test.cpu())
-    row = {"Top-1 acc.": f"{acc[1] / 100:.2f}", "Top-5 acc.": f"{acc[5] / 100:.2f}",
-           "SSIM": f"{float(M.ssim(x_test, adv).mean()):.4f}"}
-    if nima is not None:
-        row["Aesthetics (NIMA)"] = f"{float(M.nima_score(nima, adv).mean()):.2f}"
-    row["BRISQUE (not the paper's measure)"] = fmt_mean_std(*M.mean_std(M.brisque(adv)))
-    row["success"] = "-" if res is None else f"{float(res.success.float().mean()):.3f}"
-    row["iterations"] = "-" if res is None else f"{float(res.iterations.float().mean()):.1f}"
-    return row
+        nima = nima_model(ROOT / cfg.nima_checkpoint, base=cfg.nima_base).to(dev)
 
 
-rows = {"Original": quality_row(x_test, A.predict_proba(model, x_test))}
-rows.update({name: quality_row(r.adv, r.probs, r) for name, r in runs.items()})
-table1 = pd.DataFrame(rows).T
-table1.index.name = "run"
-results.table(table1, "table1")
-timings["quality metrics"] = time.perf_counter() - t0
+    def quality_row(adv, probs, res=None):
+        acc = M.topk_accuracy(probs.cpu(), y_test.cpu())
+        row = {"Top-1 acc.": f"{acc[1] / 100:.2f}", "Top-5 acc.": f"{acc[5] / 100:.2f}",
+               "SSIM": f"{float(M.ssim(x_test, adv).mean()):.4f}"}
+        if nima is not None:
+            row["Aesthetics (NIMA)"] = f"{float(M.nima_score(nima, adv).mean()):.2f}"
+        row["BRISQUE (not the paper's measure)"] = fmt_mean_std(*M.mean_std(M.brisque(adv)))
+        row["success"] = "-" if res is None else f"{float(res.success.float().mean()):.3f}"
+        row["iterations"] = "-" if res is None else f"{float(res.iterations.float().mean()):.1f}"
+        return row
+
+
+    rows = {"Original": quality_row(x_test, A.predict_proba(model, x_test))}
+    rows.update({name: quality_row(r.adv, r.probs, r) for name, r in runs.items()})
+    table1 = pd.DataFrame(rows).T
+    table1.index.name = "run"
+    results.table(table1, "table1")
 
 # %% [markdown]
 # Beside the paper's Table 1 (ResNet-50 Places365 on the task's test images). The "paper" columns are
 # transcribed from the paper; the others are computed above.
 
-# %%
+# %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
 display(side_by_side(table1, paper_table("color_variance_table1"), profile))
 
@@ -298,27 +266,24 @@ display(side_by_side(table1, paper_table("color_variance_table1"), profile))
 # iterations, SSIM and top-5 accuracy. A larger $\alpha$ keeps the perturbation smaller and the true
 # label closer to the top, until the L1 term starts to stop the attack from reaching its goal.
 
-# %%
-t0 = time.perf_counter()
-alphas = [0.0, 1.0, 3.0, 10.0, 30.0, 100.0]
-sweep = {}
-for a in alphas:
-    r = runs["Top1-L1"] if a == alpha else protect("top1", a)
-    sweep[a] = dict(success=float(r.success.float().mean()), SSIM=float(M.ssim(x_test, r.adv).mean()),
-                    top5=M.topk_accuracy(r.probs.cpu(), y_test.cpu())[5] / 100)
-sweep_df = pd.DataFrame(sweep).T
-sweep_df.index.name = "alpha"
-results.table(sweep_df.round(4), "alpha_sweep")
-timings["alpha sweep"] = time.perf_counter() - t0
+# %% tags=["hide-input"]
+with timer(timings, "alpha sweep"):
+    alphas = [0.0, 1.0, 3.0, 10.0, 30.0, 100.0]
+    sweep = {}
+    for a in alphas:
+        r = runs["Top1-L1"] if a == cfg.alpha else protect("top1", a)
+        sweep[a] = dict(success=float(r.success.float().mean()), SSIM=float(M.ssim(x_test, r.adv).mean()),
+                        top5=M.topk_accuracy(r.probs.cpu(), y_test.cpu())[5] / 100)
+    sweep_df = pd.DataFrame(sweep).T
+    sweep_df.index.name = "alpha"
+    results.table(sweep_df.round(4), "alpha_sweep")
 fig, ax = plt.subplots(1, 3, figsize=(12, 3.2))
 for a_, col, lab in zip(ax, ["success", "SSIM", "top5"], ["protected (share)", "SSIM", "top-5 accuracy"]):
     a_.plot(np.array(alphas) + 0.3, sweep_df[col], marker="o")
-    a_.axvline(alpha + 0.3, color="C3", ls=":", lw=1)
+    a_.axvline(cfg.alpha + 0.3, color="C3", ls=":", lw=1)
     a_.set(xscale="log", xlabel=r"$\alpha$ + 0.3 (log axis; 0.3 marks $\alpha$ = 0)", ylabel=lab)
 fig.suptitle("Top1-L1 as the L1 weight grows (red: the value used above)", fontsize=10)
-fig.tight_layout()
-results.figure(fig, "alpha_sweep")
-plt.show()
+results.show(fig, "alpha_sweep")
 print(sweep_df.round(4).to_string())
 
 # %% [markdown]
@@ -332,7 +297,7 @@ print(sweep_df.round(4).to_string())
 # textured everywhere (their map is denser than the photos', printed above), which lowers SSIM further.
 
 
-# %%
+# %% tags=["hide-input"]
 def full_bound_ssim(x, cv, m):
     """SSIM of a perturbation of random sign at the full bound round(m * cV) levels."""
     sign = torch.randint(0, 2, x.shape, generator=torch.Generator().manual_seed(seed)).to(x) * 2 - 1
@@ -350,18 +315,17 @@ print(full_bound.to_string())
 # Where a Top5 run fails, the budget, not $T$, is what runs out: Top5-noL1 again with five times the
 # iterations, and with a larger $m$.
 
-# %%
-t0 = time.perf_counter()
-budget = {
-    f"T = {max_iter}, m = {threshold:g}": runs["Top5-noL1"],
-    f"T = {5 * max_iter}, m = {threshold:g}": protect("top5", 0.0, steps=5 * max_iter),
-}
-budget[f"T = {max_iter}, m = {1.6 * threshold:g}"] = protect("top5", 0.0, m=1.6 * threshold)
-budget_df = pd.DataFrame({k: {"protected (share)": round(float(r.success.float().mean()), 3),
-                              "SSIM": round(float(M.ssim(x_test, r.adv).mean()), 4)}
-                          for k, r in budget.items()}).T
-budget_df.index.name = "Top5-noL1"
-timings["budget check"] = time.perf_counter() - t0
+# %% tags=["hide-input"]
+with timer(timings, "budget check"):
+    budget = {
+        f"T = {cfg.iterations}, m = {cfg.threshold:g}": runs["Top5-noL1"],
+        f"T = {5 * cfg.iterations}, m = {cfg.threshold:g}": protect("top5", 0.0, steps=5 * cfg.iterations),
+    }
+    budget[f"T = {cfg.iterations}, m = {1.6 * cfg.threshold:g}"] = protect("top5", 0.0, m=1.6 * cfg.threshold)
+    budget_df = pd.DataFrame({k: {"protected (share)": round(float(r.success.float().mean()), 3),
+                                  "SSIM": round(float(M.ssim(x_test, r.adv).mean()), 4)}
+                              for k, r in budget.items()}).T
+    budget_df.index.name = "Top5-noL1"
 print(budget_df.to_string())
 
 # %% [markdown]
@@ -371,7 +335,7 @@ print(budget_df.to_string())
 # levels), and the protected image of each condition with the classifier's top-2 labels and
 # probabilities below it.
 
-# %%
+# %% tags=["hide-input"]
 ok = torch.stack([r.success for r in runs.values()]).all(0).cpu()
 i0 = int(ok.nonzero()[0]) if ok.any() else 0
 
@@ -385,7 +349,7 @@ p_orig = A.predict_proba(model, x_test[i0:i0 + 1])[0].cpu()
 panels = [("Original", x_test[i0].cpu(), top2(p_orig))]
 panels += [(name, r.adv[i0].cpu(), top2(r.probs[i0].cpu())) for name, r in runs.items()]
 fig, ax = plt.subplots(1, len(panels) + 1, figsize=(2.3 * (len(panels) + 1), 3.3))
-im = ax[1].imshow((cv_test[i0, 0] * threshold).cpu().numpy(), cmap="magma")
+im = ax[1].imshow((cv_test[i0, 0] * cfg.threshold).cpu().numpy(), cmap="magma")
 ax[1].set_title("threshold map pT\n(8-bit levels)", fontsize=8)
 fig.colorbar(im, ax=ax[1], fraction=0.046)
 for a_, (title, img, labels) in zip([ax[0]] + list(ax[2:]), panels):
@@ -396,16 +360,14 @@ for a_ in ax:
     a_.set_xticks([])
     a_.set_yticks([])
 fig.suptitle(f"true class: {class_names[int(y_test[i0])]}", fontsize=10)
-fig.tight_layout()
-results.figure(fig, "fig1_examples")
-plt.show()
+results.show(fig, "fig1_examples")
 
 # %% [markdown]
 # ## Run facts
 #
 # Timings of this run (seconds, not checked by the tests) and where the tables and figures were written.
 
-# %%
+# %% tags=["hide-input"]
 timings["total"] = sum(v for k, v in timings.items()
                        if k in ("data and model", "all attacks", "quality metrics", "alpha sweep", "budget check"))
 print(pd.Series(timings).round(3).to_string())
@@ -419,7 +381,7 @@ print("results in", results.root.relative_to(ROOT), "| commit", results.provenan
 # paper's remark that Top5-noL1 has the *highest* aesthetics score is checked only when a NIMA model is
 # supplied (BRISQUE measures something else).
 
-# %%
+# %% tags=["hide-input"]
 ssim_of = {k: float(v) for k, v in table1["SSIM"].items() if k != "Original"}
 t5 = {k: float(v) for k, v in table1["Top-5 acc."].items()}
 succ = {name: float(r.success.float().mean()) for name, r in runs.items()}
@@ -444,6 +406,6 @@ if nima is not None:
                         f"{aes['Top5-noL1']:.2f} (max {max(aes.values()):.2f})",
                         max(aes, key=aes.get) == "Top5-noL1"))
 
-# %%
+# %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
 claims_df = show_claims(claims, "color_variance", profile, results)

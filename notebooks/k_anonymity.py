@@ -51,38 +51,17 @@
 # shows Yale faces and must not be published.
 
 # %% tags=["remove-cell"]
-# Colab, or a Jupyter without the project: fetch papers_core and install it. Does nothing where
-# papers_core is installed (the book's own runs, Binder, a local checkout).
-import importlib.util
-import os
-import subprocess
-import sys
-
-if importlib.util.find_spec("papers_core") is None:
-    subprocess.run(["git", "clone", "--depth", "1", "https://github.com/papers-core/papers_core",
-                    "papers_core_repo"], check=True)
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "-e", "papers_core_repo"], check=True)
-    os.chdir("papers_core_repo")
-    sys.path.insert(0, os.getcwd())
+# Colab, or a Jupyter without the project: clone and install papers_core (nothing to do where it is installed).
+import importlib.util, os, subprocess, sys; importlib.util.find_spec("papers_core") or (subprocess.run(f"git clone --depth 1 https://github.com/papers-core/papers_core papers_core_repo && {sys.executable} -m pip install -q -e papers_core_repo", shell=True, check=True), os.chdir("papers_core_repo"), sys.path.insert(0, os.getcwd()))  # noqa: E401,E501
 
 # %% tags=["parameters"]
-profile = "quick"          # "quick" (CPU, embedded data) or "paper" (MNIST, CIFAR-10, Yale)
+profile = "quick"          # "quick" (CPU, embedded data) or "paper" (the paper's data and models)
 seed = 0
 device = "auto"            # "auto", "cpu" or "cuda"
-data_root = "../shared/datasets"  # paper profile: MNIST, cifar-10-batches-py and yalefaces folders
-datasets = "all"           # "all" or a comma-separated subset of mnist, cifar10, yale
-n_attack = 0               # samples attacked per dataset (0: the profile's default)
-cw_steps = 0               # C&W binary-search steps (0: the profile's default)
-cw_iter = 0                # C&W Adam steps per search step (0: the profile's default)
-lbfgs_steps = 0            # L-BFGS line-search steps on c (0: the profile's default)
-lbfgs_iter = 0             # L-BFGS-B iterations per line-search step (0: the profile's default)
-kanon_iter = 0             # K-anonymity attack: at most this many Adam steps (0: the profile's default)
-lr = 0.0                   # Adam learning rate of C&W and of the K-anonymity attack (0: the profile's default)
-tolerance = 0.05           # slack on the 1/K bound in the claims (sampling noise of a finite N)
-use_cache = True
+# use_cache (default True: reuse trained models from data/cache) and every setting of papers_core.profiles.KAnonymity can be overridden here or with papermill's -p NAME VALUE.
 
-# %%
-import time
+# %% tags=["hide-input"]
+from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -94,21 +73,14 @@ from papers_core import attacks as A
 from papers_core import metrics as M
 from papers_core.data import images as D
 from papers_core import explore
-from papers_core.experiment import notebook_setup
-from papers_core.models import LeNet5, LightCNN9, cifar_mobilenet_v2
-from papers_core.reports import Claim, show_claims, paper_table
+from papers_core.experiment import notebook_setup, timer
+from papers_core.models import LeNet5, LightCNN9, cifar_mobilenet_v2, freeze
+from papers_core.reports import Claim, show_claims
 from papers_core.train import train_classifier
 
-ROOT, dev, _, cache, results, timings = notebook_setup("k_anonymity", profile, seed, device, use_cache)
+ROOT, dev, _, cache, results, timings, cfg = notebook_setup("k_anonymity", globals())
 QUICK = profile == "quick"
-defaults = dict(n_attack=90 if QUICK else 1000, cw_steps=5 if QUICK else 9, cw_iter=50 if QUICK else 1000,
-                lbfgs_steps=6 if QUICK else 10, lbfgs_iter=30 if QUICK else 100, kanon_iter=300 if QUICK else 2000,
-                lr=0.01 if QUICK else 0.002)
-settings = {k: (v or defaults[k]) for k, v in dict(n_attack=n_attack, cw_steps=cw_steps, cw_iter=cw_iter,
-                                                   lbfgs_steps=lbfgs_steps, lbfgs_iter=lbfgs_iter,
-                                                   kanon_iter=kanon_iter, lr=lr).items()}
-lr = settings["lr"]
-print("settings:", settings)
+print(cfg)
 
 # %% [markdown]
 # ## Data and classifiers
@@ -126,53 +98,61 @@ print("settings:", settings)
 # profiles train LightCNN-9 from scratch instead (on 164 Yale images it fits its training set, which is
 # all the attack needs: correctly classified training samples).
 
-# %%
-t0 = time.perf_counter()
-wanted = ["mnist", "cifar10", "yale"] if datasets == "all" else [d.strip() for d in datasets.split(",")]
-LABEL = {"mnist": "MNIST", "cifar10": "CIFAR10", "yale": "Yale"}
+# %% tags=["hide-input"]
+with timer(timings, "data and models"):
+    wanted = ["mnist", "cifar10", "yale"] if cfg.datasets == "all" else [d.strip() for d in cfg.datasets.split(",")]
+    LABEL = {"mnist": "MNIST", "cifar10": "CIFAR10", "yale": "Yale"}
 
 
-def make_experiment(name):
-    if name == "mnist":
-        data = D.load_digits() if QUICK else D.load_mnist(data_root, "train")
-        net, epochs, augment, batch, lr_train = LeNet5(10), (15 if QUICK else 10), False, 128, 2e-3
-    elif name == "cifar10":
-        if QUICK:
-            from papers_core.data import synth_scenes
+    @dataclass
+    class Experiment:
+        """One dataset: the trained classifier and the correctly classified training samples attacked."""
+        model: torch.nn.Module
+        x: torch.Tensor
+        y: torch.Tensor
+        train_acc: float
+        n_train: int
+        classes: int
 
-            s = synth_scenes("train", n_per_class=200, num_classes=10, difficulty=0.7, seed=seed)
-            data = D.LabelledImages(s.images, s.labels, s.class_names)
-            net, epochs = cifar_mobilenet_v2(s.num_classes, width_mult=0.5, cifar_strides=False), 15
+
+    def make_experiment(name):
+        if name == "mnist":
+            data = D.load_digits() if QUICK else D.load_mnist(cfg.data_root, "train")
+            net, epochs, augment, batch, lr_train = LeNet5(10), cfg.mnist_epochs, False, 128, 2e-3
+        elif name == "cifar10":
+            if QUICK:
+                from papers_core.data import synth_scenes
+
+                s = synth_scenes("train", n_per_class=200, num_classes=10, difficulty=0.7, seed=seed)
+                data = D.LabelledImages(s.images, s.labels, s.class_names)
+                net, epochs = cifar_mobilenet_v2(s.num_classes, width_mult=0.5, cifar_strides=False), cfg.cifar_epochs
+            else:
+                data = D.load_cifar10(cfg.data_root, "train")
+                net, epochs = cifar_mobilenet_v2(10), cfg.cifar_epochs
+            augment, batch, lr_train = True, 128, 5e-3
         else:
-            data = D.load_cifar10(data_root, "train")
-            net, epochs = cifar_mobilenet_v2(10), 30
-        augment, batch, lr_train = True, 128, 5e-3
-    else:
-        size = 32 if QUICK else 128
-        data = D.synth_faces(per_identity=30, size=size, seed=seed) if QUICK else D.load_yale_faces(data_root, size=size)
-        net, epochs, augment, batch, lr_train = LightCNN9(data.num_classes, input_size=size), 60, True, 64, 2e-3
-    key = dict(dataset=name, profile=profile, n=len(data), arch=type(net).__name__, epochs=epochs, seed=seed,
-               batch=batch, lr=lr_train)
-    state = cache.get_or_compute(f"kanon_{name}", key, lambda: train_classifier(
-        net, data.images.to(dev), data.labels.to(dev), epochs=epochs, seed=seed, augment=augment,
-        batch_size=batch, lr=lr_train).state_dict())
-    net.load_state_dict(state)
-    net = net.to(dev).eval()
-    for p in net.parameters():
-        p.requires_grad_(False)  # the attacks need input gradients only
-    pred = A.predict_proba(net, data.images.to(dev)).argmax(1).cpu()
-    correct = torch.nonzero(pred == data.labels).squeeze(1)
-    order = correct[torch.randperm(len(correct), generator=torch.Generator().manual_seed(seed))]
-    pick = order[:settings["n_attack"]]
-    return dict(model=net, x=data.images[pick].to(dev), y=data.labels[pick].to(dev),
-                train_acc=100.0 * float((pred == data.labels).float().mean()), n_train=len(data),
-                classes=data.num_classes)
+            size = cfg.yale_size
+            data = D.synth_faces(per_identity=30, size=size, seed=seed) if QUICK else D.load_yale_faces(cfg.data_root, size=size)
+            net, epochs, augment, batch, lr_train = LightCNN9(data.num_classes, input_size=size), cfg.yale_epochs, True, 64, 2e-3
+        key = dict(dataset=name, profile=profile, n=len(data), arch=type(net).__name__, epochs=epochs, seed=seed,
+                   batch=batch, lr=lr_train)
+        state = cache.get_or_compute(f"kanon_{name}", key, lambda: train_classifier(
+            net, data.images.to(dev), data.labels.to(dev), epochs=epochs, seed=seed, augment=augment,
+            batch_size=batch, lr=lr_train).state_dict())
+        net.load_state_dict(state)
+        net = freeze(net, dev)
+        pred = A.predict_proba(net, data.images.to(dev)).argmax(1).cpu()
+        correct = torch.nonzero(pred == data.labels).squeeze(1)
+        order = correct[torch.randperm(len(correct), generator=torch.Generator().manual_seed(seed))]
+        pick = order[:cfg.n_attack]
+        return Experiment(model=net, x=data.images[pick].to(dev), y=data.labels[pick].to(dev),
+                          train_acc=100.0 * float((pred == data.labels).float().mean()), n_train=len(data),
+                          classes=data.num_classes)
 
 
-exps = {LABEL[n]: make_experiment(n) for n in wanted}
-timings["data and models"] = time.perf_counter() - t0
-display(pd.DataFrame({k: {"training images": e["n_train"], "classes": e["classes"],
-                          "training accuracy (%)": round(e["train_acc"], 2), "attacked": len(e["y"])}
+    exps = {LABEL[n]: make_experiment(n) for n in wanted}
+display(pd.DataFrame({k: {"training images": e.n_train, "classes": e.classes,
+                          "training accuracy (%)": round(e.train_acc, 2), "attacked": len(e.y)}
                       for k, e in exps.items()}).T)
 
 # %% [markdown]
@@ -209,31 +189,29 @@ METHODS = ["L-BFGS", "DeepFool", "C&W", "Proposed (K = 1)", "Proposed (K = 5)", 
 
 
 def run_attacks(e):
-    model, x, y = e["model"], e["x"], e["y"]
+    model, x, y = e.model, e.x, e.y
     runner_up = A.predict_proba(model, x).argsort(1, descending=True)[:, 1]
     out, secs = {}, {}
 
     def timed(name, fn):
-        t = time.perf_counter()
-        out[name] = fn()
-        secs[name] = time.perf_counter() - t
+        with timer(secs, name):
+            out[name] = fn()
 
-    timed("L-BFGS", lambda: A.lbfgs_attack(model, x, runner_up, search_steps=settings["lbfgs_steps"],
-                                           max_iter=settings["lbfgs_iter"]))
+    timed("L-BFGS", lambda: A.lbfgs_attack(model, x, y, targets=runner_up, search_steps=cfg.lbfgs_search_steps,
+                                           iterations=cfg.lbfgs_iterations))
     timed("DeepFool", lambda: A.deepfool(model, x, y))
-    timed("C&W", lambda: A.cw_l2(model, x, runner_up, targeted=True, binary_search_steps=settings["cw_steps"],
-                                 max_iter=settings["cw_iter"], lr=lr))
+    timed("C&W", lambda: A.cw_l2(model, x, y, targets=runner_up, binary_search_steps=cfg.cw_search_steps,
+                                 iterations=cfg.cw_iterations, lr=cfg.lr))
     for K in (1, 5, 9):
-        timed(f"Proposed (K = {K})", lambda K=K: A.k_anonymity_attack(model, x, y, K=K, lr=lr,
-                                                                       max_iter=settings["kanon_iter"], generator=seed))
+        timed(f"Proposed (K = {K})", lambda K=K: A.k_anonymity_attack(model, x, y, K=K, lr=cfg.lr,
+                                                                       iterations=cfg.kanon_iterations, generator=seed))
     return out, secs
 
 
-t0 = time.perf_counter()
 runs, attack_secs = {}, {}
-for name, e in exps.items():
-    runs[name], attack_secs[name] = run_attacks(e)
-timings["all attacks"] = time.perf_counter() - t0
+with timer(timings, "all attacks"):
+    for name, e in exps.items():
+        runs[name], attack_secs[name] = run_attacks(e)
 display(pd.DataFrame(attack_secs).round(2).rename_axis("attack time (s)"))
 
 # %% [markdown]
@@ -242,7 +220,7 @@ display(pd.DataFrame(attack_secs).round(2).rename_axis("attack time (s)"))
 # $P(r_{\tilde{\mathbf{x}}}(j) = y)$ for ranking positions $j = 1 \dots 10$, per dataset and method. The dashed
 # lines are the bounds $1/5$ and $1/9$ that condition (5) sets for $K = 5$ and $K = 9$.
 
-# %%
+# %% tags=["hide-input"]
 pmf = {ds: {m: M.rank_pmf(r.probs, exps[ds]["y"])[:10] for m, r in rs.items()} for ds, rs in runs.items()}
 fig, axes = plt.subplots(1, len(pmf), figsize=(5.2 * len(pmf), 3.6), squeeze=False)
 width = 0.8 / len(METHODS)
@@ -254,14 +232,12 @@ for ax, (ds, by_method) in zip(axes[0], pmf.items()):
     ax.set(title=f"{ds} ({profile} profile)", xlabel="ranking position j", ylabel="P(r(j) = y)",
            xticks=range(1, 11), ylim=(0, 1.02))
 axes[0][0].legend(fontsize=7)
-fig.tight_layout()
-results.figure(fig, "fig1_rank_pmf")
-plt.show()
+results.show(fig, "fig1_rank_pmf")
 pmf_df = pd.concat({ds: pd.DataFrame(v, index=range(1, 11)).T for ds, v in pmf.items()})
 pmf_df.columns.name = "rank j"
 _ = results.table(pmf_df, "fig1_rank_pmf")
 
-# %%
+# %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
 display(pmf_df.round(2))
 
@@ -274,7 +250,7 @@ display(pmf_df.round(2))
 # MSE is the mean squared pixel difference on the $[0, 1]$ scale, shown in the paper's units per dataset.
 # The paper's values are from its Table 1 (MNIST, CIFAR-10, Yale); ours are on the profile's datasets.
 
-# %%
+# %% tags=["hide-input"]
 paper = pd.read_csv(ROOT / "data" / "paper" / "k_anonymity_table1.csv")
 rows = []
 for ds, rs in runs.items():
@@ -293,7 +269,7 @@ show = merged.set_index(["dataset", "method"])[[f"{c} {s}" for c in ("ASR%", "SS
 show.columns = pd.MultiIndex.from_tuples([(c.rsplit(" ", 2)[0] if "this run" in c else c.rsplit(" ", 1)[0],
                                            f"this run ({profile})" if "this run" in c else "paper") for c in show.columns])
 
-# %%
+# %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
 display(show.round(2))
 
@@ -305,23 +281,23 @@ display(show.round(2))
 # same: the MSE of the result, relative to L-BFGS's, and the largest share of samples on one rank
 # $2 \dots K+1$ (condition (5) asks for at most $1/K$).
 
-# %%
+# %% tags=["hide-input"]
 first = next(iter(exps))
 e = exps[first]
-lbfgs_mse = float(M.mse(e["x"], runs[first]["L-BFGS"].adv).mean())
+lbfgs_mse = float(M.mse(e.x, runs[first]["L-BFGS"].adv).mean())
 sweep = []
 for rate in (0.01, 0.005, 0.002):
     for K in (1, 5, 9):
-        r = A.k_anonymity_attack(e["model"], e["x"], e["y"], K=K, lr=rate, max_iter=int(3 / rate), generator=seed)
-        p_rank = M.rank_pmf(r.probs, e["y"])
-        sweep.append({"lr": rate, "K": K, "MSE / L-BFGS's": float(M.mse(e["x"], r.adv).mean()) / lbfgs_mse,
+        r = A.k_anonymity_attack(e.model, e.x, e.y, K=K, lr=rate, iterations=int(3 / rate), generator=seed)
+        p_rank = M.rank_pmf(r.probs, e.y)
+        sweep.append({"lr": rate, "K": K, "MSE / L-BFGS's": float(M.mse(e.x, r.adv).mean()) / lbfgs_mse,
                       "max P(r(j) = y), j = 2..K+1": float(p_rank[1:K + 1].max()),
                       "constraint met (%)": 100.0 * float(r.satisfied.float().mean()),
                       "mean steps": float(r.iterations.float().mean())})
 sweep_df = pd.DataFrame(sweep).set_index(["lr", "K"])
 _ = results.table(sweep_df, "lr_sweep")
 
-# %%
+# %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
 print(f"{first} ({profile} profile)")
 display(sweep_df.round(3))
@@ -332,7 +308,7 @@ display(sweep_df.round(3))
 # The first attacked face; each column shows $0.5 + 10\,\mathbf{p}$ (the perturbation magnified ten
 # times, grey is zero). Quick profile: a SynthFaces image (generated, not a person).
 
-# %%
+# %% tags=["hide-input"]
 if "Yale" in runs:
     xf = exps["Yale"]["x"][0, 0].cpu()
     fig, axes = plt.subplots(1, 1 + len(METHODS), figsize=(2.1 * (1 + len(METHODS)), 2.5))
@@ -344,9 +320,7 @@ if "Yale" in runs:
         ax.set_title(f"({letter}) {m}", fontsize=8)
     for ax in axes:
         ax.axis("off")
-    fig.tight_layout()
-    results.figure(fig, "fig2_perturbations")
-    plt.show()
+    results.show(fig, "fig2_perturbations")
 
 # %% [markdown]
 # ## Explore: $K$ against the rank distribution
@@ -356,15 +330,14 @@ if "Yale" in runs:
 # samples that meet the constraint, and one protected sample. The figure shows every $K$; in a live
 # notebook (the launch buttons at the top of the page), the cell below it shows a slider instead.
 
-# %%
+# %% tags=["hide-input"]
 ds0 = next(iter(exps))
 e0 = exps[ds0]
-t0 = time.perf_counter()
-by_k = {K: runs[ds0][f"Proposed (K = {K})"] if f"Proposed (K = {K})" in runs[ds0] else
-        A.k_anonymity_attack(e0["model"], e0["x"], e0["y"], K=K, lr=lr, max_iter=settings["kanon_iter"],
-                             generator=seed) for K in range(1, 10)}
-timings["K sweep"] = time.perf_counter() - t0
-k_pmf = {K: M.rank_pmf(r.probs, e0["y"])[:10] for K, r in by_k.items()}
+with timer(timings, "K sweep"):
+    by_k = {K: runs[ds0][f"Proposed (K = {K})"] if f"Proposed (K = {K})" in runs[ds0] else
+            A.k_anonymity_attack(e0.model, e0.x, e0.y, K=K, lr=cfg.lr, iterations=cfg.kanon_iterations,
+                                 generator=seed) for K in range(1, 10)}
+k_pmf = {K: M.rank_pmf(r.probs, e0.y)[:10] for K, r in by_k.items()}
 
 
 def draw_k(K, fig):
@@ -391,7 +364,7 @@ explore.slider(list(by_k), draw_k, label="K", value=5, figsize=(6.0, 2.8))
 #
 # Timings of this run (seconds, not checked by the tests) and where the tables and figures were written.
 
-# %%
+# %% tags=["hide-input"]
 print(pd.Series(timings).round(3).to_string())
 print("results in", results.root.relative_to(ROOT), "| commit", results.provenance["git_commit"][:12])
 
@@ -402,7 +375,7 @@ print("results in", results.root.relative_to(ROOT), "| commit", results.provenan
 # per dataset, a rank that receives exactly $1/K$ of them in expectation varies by about
 # $\sqrt{(1/K)(1 - 1/K)/N} \approx 0.04$.
 
-# %%
+# %% tags=["hide-input"]
 def worst(ds, m, ranks):
     return float(max(pmf[ds][m][j - 1] for j in ranks))
 
@@ -412,10 +385,10 @@ t1 = table1.set_index(["dataset", "method"])
 claims = []
 for K in (5, 9):
     vals = {ds: worst(ds, f"Proposed (K = {K})", range(2, K + 2)) for ds in ds_list}
-    claims.append(Claim(f"K = {K} keeps P(r(j) = y) <= 1/{K} for j = 2..{K + 1} (slack {tolerance})",
+    claims.append(Claim(f"K = {K} keeps P(r(j) = y) <= 1/{K} for j = 2..{K + 1} (slack {cfg.tolerance})",
                         f"<= {1 / K:.3f}, 'in almost every case'",
                         ", ".join(f"{ds} max {v:.3f}" for ds, v in vals.items()),
-                        all(v <= 1 / K + tolerance for v in vals.values())))
+                        all(v <= 1 / K + cfg.tolerance for v in vals.values())))
 base = {(ds, m): float(pmf[ds][m][1]) for ds in ds_list for m in METHODS[:4]}
 claims.append(Claim("L-BFGS, DeepFool, C&W and K = 1 leave y at rank 2 for most samples (P(r(2) = y) > 1/2)",
                     "P(r(2) = y) > 1/K for every K > 1",
@@ -432,6 +405,6 @@ claims.append(Claim("K = 5 and K = 9 add more perturbation than K = 1", "MSE K=5
                     ", ".join(f"{ds} {v[0]:.2f} / {v[1]:.2f} / {v[2]:.2f}" for ds, v in kk.items()),
                     all(v[1] > v[0] and v[2] > v[0] for v in kk.values())))
 
-# %%
+# %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
 claims_df = show_claims(claims, "k_anonymity", profile, results)

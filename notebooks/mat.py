@@ -13,7 +13,7 @@
 #     name: python3
 # ---
 
-# %%
+# %% tags=["hide-input"]
 
 # %% [markdown]
 # # Multi-strength adversarial training (Song et al.)
@@ -44,36 +44,18 @@
 # our copy only as captions, so only Table 1 and the numbers quoted in the text can stand beside ours.
 
 # %% tags=["remove-cell"]
-# Colab, or a Jupyter without the project: fetch papers_core and install it. Does nothing where
-# papers_core is installed (the book's own runs, Binder, a local checkout).
-import importlib.util
-import os
-import subprocess
-import sys
-
-if importlib.util.find_spec("papers_core") is None:
-    subprocess.run(["git", "clone", "--depth", "1", "https://github.com/papers-core/papers_core",
-                    "papers_core_repo"], check=True)
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "-e", "papers_core_repo"], check=True)
-    os.chdir("papers_core_repo")
-    sys.path.insert(0, os.getcwd())
+# Colab, or a Jupyter without the project: clone and install papers_core (nothing to do where it is installed).
+import importlib.util, os, subprocess, sys; importlib.util.find_spec("papers_core") or (subprocess.run(f"git clone --depth 1 https://github.com/papers-core/papers_core papers_core_repo && {sys.executable} -m pip install -q -e papers_core_repo", shell=True, check=True), os.chdir("papers_core_repo"), sys.path.insert(0, os.getcwd()))  # noqa: E401,E501
 
 # %% tags=["parameters"]
-profile = "quick"          # "quick" (CPU, embedded data) or "paper" (MNIST, CIFAR-10, CIFAR-100, SVHN)
+profile = "quick"          # "quick" (CPU, embedded data) or "paper" (the paper's data and models)
 seed = 0
 device = "auto"            # "auto", "cpu" or "cuda"
-data_root = "../shared/datasets"  # paper profile: MNIST files, cifar-10-batches-py, cifar-100-python, SVHN .mat
-datasets = "all"           # "all" or a comma-separated subset of mnist, cifar10, cifar100, svhn
-epochs = 0                 # training epochs of every victim (0: the profile's default)
-candidate_every = 0        # candidate training strengths: every n-th strength of the grid (0: the profile's default)
-walks = 200                # random walk: number of walks t
-walk_steps = 4             # random walk: steps per walk l
-penalty = 0.1              # random walk: cost of one more strength, percentage points (a = -penalty)
-use_cache = True
+# use_cache (default True: reuse trained models from data/cache) and every setting of papers_core.profiles.MAT can be overridden here or with papermill's -p NAME VALUE.
 
-# %%
+# %% tags=["hide-input"]
 import hashlib
-import time
+from dataclasses import dataclass, field
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -81,17 +63,18 @@ import pandas as pd
 import torch
 from IPython.display import display
 
-from papers_core import train as T
+from papers_core import mat as T
 from papers_core.data import images as D
 from papers_core import explore
-from papers_core.experiment import notebook_setup
+from papers_core.experiment import notebook_setup, timer
+from papers_core.train import train_classifier
 from papers_core.models import MLP, ConvPoolNet, LeNet5
 from papers_core.reports import Claim, show_claims
 
-ROOT, dev, _, cache, results, timings = notebook_setup("mat", profile, seed, device, use_cache)
+ROOT, dev, _, cache, results, timings, cfg = notebook_setup("mat", globals())
 QUICK = profile == "quick"
-EPOCHS = epochs or (25 if QUICK else 20)
-EVERY = candidate_every or (2 if QUICK else 1)
+EPOCHS = cfg.epochs
+EVERY = cfg.candidate_every
 print(f"victim epochs {EPOCHS}, candidate strengths: every {EVERY} of the grid")
 
 # %% [markdown]
@@ -116,87 +99,119 @@ print(f"victim epochs {EPOCHS}, candidate strengths: every {EVERY} of the grid")
 # schedule (learning rate 0.002, batch 128); victims for `epochs` epochs, crafting models for 20 (quick)
 # or 10 (paper).
 
-# %%
-t0 = time.perf_counter()
-DATASETS = ["mnist", "cifar10"] if QUICK else ["mnist", "cifar10", "cifar100", "svhn"]
-wanted = DATASETS if datasets == "all" else [d.strip() for d in datasets.split(",")]
-LABEL = {"mnist": "MNIST", "cifar10": "CIFAR-10", "cifar100": "CIFAR-100", "svhn": "SVHN"}
+# %% tags=["hide-input"]
+with timer(timings, "data and crafting models"):
+    DATASETS = list(cfg.all_datasets)
+    wanted = DATASETS if cfg.datasets == "all" else [d.strip() for d in cfg.datasets.split(",")]
+    LABEL = {"mnist": "MNIST", "cifar10": "CIFAR-10", "cifar100": "CIFAR-100", "svhn": "SVHN"}
 
 
-def split(data, n_val, n_train=None):
-    order = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed))
-    n_train = n_train or len(data) - n_val
-    return D.subset(data, order[n_val:n_val + n_train]), D.subset(data, order[:n_val])
+    def split(data, n_val, n_train=None):
+        order = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed))
+        n_train = n_train or len(data) - n_val
+        return D.subset(data, order[n_val:n_val + n_train]), D.subset(data, order[:n_val])
 
 
-def load(name):
-    if name == "mnist":
+    def load(name):
+        if name == "mnist":
+            if QUICK:
+                digits = D.load_digits()
+                order = torch.randperm(len(digits), generator=torch.Generator().manual_seed(seed))
+                train, val, test = (D.subset(digits, order[a:b]) for a, b in ((0, 1000), (1000, 1300), (1300, None)))
+            else:
+                train, val = split(D.load_mnist(cfg.data_root, "train"), 5000)
+                test = D.load_mnist(cfg.data_root, "test")
+            return train, val, test, 1.0, np.round(np.arange(0, 0.3 + 1e-9, 0.025), 3)
         if QUICK:
-            digits = D.load_digits()
-            order = torch.randperm(len(digits), generator=torch.Generator().manual_seed(seed))
-            train, val, test = (D.subset(digits, order[a:b]) for a, b in ((0, 1000), (1000, 1300), (1300, None)))
+            from papers_core.data import synth_scenes
+
+            def scenes(s, n):
+                s = synth_scenes(s, n_per_class=n, num_classes=10, difficulty=1.5, seed=seed)
+                return D.LabelledImages(s.images, s.labels, s.class_names)
+
+            train, val, test = scenes("train", 150), scenes("val", 30), scenes("test", 50)
         else:
-            train, val = split(D.load_mnist(data_root, "train"), 5000)
-            test = D.load_mnist(data_root, "test")
-        return train, val, test, 1.0, np.round(np.arange(0, 0.3 + 1e-9, 0.025), 3)
-    if QUICK:
-        from papers_core.data import synth_scenes
-
-        def scenes(s, n):
-            s = synth_scenes(s, n_per_class=n, num_classes=10, difficulty=1.5, seed=seed)
-            return D.LabelledImages(s.images, s.labels, s.class_names)
-
-        train, val, test = scenes("train", 150), scenes("val", 30), scenes("test", 50)
-    else:
-        loader = {"cifar10": D.load_cifar10, "cifar100": D.load_cifar100, "svhn": D.load_svhn}[name]
-        train, val = split(loader(data_root, "train"), 5000)
-        test = loader(data_root, "test")
-    return train, val, test, 255.0, np.round(np.arange(0, 5 + 1e-9, 0.5), 2)
+            loader = {"cifar10": D.load_cifar10, "cifar100": D.load_cifar100, "svhn": D.load_svhn}[name]
+            train, val = split(loader(cfg.data_root, "train"), 5000)
+            test = loader(cfg.data_root, "test")
+        return train, val, test, 255.0, np.round(np.arange(0, 5 + 1e-9, 0.5), 2)
 
 
-def victim(name, classes):
-    if name == "mnist":
-        return MLP(784, (256, 256), classes)
-    widths = (16, 32, 64) if QUICK else (32, 64, 128)
-    return ConvPoolNet(3, classes, widths, hidden=(256,) if name == "svhn" else ())
+    def victim(name, classes):
+        if name == "mnist":
+            return MLP(784, (256, 256), classes)
+        widths = cfg.cifar_widths
+        return ConvPoolNet(3, classes, widths, hidden=(256,) if name == "svhn" else ())
 
 
-def crafting_model(name, classes):
-    if name == "mnist":
-        return LeNet5(classes)
-    return ConvPoolNet(3, classes, (32, 64, 128), hidden=(256,), batch_norm=True)
+    def crafting_model(name, classes):
+        if name == "mnist":
+            return LeNet5(classes)
+        return ConvPoolNet(3, classes, (32, 64, 128), hidden=(256,), batch_norm=True)
 
 
-def fingerprint(x, y):
-    h = hashlib.sha256(x.detach().cpu().contiguous().numpy().tobytes())
-    h.update(y.cpu().numpy().tobytes())
-    return h.hexdigest()[:16]
+    def fingerprint(x, y):
+        h = hashlib.sha256(x.detach().cpu().contiguous().numpy().tobytes())
+        h.update(y.cpu().numpy().tobytes())
+        return h.hexdigest()[:16]
 
 
-def trained(net, x, y, tag, n_epochs, **key):
-    """Train (or load from the cache, keyed by the architecture, the exact training data and settings)."""
-    key = dict(tag=tag, arch=repr(net), data=fingerprint(x, y), epochs=n_epochs, seed=seed, **key)
-    state = cache.get_or_compute(f"mat_{tag}", key, lambda: T.train_classifier(
-        net, x.to(dev), y.to(dev), epochs=n_epochs, seed=seed, augment=False, batch_size=128, lr=2e-3).state_dict())
-    net.load_state_dict(state)
-    return net.to(dev).eval()
+    def trained(net, x, y, tag, n_epochs, **key):
+        """Train (or load from the cache, keyed by the architecture, the exact training data and settings)."""
+        key = dict(tag=tag, arch=repr(net), data=fingerprint(x, y), epochs=n_epochs, seed=seed, **key)
+        state = cache.get_or_compute(f"mat_{tag}", key, lambda: train_classifier(
+            net, x.to(dev), y.to(dev), epochs=n_epochs, seed=seed, augment=False, batch_size=128, lr=2e-3).state_dict())
+        net.load_state_dict(state)
+        return net.to(dev).eval()
 
 
-exps = {}
-for name in wanted:
-    train, val, test, unit, grid = load(name)
-    crafter = trained(crafting_model(name, train.num_classes), train.images, train.labels, f"{name}_crafting",
-                      20 if QUICK else 10)
-    directions = {s: T.FGSMDirections(crafter, d.images.to(dev), d.labels.to(dev), unit=unit)
-                  for s, d in (("train", train), ("val", val), ("test", test))}
-    craft_acc = T.accuracy_under_attack(crafter, directions["test"], [0.0])[0]
-    exps[LABEL[name]] = dict(name=name, train=train, classes=train.num_classes, unit=unit, grid=grid,
-                             candidates=[float(e) for e in grid[EVERY::EVERY]], dirs=directions, craft_acc=craft_acc,
-                             sizes=(len(train), len(val), len(test)))
-timings["data and crafting models"] = time.perf_counter() - t0
-display(pd.DataFrame({k: {"train / val / test": "{} / {} / {}".format(*e["sizes"]), "classes": e["classes"],
-                          "crafting model test accuracy (%)": round(e["craft_acc"], 2),
-                          "candidate strengths": ", ".join(f"{c:g}" for c in e["candidates"])}
+    @dataclass
+    class Splits:
+        """FGSM examples (at any strength, from one gradient) of the training, validation and test images."""
+        train: T.FGSMDirections
+        val: T.FGSMDirections
+        test: T.FGSMDirections
+
+
+    @dataclass
+    class Experiment:
+        """One dataset's experiment: its data and strengths, then the models trained below."""
+        name: str
+        classes: int
+        unit: float                     # 1 for [0, 1] strengths (MNIST), 255 for 8-bit ones (the others)
+        grid: np.ndarray                # the test strengths
+        candidates: list                # the candidate training strengths of the random walk
+        dirs: Splits
+        craft_acc: float
+        sizes: tuple
+        original: object = None         # trained on the originals only
+        single: dict = field(default_factory=dict)   # strength -> single-strength victim
+        A: np.ndarray = None            # the random walk's accuracy matrix (validation)
+        selection: object = None        # T.StrengthSelection
+        best_single: float = None
+        by_penalty: dict = field(default_factory=dict)
+        mixed: object = None
+        parallel: object = None
+        mixed_a0: object = None
+        parallel_a0: object = None
+        fig2_reduced: object = None
+        fig2_full: object = None
+
+
+    exps = {}
+    for name in wanted:
+        train, val, test, unit, grid = load(name)
+        crafter = trained(crafting_model(name, train.num_classes), train.images, train.labels, f"{name}_crafting",
+                          cfg.crafting_epochs)
+        directions = Splits(*(T.FGSMDirections(crafter, d.images.to(dev), d.labels.to(dev), unit=unit)
+                              for d in (train, val, test)))
+        craft_acc = T.accuracy_under_attack(crafter, directions.test, [0.0])[0]
+        exps[LABEL[name]] = Experiment(name=name, classes=train.num_classes, unit=unit, grid=grid,
+                                       candidates=[float(e) for e in grid[EVERY::EVERY]], dirs=directions,
+                                       craft_acc=craft_acc, sizes=(len(train), len(val), len(test)))
+display(pd.DataFrame({k: {"train / val / test": "{} / {} / {}".format(*e.sizes), "classes": e.classes,
+                          "crafting model test accuracy (%)": round(e.craft_acc, 2),
+                          "candidate strengths": ", ".join(f"{c:g}" for c in e.candidates)}
                       for k, e in exps.items()}).T)
 
 # %% [markdown]
@@ -211,8 +226,8 @@ display(pd.DataFrame({k: {"train / val / test": "{} / {} / {}".format(*e["sizes"
 # MNIST it falls from 1.00 to 0.94, 0.90 and 0.82 at $\varepsilon$ = 0.09, 0.15 and 0.30, so
 # $[0, 0.3]$ "will be enough". Our MSSIM on each dataset's test images:
 
-# %%
-mssim = {ds: pd.Series(T.mssim_by_strength(e["dirs"]["test"], e["grid"]), index=e["grid"])
+# %% tags=["hide-input"]
+mssim = {ds: pd.Series(T.mssim_by_strength(e.dirs.test, e.grid), index=e.grid)
          for ds, e in exps.items()}
 paper_mssim = pd.read_csv(ROOT / "data" / "paper" / "mat_mssim.csv")
 mssim_rows = []
@@ -224,10 +239,10 @@ for ds, series in mssim.items():
 mssim_df = pd.DataFrame(mssim_rows)
 _ = results.table(mssim_df, "mssim")
 if "MNIST" in exps:  # the paper quotes 0.09; our grid has 0.075 and 0.1, so evaluate it as well
-    extra = T.mssim_by_strength(exps["MNIST"]["dirs"]["test"], [0.09])[0]
+    extra = T.mssim_by_strength(exps["MNIST"].dirs.test, [0.09])[0]
     print(f"MNIST ({profile} profile): MSSIM at eps = 0.09 is {extra:.3f} (paper 0.94)")
 
-# %%
+# %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
 display(mssim_df.pivot(index="eps", columns="dataset").round(3))
 
@@ -239,24 +254,23 @@ display(mssim_df.pivot(index="eps", columns="dataset").round(3))
 # The accuracy matrix $A$ of the random walk is each model's *validation* accuracy across the grid.
 
 # %%
-t0 = time.perf_counter()
-for ds, e in exps.items():
-    tr = e["dirs"]["train"]
-    x, y = tr.x, tr.y
-    e["original"] = trained(victim(e["name"], e["classes"]), x, y, f"{e['name']}_original", EPOCHS)
-    e["single"] = {}
-    for eps in e["candidates"]:
-        xs, ys = T.mat_training_set(x, y, [tr.at(eps)])
-        e["single"][eps] = trained(victim(e["name"], e["classes"]), xs, ys, f"{e['name']}_single", EPOCHS, eps=eps)
-    e["A"] = np.stack([T.accuracy_under_attack(m, e["dirs"]["val"], e["grid"]) for m in e["single"].values()])
-timings["single-strength models"] = time.perf_counter() - t0
+with timer(timings, "single-strength models"):
+    for ds, e in exps.items():
+        tr = e.dirs.train
+        x, y = tr.x, tr.y
+        e.original = trained(victim(e.name, e.classes), x, y, f"{e.name}_original", EPOCHS)
+        e.single = {}
+        for eps in e.candidates:
+            xs, ys = T.mat_training_set(x, y, [tr.at(eps)])
+            e.single[eps] = trained(victim(e.name, e.classes), xs, ys, f"{e.name}_single", EPOCHS, eps=eps)
+        e.A = np.stack([T.accuracy_under_attack(m, e.dirs.val, e.grid) for m in e.single.values()])
 
-# %%
+# %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
 for ds, e in exps.items():
     print(f"{ds}: validation accuracy (%), rows = training strength, columns = attack strength")
-    display(pd.DataFrame(e["A"], index=pd.Index(e["candidates"], name="trained at"),
-                         columns=pd.Index(e["grid"], name="attack")).round(1))
+    display(pd.DataFrame(e.A, index=pd.Index(e.candidates, name="trained at"),
+                         columns=pd.Index(e.grid, name="attack")).round(1))
 
 # %% [markdown]
 # ## Choosing the strengths: the random walk
@@ -281,20 +295,20 @@ for ds, e in exps.items():
 
 # %%
 for ds, e in exps.items():
-    e["selection"] = T.random_walk_selection(e["A"], e["candidates"], steps=walk_steps, walks=walks,
-                                             penalty=penalty, generator=seed)
-    e["best_single"] = e["candidates"][int(e["A"].mean(1).argmax())]
-    e["by_penalty"] = {a: T.random_walk_selection(e["A"], e["candidates"], steps=walk_steps, walks=walks,
+    e.selection = T.random_walk_selection(e.A, e.candidates, steps=cfg.walk_steps, walks=cfg.walks,
+                                             penalty=cfg.penalty, generator=seed)
+    e.best_single = e.candidates[int(e.A.mean(1).argmax())]
+    e.by_penalty = {a: T.random_walk_selection(e.A, e.candidates, steps=cfg.walk_steps, walks=cfg.walks,
                                                   penalty=a, generator=seed).strengths for a in (0.0, 0.1, 0.5, 2.0)}
 
-# %%
+# %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
-display(pd.DataFrame({ds: {"selected strengths": ", ".join(f"{s:g}" for s in e["selection"].strengths),
-                           "H (%)": round(e["selection"].estimate, 2), "G": round(e["selection"].score, 2),
-                           "sets visited": len(e["selection"].visited),
-                           "best single strength": e["best_single"],
+display(pd.DataFrame({ds: {"selected strengths": ", ".join(f"{s:g}" for s in e.selection.strengths),
+                           "H (%)": round(e.selection.estimate, 2), "G": round(e.selection.score, 2),
+                           "sets visited": len(e.selection.visited),
+                           "best single strength": e.best_single,
                            **{f"selected with penalty {a:g}": ", ".join(f"{v:g}" for v in sel)
-                              for a, sel in e["by_penalty"].items()}} for ds, e in exps.items()}).T)
+                              for a, sel in e.by_penalty.items()}} for ds, e in exps.items()}).T)
 
 # %% [markdown]
 # ## Mixed and parallel MAT
@@ -311,48 +325,47 @@ display(pd.DataFrame({ds: {"selected strengths": ", ".join(f"{s:g}" for s in e["
 def mat_models(e, sel):
     """Mixed MAT (one victim on the originals plus every strength in ``sel``) and parallel MAT (the
     single-strength victims of ``sel`` with a voting unit learned on the validation images)."""
-    tr, va = e["dirs"]["train"], e["dirs"]["val"]
+    tr, va = e.dirs.train, e.dirs.val
     xs, ys = T.mat_training_set(tr.x, tr.y, [tr.at(s) for s in sel])
-    mixed = trained(victim(e["name"], e["classes"]), xs, ys, f"{e['name']}_mixed", EPOCHS, strengths=sel, reduced=False)
-    pmat = T.ParallelMAT([e["single"][s] for s in sel], e["classes"]).to(dev)
-    xv = torch.cat([va.at(float(s)) for s in e["grid"]])
-    yv = va.y.repeat(len(e["grid"]))
+    mixed = trained(victim(e.name, e.classes), xs, ys, f"{e.name}_mixed", EPOCHS, strengths=sel, reduced=False)
+    pmat = T.ParallelMAT([e.single[s] for s in sel], e.classes).to(dev)
+    xv = torch.cat([va.at(float(s)) for s in e.grid])
+    yv = va.y.repeat(len(e.grid))
     return mixed, T.train_voting_unit(pmat, xv, yv, epochs=30, seed=seed)
 
 
-t0 = time.perf_counter()
-for ds, e in exps.items():
-    tr = e["dirs"]["train"]
-    e["mixed"], e["parallel"] = mat_models(e, e["selection"].strengths)
-    e["mixed_a0"], e["parallel_a0"] = mat_models(e, e["by_penalty"][0.0])
-    if e["name"] == "mnist":
-        fig2 = [0.05, 0.10, 0.15]
-        for reduced in (True, False):
-            xs, ys = T.mat_training_set(tr.x, tr.y, [tr.at(s) for s in fig2], reduced=reduced, generator=seed)
-            e["fig2_reduced" if reduced else "fig2_full"] = trained(
-                victim(e["name"], e["classes"]), xs, ys, f"{e['name']}_mixed", EPOCHS, strengths=fig2, reduced=reduced)
-timings["MAT models"] = time.perf_counter() - t0
+with timer(timings, "MAT models"):
+    for ds, e in exps.items():
+        tr = e.dirs.train
+        e.mixed, e.parallel = mat_models(e, e.selection.strengths)
+        e.mixed_a0, e.parallel_a0 = mat_models(e, e.by_penalty[0.0])
+        if e.name == "mnist":
+            fig2 = [0.05, 0.10, 0.15]
+            for reduced in (True, False):
+                xs, ys = T.mat_training_set(tr.x, tr.y, [tr.at(s) for s in fig2], reduced=reduced, generator=seed)
+                setattr(e, "fig2_reduced" if reduced else "fig2_full", trained(
+                    victim(e.name, e.classes), xs, ys, f"{e.name}_mixed", EPOCHS, strengths=fig2, reduced=reduced))
 
 
 def curve(e, model):
-    return T.accuracy_under_attack(model, e["dirs"]["test"], e["grid"])
+    return T.accuracy_under_attack(model, e.dirs.test, e.grid)
 
 
 curves = {}
 for ds, e in exps.items():
-    c = {"original": curve(e, e["original"]), "single-strength": curve(e, e["single"][e["best_single"]]),
-         "mixed MAT": curve(e, e["mixed"]), "parallel MAT": curve(e, e["parallel"]),
-         "mixed MAT (a = 0)": curve(e, e["mixed_a0"]), "parallel MAT (a = 0)": curve(e, e["parallel_a0"])}
+    c = {"original": curve(e, e.original), "single-strength": curve(e, e.single[e.best_single]),
+         "mixed MAT": curve(e, e.mixed), "parallel MAT": curve(e, e.parallel),
+         "mixed MAT (a = 0)": curve(e, e.mixed_a0), "parallel MAT (a = 0)": curve(e, e.parallel_a0)}
     for eps in (0.05, 0.10, 0.15):
-        key = next((k for k in e["single"] if np.isclose(k, eps)), None)
-        if e["name"] == "mnist" and key is not None:
-            c[f"adv_{round(eps * 100)}"] = curve(e, e["single"][key])
+        key = next((k for k in e.single if np.isclose(k, eps)), None)
+        if e.name == "mnist" and key is not None:
+            c[f"adv_{round(eps * 100)}"] = curve(e, e.single[key])
     if "fig2_full" in e:
-        c["mixed multi-strength: reduced size"] = curve(e, e["fig2_reduced"])
-        c["mixed multi-strength: full size"] = curve(e, e["fig2_full"])
+        c["mixed multi-strength: reduced size"] = curve(e, e.fig2_reduced)
+        c["mixed multi-strength: full size"] = curve(e, e.fig2_full)
         c["single-strength (0.1)"] = c.get("adv_10")
-    curves[ds] = pd.DataFrame(c, index=pd.Index(e["grid"], name="attack strength"))
-    _ = results.table(curves[ds], f"curves_{e['name']}")
+    curves[ds] = pd.DataFrame(c, index=pd.Index(e.grid, name="attack strength"))
+    _ = results.table(curves[ds], f"curves_{e.name}")
 
 # %% [markdown]
 # ## Fig. 1: each strength has its working zone
@@ -361,7 +374,7 @@ for ds, e in exps.items():
 # (the paper's `adv_5`, `adv_10` and `adv_15`; its model here is "a 6-layer neural network", ours is the
 # MNIST victim MLP).
 
-# %%
+# %% tags=["hide-input"]
 if "MNIST" in curves:
     cm = curves["MNIST"]
     fig, ax = plt.subplots(figsize=(5.5, 3.6))
@@ -369,12 +382,10 @@ if "MNIST" in curves:
         ax.plot(cm.index, cm[col], marker="o", ms=3, label=col)
     ax.set(xlabel="attack strength ε", ylabel="test accuracy (%)", title=f"Fig. 1, MNIST ({profile} profile)")
     ax.legend()
-    fig.tight_layout()
-    results.figure(fig, "fig1_working_zones")
-    plt.show()
+    results.show(fig, "fig1_working_zones")
     winners = cm[["adv_5", "adv_10", "adv_15"]].iloc[1:].idxmax(axis=1)
 
-# %%
+# %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
 if "MNIST" in curves:
     display(cm[["original", "adv_5", "adv_10", "adv_15"]].round(1).T)
@@ -383,7 +394,7 @@ if "MNIST" in curves:
 # %% [markdown]
 # ## Fig. 2: mixing strengths, at reduced and at full size
 
-# %%
+# %% tags=["hide-input"]
 if "MNIST" in curves:
     cols2 = ["original", "single-strength (0.1)", "mixed multi-strength: reduced size", "mixed multi-strength: full size"]
     fig, ax = plt.subplots(figsize=(5.5, 3.6))
@@ -391,11 +402,9 @@ if "MNIST" in curves:
         ax.plot(cm.index, cm[col], marker="o", ms=3, label=col)
     ax.set(xlabel="attack strength ε", ylabel="test accuracy (%)", title=f"Fig. 2, MNIST ({profile} profile)")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    results.figure(fig, "fig2_mixed_sizes")
-    plt.show()
+    results.show(fig, "fig2_mixed_sizes")
 
-# %%
+# %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
 if "MNIST" in curves:
     display(cm[cols2].round(1).T)
@@ -403,7 +412,7 @@ if "MNIST" in curves:
 # %% [markdown]
 # ## Fig. 4: the four training schemes on each dataset
 
-# %%
+# %% tags=["hide-input"]
 SCHEMES = ["original", "single-strength", "mixed MAT", "parallel MAT"]
 NO_PENALTY = ["mixed MAT (a = 0)", "parallel MAT (a = 0)"]
 
@@ -419,12 +428,10 @@ for ax, ds in zip(axes[0], curves):
         ax.plot(st.index, st[col], marker="o", ms=3, label=col)
     for col, colour in zip(NO_PENALTY, ("C2", "C3")):
         ax.plot(st.index, curves[ds][col], ls="--", color=colour, lw=1, label=col)
-    unit = "" if exps[ds]["unit"] == 1 else " (8-bit units)"
+    unit = "" if exps[ds].unit == 1 else " (8-bit units)"
     ax.set(xlabel=f"attack strength ε{unit}", ylabel="test accuracy (%)", title=f"{ds} ({profile} profile)")
 axes[0][0].legend(fontsize=8)
-fig.tight_layout()
-results.figure(fig, "fig4_schemes")
-plt.show()
+results.show(fig, "fig4_schemes")
 
 # %% [markdown]
 # ## Table 1: average test accuracy over the strength range
@@ -435,7 +442,7 @@ plt.show()
 # paper does not report: with $a = -0.1$ the walk may settle on one strength, and then both MATs are
 # single-strength training.
 
-# %%
+# %% tags=["hide-input"]
 paper_t1 = pd.read_csv(ROOT / "data" / "paper" / "mat_table1.csv").set_index("dataset")
 rows = {}
 for ds in curves:
@@ -449,7 +456,7 @@ for col in NO_PENALTY:
     table1[(col, f"this run ({profile})")] = [float(curves[ds][col].mean()) for ds in table1.index]
 _ = results.table(table1, "table1")
 
-# %%
+# %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
 display(table1.round(2))
 
@@ -461,13 +468,13 @@ display(table1.round(2))
 # every third strength; in a live notebook (the launch buttons at the top of the page), the cell below it
 # shows a slider over the whole grid instead.
 
-# %%
+# %% tags=["hide-input"]
 ds0 = next(iter(exps))
 e0 = exps[ds0]
-test0 = e0["dirs"]["test"]
-scheme_models = {"original": e0["original"], "single-strength": e0["single"][e0["best_single"]],
-                 "mixed MAT": e0["mixed"], "parallel MAT": e0["parallel"]}
-strength_values = [float(v) for v in e0["grid"]]
+test0 = e0.dirs.test
+scheme_models = {"original": e0.original, "single-strength": e0.single[e0.best_single],
+                 "mixed MAT": e0.mixed, "parallel MAT": e0.parallel}
+strength_values = [float(v) for v in e0.grid]
 
 
 def draw_strength(eps, fig):
@@ -498,14 +505,14 @@ explore.slider(strength_values, draw_strength, label="ε", value=strength_values
 #
 # Timings of this run (seconds, not checked by the tests) and where the tables and figures were written.
 
-# %%
+# %% tags=["hide-input"]
 print(pd.Series(timings).round(3).to_string())
 print("results in", results.root.relative_to(ROOT), "| commit", results.provenance["git_commit"][:12])
 
 # %% [markdown]
 # ## The paper's claims
 
-# %%
+# %% tags=["hide-input"]
 claims = []
 if "MNIST" in curves:
     order = [{"adv_5": 5, "adv_10": 10, "adv_15": 15}[w] for w in winners]
@@ -533,6 +540,6 @@ claims.append(Claim("... but single-strength training is worse than original tra
                     ", ".join(f"{ds} {v['single-strength']:.1f} vs {v['original']:.1f}" for ds, v in clean.items()),
                     all(v["single-strength"] < v["original"] for v in clean.values())))
 
-# %%
+# %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
 claims_df = show_claims(claims, "mat", profile, results)

@@ -41,34 +41,16 @@
 # ResNet-50 Places365 on the 3000 MEPP18 images (see *Reproduce at paper scale*).
 
 # %% tags=["remove-cell"]
-# Colab, or a Jupyter without the project: fetch papers_core and install it. Does nothing where
-# papers_core is installed (the book's own runs, Binder, a local checkout).
-import importlib.util
-import os
-import subprocess
-import sys
-
-if importlib.util.find_spec("papers_core") is None:
-    subprocess.run(["git", "clone", "--depth", "1", "https://github.com/papers-core/papers_core",
-                    "papers_core_repo"], check=True)
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "-e", "papers_core_repo"], check=True)
-    os.chdir("papers_core_repo")
-    sys.path.insert(0, os.getcwd())
+# Colab, or a Jupyter without the project: clone and install papers_core (nothing to do where it is installed).
+import importlib.util, os, subprocess, sys; importlib.util.find_spec("papers_core") or (subprocess.run(f"git clone --depth 1 https://github.com/papers-core/papers_core papers_core_repo && {sys.executable} -m pip install -q -e papers_core_repo", shell=True, check=True), os.chdir("papers_core_repo"), sys.path.insert(0, os.getcwd()))  # noqa: E401,E501
 
 # %% tags=["parameters"]
-profile = "quick"          # "quick" (CPU, embedded data) or "paper" (Places365, ResNet-50)
+profile = "quick"          # "quick" (CPU, embedded data) or "paper" (the paper's data and models)
 seed = 0
 device = "auto"            # "auto", "cpu" or "cuda"
-data_root = "data/places365"            # paper profile: lists + val_256/ images
-checkpoint = "data/checkpoints/resnet50_places365.pth.tar"  # paper profile
-batch_size = 500           # images per attack call (use 32-64 for ResNet-50 on a GPU)
-use_cache = True
-explore_n = 100            # test images of the epsilon explorer
+# use_cache (default True: reuse trained models from data/cache) and every setting of papers_core.profiles.PFGSM can be overridden here or with papermill's -p NAME VALUE.
 
-# %%
-import time
-from pathlib import Path
-
+# %% tags=["hide-input"]
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -78,11 +60,11 @@ from IPython.display import display
 from papers_core import attacks as A
 from papers_core import explore
 from papers_core import metrics as M
-from papers_core.experiment import notebook_setup
-from papers_core.progress import progress
+from papers_core.experiment import in_batches, notebook_setup, timer
+from papers_core.models import freeze
 from papers_core.reports import Claim, show_claims, fmt_mean_std, paper_table, side_by_side
 
-ROOT, dev, generator, cache, results, timings = notebook_setup("p_fgsm", profile, seed, device, use_cache)
+ROOT, dev, generator, cache, results, timings, cfg = notebook_setup("p_fgsm", globals())
 
 # %% [markdown]
 # ## Data and classifier
@@ -92,31 +74,26 @@ ROOT, dev, generator, cache, results, timings = notebook_setup("p_fgsm", profile
 # Paper profile: the 3000 labelled MEPP18 images, bilinearly resized to 224x224 as in Sec. 3.2, and
 # ResNet-50 with the published Places365 weights.
 
-# %%
-t0 = time.perf_counter()
-if profile == "quick":
-    from papers_core.data import synth_scenes
-    from papers_core.train import quick_scene_classifier
+# %% tags=["hide-input"]
+with timer(timings, "data and model"):
+    if profile == "quick":
+        from papers_core.zoo import quick_scene_task
 
-    model, train = quick_scene_classifier(cache, seed=seed)
-    test = synth_scenes("test", n_per_class=50, classes=train.private_classes, seed=seed)
-    class_names, private = train.class_names, train.private_classes
-    x_test, y_test = test.images, test.labels
-else:
-    from papers_core.data.places365 import load_private_subset
-    from papers_core.models import places365_model
+        model, train, test = quick_scene_task(cache, seed=seed, test_per_class=cfg.test_per_class)
+        class_names, private = train.class_names, train.private_classes
+        x_test, y_test = test.images, test.labels
+    else:
+        from papers_core.data.places365 import load_private_subset
+        from papers_core.models import places365_model
 
-    data = load_private_subset(ROOT / data_root, "MEPP18val", size=224)
-    class_names, private = data.class_names, data.private_classes
-    x_test, y_test = data.images, data.labels
-    model = places365_model("resnet50", ROOT / checkpoint)
-model = model.to(dev)
-for p in model.parameters():
-    p.requires_grad_(False)  # attacks need the input gradient only
-x_test, y_test = x_test.to(dev), y_test.to(dev)
-D = len(class_names)
-timings["data and model"] = time.perf_counter() - t0
-print(f"{len(x_test)} test images of {len(set(y_test.tolist()))} private classes; D = {D} classes")
+        data = load_private_subset(ROOT / cfg.data_root, "MEPP18val", size=224)
+        class_names, private = data.class_names, data.private_classes
+        x_test, y_test = data.images, data.labels
+        model = places365_model("resnet50", ROOT / cfg.checkpoint)
+    model = freeze(model, dev)
+    x_test, y_test = x_test.to(dev), y_test.to(dev)
+    n_classes = len(class_names)
+print(f"{len(x_test)} test images of {len(set(y_test.tolist()))} private classes; D = {n_classes} classes")
 
 # %% [markdown]
 # ## Attacks and settings (Sec. 3.1)
@@ -136,15 +113,12 @@ print(f"{len(x_test)} test images of {len(set(y_test.tolist()))} private classes
 # * Every random draw comes from one `torch.Generator` seeded with `seed`.
 
 # %%
-STEP = A.PAPER_EPSILON_8BIT  # 0.007 * 255
-ITER = dict(step=STEP, max_iter=50, threshold=0.99)
+STEP = cfg.step  # 0.007 * 255
+ITER = dict(step=STEP, iterations=cfg.iterations, threshold=cfg.threshold)
 
 
-def in_batches(fn, *tensors):
-    """Run an attack chunk by chunk (the generator carries over, so the draws are the same)."""
-    parts = [fn(*(t[i:i + batch_size] for t in tensors))
-             for i in progress(range(0, len(tensors[0]), batch_size), desc="batches")]
-    return A.AttackResult.cat(parts) if isinstance(parts[0], A.AttackResult) else torch.cat(parts)
+def batched(fn, *tensors):
+    return in_batches(fn, *tensors, batch_size=cfg.batch_size)
 
 
 def run_all():
@@ -159,35 +133,33 @@ def run_all():
 
     out["Orig."] = (x_test, A.predict_proba(model, x_test), None)
     for k in (1, 8):
-        adv = in_batches(lambda x: A.sign_of_gaussian(x, step=STEP, iterations=k, generator=g), x_test)
+        adv = batched(lambda x: A.sign_of_gaussian(x, step=STEP, iterations=k, generator=g), x_test)
         out[f"SoG ({k}I)"] = (*with_probs(adv), None)
     for k, name in ((1, "FG"), (6, "FG (6I)")):
-        adv = in_batches(lambda x, y: fixed_noise(x, lambda z: A.fgsm_noise(model, z, y, step=STEP), k), x_test, y_test)
+        adv = batched(lambda x, y: fixed_noise(x, lambda z: A.fgsm_noise(model, z, y, step=STEP), k), x_test, y_test)
         out[name] = (*with_probs(adv), None)
     for k in (1, 3):
         def rfg_noise(x):
             t = A.sample_targets(A.random_target_mask(A.predict_proba(model, x)), g)
-            return A.fgsm_noise(model, x, t, step=STEP, targeted=True)
-        adv = in_batches(lambda x: fixed_noise(x, rfg_noise, k), x_test)
+            return A.fgsm_noise(model, x, targets=t, step=STEP)
+        adv = batched(lambda x: fixed_noise(x, rfg_noise, k), x_test)
         out[f"R-FG ({k}I)"] = (*with_probs(adv), None)
     runs = {
         "N-FG": lambda x, y: A.n_fgsm(model, x, y, **ITER),
         "R-FG": lambda x, y: A.r_fgsm(model, x, generator=g, **ITER),
         "L-FG": lambda x, y: A.l_fgsm(model, x, **ITER),
-        "P-FG": lambda x, y: A.p_fgsm(model, x, sigma=0.99, generator=g, **ITER),
+        "P-FG": lambda x, y: A.p_fgsm(model, x, sigma=cfg.sigma, generator=g, **ITER),
         "P-FG (official code)": lambda x, y: A.p_fgsm(model, x, selection="official", generator=g, **ITER),
     }
     for name, fn in runs.items():
-        t0 = time.perf_counter()
-        r = in_batches(fn, x_test, y_test)
-        timings[f"attack {name}"] = time.perf_counter() - t0
+        with timer(timings, f"attack {name}"):
+            r = batched(fn, x_test, y_test)
         out[name] = (r.adv, r.probs, r)
     return out
 
 
-t0 = time.perf_counter()
-runs = run_all()
-timings["all attacks"] = time.perf_counter() - t0
+with timer(timings, "all attacks"):
+    runs = run_all()
 print(f"attacks done in {timings['all attacks']:.1f} s")
 
 # %% [markdown]
@@ -198,31 +170,30 @@ print(f"attacks done in {timings['all attacks']:.1f} s")
 # is no-reference. Mean (standard deviation) over all test images. Images a method leaves unchanged have
 # infinite PSNR; they are left out of the PSNR mean and counted in the last column.
 
-# %%
-t0 = time.perf_counter()
-rows = {}
-for name, (adv, probs, _) in runs.items():
-    acc = M.topk_accuracy(probs.cpu(), y_test.cpu())
-    b = M.brisque(adv)
-    row = {"T1": f"{acc[1]:.2f}", "T5": f"{acc[5]:.2f}", "BRISQUE": fmt_mean_std(*M.mean_std(b))}
-    if name == "Orig.":
-        row.update(SSIM="-", PSNR="-", unchanged="-")
-    else:
-        row["SSIM"] = fmt_mean_std(*M.mean_std(M.ssim(x_test, adv).cpu()))
-        p = M.psnr(x_test, adv).cpu()
-        row["PSNR"] = fmt_mean_std(*M.mean_std(p))
-        row["unchanged"] = int(torch.isinf(p).sum())
-    rows[name] = row
-table1 = pd.DataFrame(rows).T[["T1", "T5", "SSIM", "PSNR", "BRISQUE", "unchanged"]]
-table1.index.name = "method"
-results.table(table1, "table1")
-timings["quality metrics"] = time.perf_counter() - t0
+# %% tags=["hide-input"]
+with timer(timings, "quality metrics"):
+    rows = {}
+    for name, (adv, probs, _) in runs.items():
+        acc = M.topk_accuracy(probs.cpu(), y_test.cpu())
+        b = M.brisque(adv)
+        row = {"T1": f"{acc[1]:.2f}", "T5": f"{acc[5]:.2f}", "BRISQUE": fmt_mean_std(*M.mean_std(b))}
+        if name == "Orig.":
+            row.update(SSIM="-", PSNR="-", unchanged="-")
+        else:
+            row["SSIM"] = fmt_mean_std(*M.mean_std(M.ssim(x_test, adv).cpu()))
+            p = M.psnr(x_test, adv).cpu()
+            row["PSNR"] = fmt_mean_std(*M.mean_std(p))
+            row["unchanged"] = int(torch.isinf(p).sum())
+        rows[name] = row
+    table1 = pd.DataFrame(rows).T[["T1", "T5", "SSIM", "PSNR", "BRISQUE", "unchanged"]]
+    table1.index.name = "method"
+    results.table(table1, "table1")
 
 # %% [markdown]
 # Beside the paper's Table 1 (ResNet-50, Places365, 3000 images). The "paper" columns are transcribed
 # from the paper; the others are computed above.
 
-# %%
+# %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
 display(side_by_side(table1, paper_table("p_fgsm_table1"), profile))
 
@@ -238,7 +209,7 @@ display(side_by_side(table1, paper_table("p_fgsm_table1"), profile))
 # for uniform draws over all classes but one is about 0.14.
 
 
-# %%
+# %% tags=["hide-input"]
 def target_of(name):
     r = runs[name][2]
     return r.prediction if r.target[0] < 0 else r.target
@@ -246,12 +217,12 @@ def target_of(name):
 
 table2_names = {"N-FGSM": "N-FG", "R-FGSM": "R-FG", "L-FGSM": "L-FG", "P-FGSM": "P-FG",
                 "P-FGSM (official code)": "P-FG (official code)"}
-table2 = pd.DataFrame({"Distance": {k: round(M.irreversibility(y_test, target_of(v), D), 4)
+table2 = pd.DataFrame({"Distance": {k: round(M.irreversibility(y_test, target_of(v), n_classes), 4)
                                     for k, v in table2_names.items()}})
 table2.index.name = "method"
 _ = results.table(table2, "table2")
 
-# %%
+# %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
 display(side_by_side(table2, paper_table("p_fgsm_table2"), profile))
 
@@ -263,7 +234,7 @@ display(side_by_side(table2, paper_table("p_fgsm_table2"), profile))
 # as $\sigma$ grows (median and quartiles). Right: one image's sorted probabilities and the classes
 # Eq. 10 keeps for $\sigma = 0.99$.
 
-# %%
+# %% tags=["hide-input"]
 p_clean = runs["Orig."][1].cpu()
 sigmas = np.linspace(0, 0.999, 101)
 sizes = np.stack([A.private_target_mask(p_clean, float(s)).sum(1).numpy() for s in sigmas])
@@ -273,7 +244,7 @@ fig, ax = plt.subplots(1, 3, figsize=(14, 3.6))
 q1, med, q3 = np.percentile(sizes, [25, 50, 75], axis=1)
 ax[0].fill_between(sigmas, q1, q3, alpha=0.3, label="P-FGSM, quartiles")
 ax[0].plot(sigmas, med, label="P-FGSM, median")
-ax[0].axhline(D - 1, color="C1", ls="--", label=f"R-FGSM ({D - 1} classes)")
+ax[0].axhline(n_classes - 1, color="C1", ls="--", label=f"R-FGSM ({n_classes - 1} classes)")
 ax[0].axhline(1, color="C2", ls=":", label="L-FGSM (1 class)")
 ax[0].set(xlabel=r"$\sigma$", ylabel="classes in the target set", title="Target-set size vs sigma")
 ax[0].legend(fontsize=8)
@@ -285,14 +256,12 @@ ax[1].legend(fontsize=8)
 i0 = 0
 ps, order = p_clean[i0].sort(descending=True)
 keep = A.private_target_mask(p_clean[i0:i0 + 1], 0.99)[0][order]
-ax[2].bar(np.arange(D), ps.numpy(), color=np.where(keep.numpy(), "C0", "lightgrey"))
-ax[2].plot(np.arange(D), np.cumsum(ps.numpy()), color="k", lw=1, label="cumulative")
+ax[2].bar(np.arange(n_classes), ps.numpy(), color=np.where(keep.numpy(), "C0", "lightgrey"))
+ax[2].plot(np.arange(n_classes), np.cumsum(ps.numpy()), color="k", lw=1, label="cumulative")
 ax[2].axhline(0.99, color="C3", ls="--", lw=1, label=r"$\sigma$ = 0.99")
 ax[2].set(yscale="log", xlabel="rank j", ylabel="p'_j", title="One image: blue = Eq. 10's set")
 ax[2].legend(fontsize=8)
-fig.tight_layout()
-results.figure(fig, "fig1_target_set_size")
-plt.show()
+results.show(fig, "fig1_target_set_size")
 
 # %% [markdown]
 # ## Fig. 2: protected examples and their selected classes
@@ -300,7 +269,7 @@ plt.show()
 # Two test images, their P-FGSM protection, the perturbation magnified, and the classes: true class,
 # the classifier's top-1 before and after, and the target drawn by Eq. 10.
 
-# %%
+# %% tags=["hide-input"]
 rp = runs["P-FG"][2]
 picks = [0, len(x_test) // 2]
 fig, ax = plt.subplots(len(picks), 3, figsize=(8, 3.4 * len(picks)))
@@ -317,27 +286,23 @@ for row, i in enumerate(picks):
     ax[row, 2].set_title(f"perturbation, magnified\nmax {255 * float(d.abs().max()):.0f}/255", fontsize=8)
     for a in ax[row]:
         a.axis("off")
-fig.tight_layout()
-results.figure(fig, "fig2_examples")
-plt.show()
+results.show(fig, "fig2_examples")
 
 # %% [markdown]
 # ## Fig. 3: how often each class is the target
 #
 # Over all test images, regardless of their true class. A flat histogram is what irreversibility wants.
 
-# %%
+# %% tags=["hide-input"]
 fig, ax = plt.subplots(1, 4, figsize=(15, 3), sharex=True)
 freq = {}
 for a, (title, name) in zip(ax, [("(a) L-FGSM", "L-FG"), ("(b) N-FGSM", "N-FG"), ("(c) R-FGSM", "R-FG"),
                                   ("(d) P-FGSM", "P-FG")]):
-    freq[name] = M.target_frequencies(target_of(name), D)
-    a.bar(np.arange(D), freq[name], color="C0")
-    a.axhline(100 / D, color="C3", lw=1, ls="--")
+    freq[name] = M.target_frequencies(target_of(name), n_classes)
+    a.bar(np.arange(n_classes), freq[name], color="C0")
+    a.axhline(100 / n_classes, color="C3", lw=1, ls="--")
     a.set(title=title, xlabel="class index", ylabel="% of images")
-fig.tight_layout()
-results.figure(fig, "fig3_target_frequencies")
-plt.show()
+results.show(fig, "fig3_target_frequencies")
 print("largest share of one target class: " + ", ".join(f"{k} {v.max():.2f}%" for k, v in freq.items()))
 
 # %% [markdown]
@@ -352,17 +317,16 @@ print("largest share of one target class: " + ", ".join(f"{k} {v.max():.2f}%" fo
 # The figures show every value. In a live notebook (the launch buttons at the top of the page: Binder,
 # Colab), the cell below each figure shows a slider over the same values instead.
 
-# %%
+# %% tags=["hide-input"]
 EPS_VALUES = [0.5, 1.0, round(A.PAPER_EPSILON_8BIT, 3), 4.0, 8.0]
-xe, ye = x_test[:explore_n], y_test[:explore_n]
+xe, ye = x_test[:cfg.explore_n], y_test[:cfg.explore_n]
 by_eps = {}
-t0 = time.perf_counter()
-for eps in progress(EPS_VALUES, desc="epsilon sweep"):
-    r = A.p_fgsm(model, xe, sigma=0.99, generator=torch.Generator().manual_seed(seed), step=eps,
-                 max_iter=50, threshold=0.99)
-    by_eps[eps] = dict(adv=r.adv.cpu(), mislead=100 - M.topk_accuracy(r.probs.cpu(), ye.cpu())[1],
-                       psnr=M.mean_std(M.psnr(xe, r.adv).cpu())[0], steps=float(r.iterations.float().mean()))
-timings["epsilon sweep"] = time.perf_counter() - t0
+with timer(timings, "epsilon sweep"):
+    for eps in EPS_VALUES:
+        r = A.p_fgsm(model, xe, sigma=cfg.sigma, generator=torch.Generator().manual_seed(seed), step=eps,
+                     iterations=cfg.iterations, threshold=cfg.threshold)
+        by_eps[eps] = dict(adv=r.adv.cpu(), mislead=100 - M.topk_accuracy(r.probs.cpu(), ye.cpu())[1],
+                           psnr=M.mean_std(M.psnr(xe, r.adv).cpu())[0], steps=float(r.iterations.float().mean()))
 sweep = pd.DataFrame({e: {k: v for k, v in d.items() if k != "adv"} for e, d in by_eps.items()}).T
 sweep.index.name = "epsilon (8-bit)"
 _ = results.table(sweep, "explore_epsilon")
@@ -391,7 +355,7 @@ plt.show()
 # %% tags=["remove-output"]
 explore.slider(EPS_VALUES, draw_eps, label="ε", value=EPS_VALUES[2], figsize=(6.5, 3.0))
 
-# %%
+# %% tags=["hide-input"]
 SIGMAS = [0.0, 0.5, 0.9, 0.99, 0.999]
 
 
@@ -399,10 +363,10 @@ def draw_sigma(sigma, fig):
     a0, a1 = fig.subplots(1, 2)
     p_sorted, by_rank = p_clean[i0].sort(descending=True)
     kept = A.private_target_mask(p_clean[i0:i0 + 1], sigma)[0][by_rank]
-    a0.bar(np.arange(D), p_sorted.numpy(), color=np.where(kept.numpy(), "C0", "lightgrey"))
+    a0.bar(np.arange(n_classes), p_sorted.numpy(), color=np.where(kept.numpy(), "C0", "lightgrey"))
     a0.set(yscale="log", xlabel="rank j", ylabel="p'_j")
     a0.set_title(f"image {i0}: {int(kept.sum())} classes kept", fontsize=8)
-    a1.hist(A.private_target_mask(p_clean, sigma).sum(1).numpy(), bins=np.arange(D + 1) + 0.5, color="C0")
+    a1.hist(A.private_target_mask(p_clean, sigma).sum(1).numpy(), bins=np.arange(n_classes + 1) + 0.5, color="C0")
     a1.set(xlabel="target-set size", ylabel="test images")
 
 
@@ -418,7 +382,7 @@ explore.slider(SIGMAS, draw_sigma, label="σ", value=0.99, figsize=(6.5, 3.0))
 #
 # Timings of this run (seconds, not checked by the tests) and where the tables and figures were written.
 
-# %%
+# %% tags=["hide-input"]
 timings["total"] = sum(v for k, v in timings.items()
                        if k in ("data and model", "all attacks", "quality metrics", "epsilon sweep"))
 print(pd.Series(timings).round(1).to_string())
@@ -432,7 +396,7 @@ print("results in", results.root.relative_to(ROOT), "| commit", results.provenan
 # carry over, not absolute values.
 
 
-# %%
+# %% tags=["hide-input"]
 def acc(name, k):
     return M.topk_accuracy(runs[name][1].cpu(), y_test.cpu())[k]
 
@@ -448,7 +412,7 @@ def mean_ssim(name):
 def max_pair_share(name):
     """The largest share (%) of one true class's images mapped to a single target class."""
     t, y = target_of(name).cpu(), y_test.cpu()
-    return max(100 * torch.bincount(t[y == c], minlength=D).max().item() / int((y == c).sum())
+    return max(100 * torch.bincount(t[y == c], minlength=n_classes).max().item() / int((y == c).sum())
                for c in torch.unique(y).tolist())
 
 
@@ -486,6 +450,6 @@ claims = [
           max_pair_share("P-FG") < max_pair_share("L-FG")),
 ]
 
-# %%
+# %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
 claims_df = show_claims(claims, "p_fgsm", profile, results)

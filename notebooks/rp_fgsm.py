@@ -13,7 +13,7 @@
 #     name: python3
 # ---
 
-# %%
+# %% tags=["hide-input"]
 
 # %% [markdown]
 # # Exploiting vulnerabilities of deep neural networks for privacy protection: RP-FGSM (Sanchez-Matilla et al., IEEE TMM 2020)
@@ -43,37 +43,17 @@
 # between attacks are expected to carry over.
 
 # %% tags=["remove-cell"]
-# Colab, or a Jupyter without the project: fetch papers_core and install it. Does nothing where
-# papers_core is installed (the book's own runs, Binder, a local checkout).
-import importlib.util
-import os
-import subprocess
-import sys
-
-if importlib.util.find_spec("papers_core") is None:
-    subprocess.run(["git", "clone", "--depth", "1", "https://github.com/papers-core/papers_core",
-                    "papers_core_repo"], check=True)
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "-e", "papers_core_repo"], check=True)
-    os.chdir("papers_core_repo")
-    sys.path.insert(0, os.getcwd())
+# Colab, or a Jupyter without the project: clone and install papers_core (nothing to do where it is installed).
+import importlib.util, os, subprocess, sys; importlib.util.find_spec("papers_core") or (subprocess.run(f"git clone --depth 1 https://github.com/papers-core/papers_core papers_core_repo && {sys.executable} -m pip install -q -e papers_core_repo", shell=True, check=True), os.chdir("papers_core_repo"), sys.path.insert(0, os.getcwd()))  # noqa: E401,E501
 
 # %% tags=["parameters"]
-profile = "quick"          # "quick" (CPU, embedded data) or "paper" (Places365, four checkpoints)
+profile = "quick"          # "quick" (CPU, embedded data) or "paper" (the paper's data and models)
 seed = 0
 device = "auto"            # "auto", "cpu" or "cuda"
-data_root = "data/places365"            # paper profile: lists + val_256/ images
-checkpoints = "data/checkpoints"        # paper profile: {resnet18,resnet50,alexnet,densenet161}_places365.pth.tar
-batch_size = 200           # images per attack call (use 16-32 at 224x224 on a GPU)
-test_per_class = 20        # quick profile: test images per private class (paper: 50)
-ablation_images = 64      # images of the ablations (Tables V-VII); paper: all
-sweep_images = 48          # images of the epsilon sweep (Fig. 5); paper: all
-quality_images = 50        # images per attack for MAD (the slowest metric); paper: all
-cw_steps = (4, 100)        # C&W binary-search steps and iterations (authors: 9 and 10000)
-use_cache = True
+# use_cache (default True: reuse trained models from data/cache) and every setting of papers_core.profiles.RPFGSM can be overridden here or with papermill's -p NAME VALUE.
 
-# %%
+# %% tags=["hide-input"]
 import time
-from contextlib import contextmanager
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -84,11 +64,12 @@ from IPython.display import display
 from papers_core import attacks as A
 from papers_core import defenses as DEF
 from papers_core import metrics as M
-from papers_core.experiment import notebook_setup
+from papers_core.experiment import notebook_setup, timer
+from papers_core.models import freeze
 from papers_core.progress import progress
 from papers_core.reports import Claim, show_claims, paper_table
 
-ROOT, dev, generator, cache, results, timings = notebook_setup("rp_fgsm", profile, seed, device, use_cache)
+ROOT, dev, generator, cache, results, timings, cfg = notebook_setup("rp_fgsm", globals())
 
 # %% [markdown]
 # ## Data and classifiers (Sec. V-A, Table II)
@@ -97,64 +78,61 @@ ROOT, dev, generator, cache, results, timings = notebook_setup("rp_fgsm", profil
 # all trained on Places365, on the 3000 images of the 60 private classes. The quick profile trains its
 # four stand-ins here on SynthScenes (weights cached, keyed by every setting that made them).
 
-# %%
-t0 = time.perf_counter()
-ROLES = ["ResNet18", "ResNet50", "AlexNet", "DenseNet161"]
-SHORT = {"ResNet18": "R18", "ResNet50": "R50", "AlexNet": "A", "DenseNet161": "DN"}
-if profile == "quick":
-    from papers_core.data import synth_scenes
-    from papers_core.train import QUICK_RP_CLASSIFIERS, quick_rp_classifiers
+# %% tags=["hide-input"]
+with timer(timings, "data and models"):
+    ROLES = ["ResNet18", "ResNet50", "AlexNet", "DenseNet161"]
+    SHORT = {"ResNet18": "R18", "ResNet50": "R50", "AlexNet": "A", "DenseNet161": "DN"}
+    if profile == "quick":
+        from papers_core.data import synth_scenes
+        from papers_core.zoo import QUICK_RP_CLASSIFIERS, quick_rp_classifiers
 
-    nets, train = quick_rp_classifiers(cache, seed=seed)
-    test = synth_scenes("test", n_per_class=test_per_class, classes=train.private_classes, seed=seed)
-    class_names = train.class_names
-    x_test, y_test = test.images, test.labels
-    x_fit = train.images[:: max(len(train.images) // 600, 1)][:600]   # clean training images for the detector
-    arch = {r: a for r, (a, _) in QUICK_RP_CLASSIFIERS.items()}
-else:
-    from papers_core.data.places365 import load_private_subset
-    from papers_core.models import places365_model
+        nets, train = quick_rp_classifiers(cache, seed=seed)
+        test = synth_scenes("test", n_per_class=cfg.test_per_class, classes=train.private_classes, seed=seed)
+        class_names = train.class_names
+        x_test, y_test = test.images, test.labels
+        n_fit = cfg.detector_fit_images
+        x_fit = train.images[:: max(len(train.images) // n_fit, 1)][:n_fit]   # clean training images for the detector
+        arch = {r: a for r, (a, _) in QUICK_RP_CLASSIFIERS.items()}
+    else:
+        from papers_core.data.places365 import load_private_subset
+        from papers_core.models import places365_model
 
-    data = load_private_subset(ROOT / data_root, "MEPP18val", size=224)
-    class_names = data.class_names
-    x_test, y_test = data.images, data.labels
-    nets = {r: places365_model(r.lower(), ROOT / checkpoints / f"{r.lower()}_places365.pth.tar") for r in ROLES}
-    x_fit = None  # set below: the paper learns tau on training images; we use the MEPP18 training list
-    arch = {r: r for r in ROLES}
-for net in nets.values():
-    net.to(dev).eval()
-    for p in net.parameters():
-        p.requires_grad_(False)
-x_test, y_test = x_test.to(dev), y_test.to(dev)
-D, n_test = len(class_names), len(x_test)
-SEEN = ["ResNet18", "ResNet50", "AlexNet"]
-REF = "ResNet50"       # the seen classifier the paper reports for single-classifier attacks
-clean_probs = {r: A.predict_proba(nets[r], x_test) for r in ROLES}
-timings["data and models"] = time.perf_counter() - t0
-print(f"{n_test} test images, {D} classes; classifiers: " + ", ".join(f"{r} = {arch[r]}" for r in ROLES))
+        data = load_private_subset(ROOT / cfg.data_root, "MEPP18val", size=224)
+        class_names = data.class_names
+        x_test, y_test = data.images, data.labels
+        nets = {r: places365_model(r.lower(), ROOT / cfg.checkpoints / f"{r.lower()}_places365.pth.tar") for r in ROLES}
+        x_fit = None  # set below: the paper learns tau on training images; we use the MEPP18 training list
+        arch = {r: r for r in ROLES}
+    nets = freeze(nets, dev)
+    x_test, y_test = x_test.to(dev), y_test.to(dev)
+    n_classes, n_test = len(class_names), len(x_test)
+    SEEN = ["ResNet18", "ResNet50", "AlexNet"]
+    REF = "ResNet50"       # the seen classifier the paper reports for single-classifier attacks
+    clean_probs = {r: A.predict_proba(nets[r], x_test) for r in ROLES}
+print(f"{n_test} test images, {n_classes} classes; classifiers: " + ", ".join(f"{r} = {arch[r]}" for r in ROLES))
 
 # %% [markdown]
 # ### Table II: accuracy of the four classifiers on the test set
 
-# %%
+# %% tags=["hide-input"]
 table2 = pd.DataFrame({r: {f"T{k}": round(v, 1) for k, v in M.topk_accuracy(clean_probs[r].cpu(), y_test.cpu()).items()}
                        for r in ROLES}).T
 table2.insert(0, "architecture", [arch[r] for r in ROLES])
 table2.index.name = "role"
 _ = results.table(table2, "table2")
 
-# %%
+# %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
 display(table2.join(paper_table("rp_fgsm_table2").add_prefix("paper "), how="left"))
 
 # %% [markdown]
 # ## Table I: the attacks compared
 #
-# Produced from the library's attack cards (`papers_core.attacks.ATTACK_CARDS`, checked against the
+# Produced from the library's attack registry (`papers_core.attacks.ATTACKS`, checked against the
 # code by the tests). C&W: the paper lists its three norms; the library implements, and the paper
 # evaluates, C&W-L2.
 
-# %%
+# %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
 table1 = A.attack_table()
 display(table1.join(paper_table("rp_fgsm_table1")[["Norm", "Perturbation", "Type", "MC", "Trans."]]
@@ -179,7 +157,7 @@ display(table1.join(paper_table("rp_fgsm_table1")[["Norm", "Perturbation", "Type
 #   introduces the smallest perturbation": **our choice** is to run it towards the 2nd, 3rd and 4th most
 #   likely classes and keep the successful image with the fewest changed features (all 364 targets
 #   is not feasible at paper scale either). C&W-L2: target the second most likely class;
-#   `cw_steps` binary-search steps and iterations (the authors' 9 and 10000 are the paper profile's).
+#   `cfg.cw_search_steps` binary-search steps of `cfg.cw_iterations` iterations (the authors' 9 and 10000 are the paper profile's).
 #   DeepFool: 10 candidate classes, overshoot 0.02. SparseFool: $\lambda = 3$.
 # * Non-FGSM and single-classifier attacks run on ResNet-50's role; ensembles on ResNet-18 + ResNet-50 +
 #   AlexNet, as the paper reports them.
@@ -192,10 +170,10 @@ RUNTIME = {}    # name -> seconds per image
 def run(name, fn, x=None):
     """Run ``fn`` on the test images batch by batch; store the images and the time per image."""
     x = x_test if x is None else x
-    t = time.perf_counter()
-    parts = [fn(x[i:i + batch_size], i) for i in range(0, len(x), batch_size)]
-    adv = torch.cat([p.adv if isinstance(p, A.AttackResult) else p for p in parts])
-    RUNTIME[name] = (time.perf_counter() - t) / len(x)
+    with timer(RUNTIME, name):
+        parts = [fn(x[i:i + cfg.batch_size], i) for i in range(0, len(x), cfg.batch_size)]
+        adv = torch.cat([p.adv if isinstance(p, A.AttackResult) else p for p in parts])
+    RUNTIME[name] /= len(x)
     R[name] = adv
     return adv
 
@@ -216,41 +194,40 @@ def jsma_smallest(x, i):
     order = A.predict_proba(ref, x).argsort(1, descending=True)
     best, best_l0 = x.clone(), torch.full((len(x),), float("inf"), device=x.device)
     for j in (1, 2, 3):
-        r = A.jsma(ref, x, order[:, j])
+        r = A.jsma(ref, x, targets=order[:, j])
         l0 = (r.adv != x).any(1).flatten(1).sum(1).float().masked_fill(~r.success, float("inf") / 2)
         take = l0 < best_l0
         best[take], best_l0[take] = r.adv[take], l0[take]
     return best
 
 
-t0 = time.perf_counter()
-for name, fn in progress(list({
-    "JSMA": jsma_smallest,
-    "CW": lambda x, i: A.cw_l2(ref, x, A.predict_proba(ref, x).argsort(1, descending=True)[:, 1], targeted=True,
-                               binary_search_steps=cw_steps[0], max_iter=cw_steps[1]),
-    "DeepFool": lambda x, i: A.deepfool(ref, x, num_candidates=10),
-    "SparseFool": lambda x, i: A.sparsefool(ref, x),
-    "U-FGSM": lambda x, i: A.fgsm_variant(ref, x, "U-FGSM"),
-    "R-FGSM": lambda x, i: A.fgsm_variant(ref, x, "R-FGSM", generator=g(1)),
-    "L-FGSM": lambda x, i: A.fgsm_variant(ref, x, "L-FGSM"),
-    "P-FGSM": lambda x, i: A.fgsm_variant(ref, x, "P-FGSM", generator=g(2)),
-    "EOT": lambda x, i: A.eot(ref, x, generator=g(3)),
-    "DI-FGSM (T)": lambda x, i: A.di_fgsm(TRIPLE, x, targeted=True, generator=g(4)),
-    "DI-FGSM (U)": lambda x, i: A.di_fgsm(TRIPLE, x, targeted=False, generator=g(5)),
-    "E-FGSM": lambda x, i: A.e_fgsm(TRIPLE, x, generator=g(6)),
-    "RP-FGSM (T)": lambda x, i: A.rp_fgsm(TRIPLE, x, targeted=True, generator=g(7)),
-    "RP-FGSM (U)": lambda x, i: A.rp_fgsm(TRIPLE, x, targeted=False, generator=g(8)),
-}.items()), desc="attacks"):
-    run(name, fn)
-# the single-classifier FGSM attacks and RP-FGSM on each seen classifier alone (the paper's ranges)
-for r in SEEN:
-    for name, fn in {"U-FGSM": lambda x, i: A.fgsm_variant(nets[r], x, "U-FGSM"),
-                     "P-FGSM": lambda x, i: A.fgsm_variant(nets[r], x, "P-FGSM", generator=g(2)),
-                     "RP-FGSM (T)": lambda x, i: A.rp_fgsm(nets[r], x, targeted=True, generator=g(7)),
-                     "RP-FGSM (U)": lambda x, i: A.rp_fgsm(nets[r], x, targeted=False, generator=g(8))}.items():
-        if r != REF or name.startswith("RP"):
-            run(f"{name} [{SHORT[r]}]", fn)
-timings["attacks"] = time.perf_counter() - t0
+with timer(timings, "attacks"):
+    for name, fn in progress(list({
+        "JSMA": jsma_smallest,
+        "CW": lambda x, i: A.cw_l2(ref, x, targets=A.predict_proba(ref, x).argsort(1, descending=True)[:, 1],
+                                   binary_search_steps=cfg.cw_search_steps, iterations=cfg.cw_iterations),
+        "DeepFool": lambda x, i: A.deepfool(ref, x, num_candidates=10),
+        "SparseFool": lambda x, i: A.sparsefool(ref, x),
+        "U-FGSM": lambda x, i: A.fgsm_variant(ref, x, variant="U-FGSM"),
+        "R-FGSM": lambda x, i: A.fgsm_variant(ref, x, variant="R-FGSM", generator=g(1)),
+        "L-FGSM": lambda x, i: A.fgsm_variant(ref, x, variant="L-FGSM"),
+        "P-FGSM": lambda x, i: A.fgsm_variant(ref, x, variant="P-FGSM", generator=g(2)),
+        "EOT": lambda x, i: A.eot(ref, x, generator=g(3)),
+        "DI-FGSM (T)": lambda x, i: A.di_fgsm(TRIPLE, x, targeted=True, generator=g(4)),
+        "DI-FGSM (U)": lambda x, i: A.di_fgsm(TRIPLE, x, targeted=False, generator=g(5)),
+        "E-FGSM": lambda x, i: A.e_fgsm(TRIPLE, x, generator=g(6)),
+        "RP-FGSM (T)": lambda x, i: A.rp_fgsm(TRIPLE, x, targeted=True, generator=g(7)),
+        "RP-FGSM (U)": lambda x, i: A.rp_fgsm(TRIPLE, x, targeted=False, generator=g(8)),
+    }.items()), desc="attacks"):
+        run(name, fn)
+    # the single-classifier FGSM attacks and RP-FGSM on each seen classifier alone (the paper's ranges)
+    for r in SEEN:
+        for name, fn in {"U-FGSM": lambda x, i: A.fgsm_variant(nets[r], x, variant="U-FGSM"),
+                         "P-FGSM": lambda x, i: A.fgsm_variant(nets[r], x, variant="P-FGSM", generator=g(2)),
+                         "RP-FGSM (T)": lambda x, i: A.rp_fgsm(nets[r], x, targeted=True, generator=g(7)),
+                         "RP-FGSM (U)": lambda x, i: A.rp_fgsm(nets[r], x, targeted=False, generator=g(8))}.items():
+            if r != REF or name.startswith("RP"):
+                run(f"{name} [{SHORT[r]}]", fn)
 ATTACKS = ["JSMA", "CW", "DeepFool", "SparseFool", "U-FGSM", "R-FGSM", "L-FGSM", "P-FGSM", "EOT",
            "DI-FGSM (T)", "DI-FGSM (U)", "E-FGSM", "RP-FGSM (T)", "RP-FGSM (U)"]
 print(f"{len(R)} attack runs in {timings['attacks']:.0f} s")
@@ -268,15 +245,15 @@ print(f"{len(R)} attack runs in {timings['attacks']:.0f} s")
 # * **Quality**: BRISQUE (the `brisque` package), PSNR, and MAD (`papers_core.metrics.mad`, Larson and
 #   Chandler 2010; on the first `quality_images` images of each attack).
 
-# %%
-t0 = time.perf_counter()
-SQUEEZE = DEF.paper_defenses()
-FAMILIES = ["requantize", "median", "jpeg"]
-if x_fit is None:
-    x_fit = x_test
-    print("paper profile: the detectors' thresholds are learned on the test images (no Places365 training images)")
-detectors = {f: DEF.FeatureSqueezingDetector(ref, DEF.paper_defenses([f])).fit(x_fit.to(dev), 0.05) for f in FAMILIES}
-timings["detectors"] = time.perf_counter() - t0
+# %% tags=["hide-input"]
+with timer(timings, "detectors"):
+    SQUEEZE = DEF.paper_defenses()
+    FAMILIES = ["requantize", "median", "jpeg"]
+    if x_fit is None:
+        x_fit = x_test
+        print("paper profile: the detectors' thresholds are learned on the test images (no Places365 training images)")
+    detectors = {f: DEF.FeatureSqueezingDetector(ref, DEF.paper_defenses([f])).fit(x_fit.to(dev), cfg.detector_fpr)
+                 for f in FAMILIES}
 
 
 def mislead(probs, y, k):
@@ -303,19 +280,18 @@ def measures(adv, y, roles=ROLES):
     return out
 
 
-t0 = time.perf_counter()
-summary = {}
-for name in progress(list(R), desc="measures"):
-    adv = R[name]
-    row = measures(adv, y_test)
-    row["BRISQUE"] = float(np.mean(M.brisque(adv.cpu()))) if name in ATTACKS else np.nan
-    row["PSNR"] = float(M.psnr(x_test, adv).clamp(max=100).mean())
-    row["MAD"] = float(M.mad(x_test[:quality_images], adv[:quality_images]).mean()) if name in ATTACKS else np.nan
-    row["s / image"] = RUNTIME[name]
-    summary[name] = row
-summary = pd.DataFrame(summary).T
-clean_row = measures(x_test, y_test)
-timings["measures"] = time.perf_counter() - t0
+with timer(timings, "measures"):
+    summary = {}
+    for name in progress(list(R), desc="measures"):
+        adv = R[name]
+        row = measures(adv, y_test)
+        row["BRISQUE"] = float(np.mean(M.brisque(adv.cpu()))) if name in ATTACKS else np.nan
+        row["PSNR"] = float(M.psnr(x_test, adv).clamp(max=100).mean())
+        row["MAD"] = float(M.mad(x_test[:cfg.quality_images], adv[:cfg.quality_images]).mean()) if name in ATTACKS else np.nan
+        row["s / image"] = RUNTIME[name]
+        summary[name] = row
+    summary = pd.DataFrame(summary).T
+    clean_row = measures(x_test, y_test)
 print(f"clean images: detector flags {clean_row['Det.']:.1f} % (5 % intended on training images)")
 
 # %% [markdown]
@@ -327,14 +303,14 @@ print(f"clean images: detector flags {clean_row['Det.']:.1f} % (5 % intended on 
 # [R18], [A], [R50] are the same attacks on one classifier. The paper's table did not survive in our copy
 # of the text; its values quoted in the prose are collected below the table.
 
-# %%
+# %% tags=["hide-input"]
 COLS = [f"Mislead {c} T{k}" for c in ("R50", "DN") for k in (1, 5)] + \
        [f"Mislead w/ def. {c} T{k}" for c in ("R50", "DN") for k in (1, 5)] + ["Det.", "BRISQUE", "PSNR", "MAD"]
 summary_view = summary.loc[ATTACKS + [n for n in R if n not in ATTACKS], COLS].astype(float).round(1)
 summary_view.index.name = f"attack ({profile})"
 _ = results.table(summary.round(3), "summary_all_measures")
 
-# %%
+# %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
 display(summary_view)
 
@@ -362,7 +338,7 @@ display(summary_view)
 # Bottom: naturalness (100 - BRISQUE) against undetectability (100 - detectability). Higher is better
 # on every axis.
 
-# %%
+# %% tags=["hide-input"]
 fig, ax = plt.subplots(1, 3, figsize=(15, 4.4))
 markers = {n: ("s" if "(U)" in n or n in ("DeepFool", "SparseFool", "U-FGSM") else "o") for n in ATTACKS}
 for i, n in enumerate(ATTACKS):
@@ -383,7 +359,7 @@ plt.show()
 #
 # The first test image that every classifier classifies correctly (true class marked with `*`).
 
-# %%
+# %% tags=["hide-input"]
 ok = torch.stack([clean_probs[r].argmax(1).eq(y_test) for r in ROLES]).all(0)
 i0 = int(ok.nonzero()[0]) if ok.any() else 0
 
@@ -399,7 +375,7 @@ table4 = pd.DataFrame({n: {r: top5(A.predict_proba(nets[r], (x_test if n == "Ori
 table4.index.name = f"image {i0}, true class {class_names[int(y_test[i0])]}"
 _ = results.table(table4, "table4")
 
-# %%
+# %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
 display(table4)
 
@@ -408,7 +384,7 @@ display(table4)
 #
 # The sum over the colour channels of $|\hat{\mathbf{x}} - \mathbf{x}|$ (grey levels) for the same image.
 
-# %%
+# %% tags=["hide-input"]
 FIG1 = ["JSMA", "CW", "DeepFool", "SparseFool", "EOT", "DI-FGSM (U)", "E-FGSM", "RP-FGSM (U)"]
 fig, ax = plt.subplots(1, len(FIG1) + 1, figsize=(2.0 * (len(FIG1) + 1), 2.4))
 ax[0].imshow(x_test[i0].permute(1, 2, 0).cpu().numpy())
@@ -419,28 +395,24 @@ for a, n in zip(ax[1:], FIG1):
     a.set_title(f"{n}\nmax {float(m.max()):.0f}", fontsize=8)
 for a in ax:
     a.axis("off")
-fig.tight_layout()
-results.figure(fig, "fig1_perturbations")
-plt.show()
+results.show(fig, "fig1_perturbations")
 
 # %% [markdown]
 # ## Fig. 3: $\gamma$ and the number of candidate targets
 #
 # Eq. 17's intersection over the three seen classifiers, over the test images: median and quartiles.
 
-# %%
+# %% tags=["hide-input"]
 GAMMAS = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.99]
 cands = np.stack([A.rp_target_mask([clean_probs[r] for r in SEEN], gm).sum(1).cpu().numpy() for gm in GAMMAS])
 true_in = [100 * float(A.rp_target_mask([clean_probs[r] for r in SEEN], gm)[torch.arange(n_test), y_test].float().mean())
            for gm in GAMMAS]
 fig, ax = plt.subplots(1, 2, figsize=(11, 3.4))
 ax[0].boxplot(cands.T, tick_labels=[str(gm) for gm in GAMMAS], whis=(0, 100))
-ax[0].set(xlabel="γ", ylabel="candidate target classes", title=f"{D} classes")
+ax[0].set(xlabel="γ", ylabel="candidate target classes", title=f"{n_classes} classes")
 ax[1].plot(GAMMAS, true_in, "o-")
 ax[1].set(xlabel="γ", ylabel="% of images", title="true class among the candidates")
-fig.tight_layout()
-results.figure(fig, "fig3_gamma")
-plt.show()
+results.show(fig, "fig3_gamma")
 print("median candidates: " + ", ".join(f"γ={gm}: {int(np.median(c))}" for gm, c in zip(GAMMAS, cands)))
 
 # %% [markdown]
@@ -453,57 +425,56 @@ print("median candidates: " + ", ".join(f"γ={gm}: {int(np.median(c))}" for gm, 
 # test images: misleading rates T1/T5 without and with defense for each classifier, and detectability.
 
 # %%
-t0 = time.perf_counter()
-xa_, ya_ = x_test[:ablation_images], y_test[:ablation_images]
-COMBOS = {"R18": ["ResNet18"], "R50": ["ResNet50"], "A": ["AlexNet"], "R18+R50": ["ResNet18", "ResNet50"],
-          "R18+A": ["ResNet18", "AlexNet"], "R50+A": ["ResNet50", "AlexNet"], "R18+R50+A": SEEN}
-abl = {}
+with timer(timings, "ablations"):
+    xa_, ya_ = x_test[:cfg.ablation_images], y_test[:cfg.ablation_images]
+    COMBOS = {"R18": ["ResNet18"], "R50": ["ResNet50"], "A": ["AlexNet"], "R18+R50": ["ResNet18", "ResNet50"],
+              "R18+A": ["ResNet18", "AlexNet"], "R50+A": ["ResNet50", "AlexNet"], "R18+R50+A": SEEN}
+    abl = {}
 
 
-def variant(combo, targeted, classifiers, trans, iterations=None):
-    key = (combo, targeted, classifiers, trans, iterations)
-    if key not in abl:
-        models = [nets[r] for r in COMBOS[combo]]
-        targets = A.rp_target_mask([A.predict_proba(m, xa_) for m in models], 0.99) if targeted else None
-        targets = A.sample_targets(targets, g(11)) if targeted else None
-        t = time.perf_counter()
-        adv = A.rp_fgsm(models, xa_, targeted=targeted, targets=targets, defenses=None if trans else [],
-                        classifiers=classifiers, iterations=iterations, generator=g(12)).adv
-        abl[key] = dict(measures(adv, ya_), seconds=time.perf_counter() - t)
-    return abl[key]
+    def variant(combo, targeted, classifiers, trans, iterations=None):
+        key = (combo, targeted, classifiers, trans, iterations)
+        if key not in abl:
+            models = [nets[r] for r in COMBOS[combo]]
+            targets = A.rp_target_mask([A.predict_proba(m, xa_) for m in models], cfg.gamma) if targeted else None
+            targets = A.sample_targets(targets, g(11)) if targeted else None
+            t = time.perf_counter()
+            adv = A.rp_fgsm(models, xa_, targeted=targeted, targets=targets, defenses=None if trans else [],
+                            classifiers=classifiers, iterations=iterations, generator=g(12)).adv
+            abl[key] = dict(measures(adv, ya_), seconds=time.perf_counter() - t)
+        return abl[key]
 
 
-def delta(a, b, prefix):
-    return {f"{prefix} {k}": round(a[k] - b[k], 1) for k in ABL_COLS}
+    def delta(a, b, prefix):
+        return {f"{prefix} {k}": round(a[k] - b[k], 1) for k in ABL_COLS}
 
 
-ABL_COLS = [f"Mislead {SHORT[r]} T{k}" for r in ROLES for k in (1, 5)] + \
-           [f"Mislead w/ def. {SHORT[r]} T{k}" for r in ROLES for k in (1, 5)] + ["Det."]
+    ABL_COLS = [f"Mislead {SHORT[r]} T{k}" for r in ROLES for k in (1, 5)] + \
+               [f"Mislead w/ def. {SHORT[r]} T{k}" for r in ROLES for k in (1, 5)] + ["Det."]
 
 
-def both(row_fn):
-    return {**row_fn(True, "T"), **row_fn(False, "U")}
+    def both(row_fn):
+        return {**row_fn(True, "T"), **row_fn(False, "U")}
 
 
-t5 = {}
-for c in ["R18", "R50", "A"]:
-    t5[f"N/A | {c}"] = both(lambda tg, p: delta(variant(c, tg, "random", True), variant(c, tg, "random", False), p))
-for mode, label in (("ensemble", "Ensemble"), ("random", "Random")):
+    t5 = {}
+    for c in ["R18", "R50", "A"]:
+        t5[f"N/A | {c}"] = both(lambda tg, p: delta(variant(c, tg, "random", True), variant(c, tg, "random", False), p))
+    for mode, label in (("ensemble", "Ensemble"), ("random", "Random")):
+        for c in ["R18+R50", "R18+A", "R50+A", "R18+R50+A"]:
+            t5[f"{label} | {c}"] = both(lambda tg, p: delta(variant(c, tg, mode, True), variant(c, tg, mode, False), p))
+    t6 = {}
+    for trans, label in ((False, "N/A"), (True, "Random")):
+        for c in ["R18+R50", "R18+A", "R50+A", "R18+R50+A"]:
+            t6[f"{label} | {c}"] = both(lambda tg, p: delta(variant(c, tg, "random", trans), variant(c, tg, "ensemble", trans), p))
+    t7 = {}
     for c in ["R18+R50", "R18+A", "R50+A", "R18+R50+A"]:
-        t5[f"{label} | {c}"] = both(lambda tg, p: delta(variant(c, tg, mode, True), variant(c, tg, mode, False), p))
-t6 = {}
-for trans, label in ((False, "N/A"), (True, "Random")):
-    for c in ["R18+R50", "R18+A", "R50+A", "R18+R50+A"]:
-        t6[f"{label} | {c}"] = both(lambda tg, p: delta(variant(c, tg, "random", trans), variant(c, tg, "ensemble", trans), p))
-t7 = {}
-for c in ["R18+R50", "R18+A", "R50+A", "R18+R50+A"]:
-    t7[f"20 vs 20 | {c}"] = delta(variant(c, True, "random", True, 20), variant(c, True, "ensemble", True), "T")
-for c in ["R18+R50", "R18+A", "R50+A"]:
-    t7[f"20 vs 40 | {c}"] = delta(variant(c, True, "random", True), variant(c, True, "ensemble", True), "T")
-t7["20 vs 60 | R18+R50+A"] = delta(variant("R18+R50+A", True, "random", True), variant("R18+R50+A", True, "ensemble", True), "T")
-t7["60 vs 60 | R18+R50+A"] = delta(variant("R18+R50+A", True, "random", True),
-                                   variant("R18+R50+A", True, "ensemble", True, 60), "T")
-timings["ablations"] = time.perf_counter() - t0
+        t7[f"20 vs 20 | {c}"] = delta(variant(c, True, "random", True, 20), variant(c, True, "ensemble", True), "T")
+    for c in ["R18+R50", "R18+A", "R50+A"]:
+        t7[f"20 vs 40 | {c}"] = delta(variant(c, True, "random", True), variant(c, True, "ensemble", True), "T")
+    t7["20 vs 60 | R18+R50+A"] = delta(variant("R18+R50+A", True, "random", True), variant("R18+R50+A", True, "ensemble", True), "T")
+    t7["60 vs 60 | R18+R50+A"] = delta(variant("R18+R50+A", True, "random", True),
+                                       variant("R18+R50+A", True, "ensemble", True, 60), "T")
 
 
 def with_averages(rows):
@@ -537,21 +508,21 @@ print(f"ablations: {len(abl)} RP-FGSM variants in {timings['ablations']:.0f} s")
 # The key columns beside the paper's (unseen classifier's top-5 misleading without and with defense,
 # detectability); the full table (all 34 columns) is in `table5.csv` beside the notebook's results.
 
-# %%
+# %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
 display(beside(table5, "rp_fgsm_table5", KEY))
 
 # %% [markdown]
 # ### Table VI: random classifier versus ensemble
 
-# %%
+# %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
 display(beside(table6, "rp_fgsm_table6", KEY))
 
 # %% [markdown]
 # ### Table VII: random classifier versus ensemble by iterations (targeted)
 
-# %%
+# %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
 K7 = ["T Mislead DN T1", "T Mislead DN T5", "T Mislead w/ def. DN T1", "T Mislead w/ def. DN T5", "T Det."]
 display(beside(table7, "rp_fgsm_table7", K7))
@@ -563,25 +534,24 @@ display(beside(table7, "rp_fgsm_table7", K7))
 # on each seen classifier alone and on the three; evaluated on the attacked classifier (ResNet-50's
 # role for the three) and on the unseen one, top-1, on the first `sweep_images` test images.
 
-# %%
-t0 = time.perf_counter()
-EPS = [1, 2, 4, 8, 16, 32, 64]
-xs_, ys_ = x_test[:sweep_images], y_test[:sweep_images]
-sweep = {}
-for setting, roles in progress(list({"R18": ["ResNet18"], "R50": ["ResNet50"], "A": ["AlexNet"], "R18+R50+A": SEEN}.items()),
-                               desc="epsilon sweep"):
-    for eps in EPS:
-        adv = A.rp_fgsm([nets[r] for r in roles], xs_, eps=float(eps), generator=g(13)).adv
-        judge = roles[0] if len(roles) == 1 else REF      # the attacked classifier (ResNet-50's role for three)
-        m = measures(adv, ys_, roles=[judge, "DenseNet161"])
-        s = SHORT[judge]
-        sweep[(setting, eps)] = {"MS": m[f"Mislead {s} T1"], "MSwD": m[f"Mislead w/ def. {s} T1"],
-                                 "MU": m["Mislead DN T1"], "MUwD": m["Mislead w/ def. DN T1"],
-                                 "Det.": m.get("Det.", np.nan), "PSNR": float(M.psnr(xs_, adv).clamp(max=100).mean())}
-sweep = pd.DataFrame(sweep).T
-sweep.index.names = ["classifiers", "epsilon"]
-_ = results.table(sweep, "fig5_epsilon")
-timings["epsilon sweep"] = time.perf_counter() - t0
+# %% tags=["hide-input"]
+with timer(timings, "epsilon sweep"):
+    EPS = [1, 2, 4, 8, 16, 32, 64]
+    xs_, ys_ = x_test[:cfg.sweep_images], y_test[:cfg.sweep_images]
+    sweep = {}
+    for setting, roles in progress(list({"R18": ["ResNet18"], "R50": ["ResNet50"], "A": ["AlexNet"], "R18+R50+A": SEEN}.items()),
+                                   desc="epsilon sweep"):
+        for eps in EPS:
+            adv = A.rp_fgsm([nets[r] for r in roles], xs_, eps=float(eps), generator=g(13)).adv
+            judge = roles[0] if len(roles) == 1 else REF      # the attacked classifier (ResNet-50's role for three)
+            m = measures(adv, ys_, roles=[judge, "DenseNet161"])
+            s = SHORT[judge]
+            sweep[(setting, eps)] = {"MS": m[f"Mislead {s} T1"], "MSwD": m[f"Mislead w/ def. {s} T1"],
+                                     "MU": m["Mislead DN T1"], "MUwD": m["Mislead w/ def. DN T1"],
+                                     "Det.": m.get("Det.", np.nan), "PSNR": float(M.psnr(xs_, adv).clamp(max=100).mean())}
+    sweep = pd.DataFrame(sweep).T
+    sweep.index.names = ["classifiers", "epsilon"]
+    _ = results.table(sweep, "fig5_epsilon")
 fig, ax = plt.subplots(1, 6, figsize=(18, 3.2))
 for setting in sweep.index.get_level_values(0).unique():
     s = sweep.loc[setting]
@@ -591,9 +561,7 @@ for setting in sweep.index.get_level_values(0).unique():
         a.set_xticks(EPS, [str(e) for e in EPS], fontsize=7)
         a.minorticks_off()
 ax[0].legend(fontsize=7)
-fig.tight_layout()
-results.figure(fig, "fig5_epsilon")
-plt.show()
+results.show(fig, "fig5_epsilon")
 
 # %% [markdown]
 # ## Fig. 6: runtime
@@ -602,7 +570,7 @@ plt.show()
 # images; the paper times one image at a time on a Tesla V100). (b) RP-FGSM (targeted, with
 # transformations) against the number of classifiers, from the ablation runs.
 
-# %%
+# %% tags=["hide-input"]
 fig, ax = plt.subplots(1, 2, figsize=(13, 3.4), width_ratios=[2.2, 1])
 rt = pd.Series({n: RUNTIME[n] for n in ATTACKS})
 ax[0].bar(range(len(rt)), rt.values, color=["C3" if n in ("JSMA", "CW", "SparseFool") else "C0" for n in rt.index])
@@ -612,9 +580,7 @@ by_k = pd.Series({c: abl[(c, True, "random", True, None)]["seconds"] / len(xa_) 
 ax[1].bar(range(len(by_k)), by_k.values)
 ax[1].set_xticks(range(len(by_k)), by_k.index, rotation=45, fontsize=8)
 ax[1].set(ylabel="seconds per image", title="(b) RP-FGSM (T) by classifiers")
-fig.tight_layout()
-results.figure(fig, "fig6_runtime")
-plt.show()
+results.show(fig, "fig6_runtime")
 display(pd.concat({"ours (s / image)": rt.round(4)}, axis=1).join(
     paper_table("rp_fgsm_runtime").rename(index={"DeepFool and FGSM-based": "U-FGSM"}), how="left"))
 
@@ -623,7 +589,7 @@ display(pd.concat({"ours (s / image)": rt.round(4)}, axis=1).join(
 #
 # Timings of this run (seconds, not checked by the tests) and where the tables and figures were written.
 
-# %%
+# %% tags=["hide-input"]
 timings["total"] = sum(v for k, v in timings.items() if k != "total")
 print(pd.Series(timings).round(1).to_string())
 print("results in", results.root.relative_to(ROOT), "| commit", results.provenance["git_commit"][:12])
@@ -635,7 +601,7 @@ print("results in", results.root.relative_to(ROOT), "| commit", results.provenan
 # uses other data and classifiers, so only relations between attacks are expected to carry over.
 
 
-# %%
+# %% tags=["hide-input"]
 def S(name, col):
     return float(summary.loc[name, col])
 
@@ -683,10 +649,10 @@ claims = [
                                           for s_ in sweep.index.get_level_values(0).unique()),
           all(sweep.loc[(s_, 64), "MS"] > sweep.loc[(s_, 1), "MS"] for s_ in sweep.index.get_level_values(0).unique())),
     Claim("A larger gamma leaves fewer candidate targets (Fig. 3: median at 0.99 below median at 0.1)",
-          "364 -> 307 of 365", f"{int(np.median(cands[0]))} -> {int(np.median(cands[-1]))} of {D}",
+          "364 -> 307 of 365", f"{int(np.median(cands[0]))} -> {int(np.median(cands[-1]))} of {n_classes}",
           np.median(cands[-1]) < np.median(cands[0])),
 ]
 
-# %%
+# %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
 claims_df = show_claims(claims, "rp_fgsm", profile, results)

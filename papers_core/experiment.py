@@ -175,6 +175,15 @@ class Results:
             fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format="png")
         return self.root / f"{name}.png"
 
+    def show(self, fig, name: str, dpi: int = 120) -> Path:
+        """Lay out ``fig``, write it as ``<name>.png`` and show it (the end of every figure cell)."""
+        import matplotlib.pyplot as plt
+
+        fig.tight_layout()
+        path = self.figure(fig, name, dpi)
+        plt.show()
+        return path
+
 
 def in_batches(fn, *tensors, batch_size: int, desc: str = "batches"):
     """Call ``fn`` on consecutive chunks of ``batch_size`` rows of ``tensors`` and concatenate what it
@@ -210,7 +219,7 @@ class NotebookSetup(NamedTuple):
     cfg: Any = None
 
 
-def notebook_setup(paper: str, profile: str, seed: int, device: str = "auto", use_cache: bool = True,
+def notebook_setup(paper: str, profile, seed: int = 0, device: str = "auto", use_cache: bool = True,
                    overrides: dict | None = None) -> NotebookSetup:
     """The opening of every paper notebook: check the profile, read the page's settings
     (:func:`papers_core.profiles.settings`, with ``overrides``: the notebook's ``globals()``, where
@@ -218,13 +227,19 @@ def notebook_setup(paper: str, profile: str, seed: int, device: str = "auto", us
     the notebooks (``data/cache/models``) and the paper's results folder (``results/<profile>/<paper>``,
     whose provenance records the settings); print the run's settings. Returns ``(root, device,
     generator, cache, results, timings, cfg)``, where ``timings`` is an empty dict for :func:`timer` and
-    ``cfg`` the settings (None for a name that is not one of the papers). Progress bars
+    ``cfg`` the settings (None for a name that is not one of the papers). A page calls it as
+    ``notebook_setup("<paper>", globals())``: ``profile``, ``seed``, ``device`` and ``use_cache`` (default
+    "quick", 0, "auto", True) and any setting are then read from the notebook's parameters. Progress bars
     (:mod:`papers_core.progress`) are on in the paper profile and off in the quick one."""
     import pandas as pd
 
     from . import profiles
     from .progress import set_progress
 
+    if isinstance(profile, dict):  # notebook_setup(paper, globals()): the run's own parameters
+        overrides = profile
+        profile, seed = overrides.get("profile", "quick"), overrides.get("seed", 0)
+        device, use_cache = overrides.get("device", "auto"), overrides.get("use_cache", True)
     check_profile(profile)
     cfg = profiles.settings(paper, profile, overrides) if paper in profiles.PAPERS else None
     root = repo_root()

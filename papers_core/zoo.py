@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .train import train_classifier
 
-__all__ = ["quick_scene_classifier", "quick_rp_classifiers", "QUICK_RP_CLASSIFIERS"]
+__all__ = ["quick_scene_classifier", "quick_scene_task", "quick_rp_classifiers", "QUICK_RP_CLASSIFIERS"]
 
 
 def quick_scene_classifier(cache=None, seed: int = 0, n_per_class: int = 200, epochs: int = 8,
@@ -66,3 +66,14 @@ def quick_rp_classifiers(cache=None, seed: int = 0, n_per_class: int = 200) -> t
                             else _train())
         out[role] = net.eval()
     return out, train
+
+
+def quick_scene_task(cache=None, seed: int = 0, test_per_class: int = 50):
+    """The quick profile's scene-privacy task (the P-FGSM and colour-variance pages): the cached
+    :func:`quick_scene_classifier` and the SynthScenes test images of the private classes, mirroring the
+    MediaEval images of the 60 private Places365 classes. Returns ``(model, train_set, test_set)``."""
+    from .data import synth_scenes
+
+    model, train = quick_scene_classifier(cache, seed=seed)
+    test = synth_scenes("test", n_per_class=test_per_class, classes=train.private_classes, seed=seed)
+    return model, train, test

@@ -38,3 +38,21 @@ def model(scenes):
 def batch(scenes):
     _, test = scenes
     return test.images[:24], test.labels[:24]
+
+
+class CountingModel(torch.nn.Module):
+    """Wraps a model and counts its forward calls (to check what an attack does before calling it)."""
+
+    def __init__(self, net):
+        super().__init__()
+        self.net, self.calls = net, 0
+
+    def forward(self, x):
+        self.calls += 1
+        return self.net(x)
+
+
+@pytest.fixture
+def counting():
+    """``counting(model)``: the model wrapped in a :class:`CountingModel`, in eval mode."""
+    return lambda net: CountingModel(net).eval()

@@ -114,19 +114,9 @@ def test_bim_stays_in_the_ball_and_pgd_without_random_start_is_bim(model, batch)
     assert torch.equal(c.adv, pgd(model, x, y, eps=4, step=1, iterations=6, generator=3).adv)
 
 
-class _Counting(torch.nn.Module):
-    def __init__(self, net):
-        super().__init__()
-        self.net, self.calls = net, 0
-
-    def forward(self, x):
-        self.calls += 1
-        return self.net(x)
-
-
-def test_fgsm_result_probabilities_are_computed_only_when_read(model, batch):
+def test_fgsm_result_probabilities_are_computed_only_when_read(model, batch, counting):
     x, y = batch
-    counted = _Counting(model).eval()
+    counted = counting(model)
     eager = fgsm(model, x, y)
     fgsm(counted, x, y)           # probes the class count once
     before = counted.calls

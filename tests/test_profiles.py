@@ -52,9 +52,9 @@ def test_reference_page_lists_the_current_settings():
 def test_every_notebook_reads_its_settings_from_the_profile():
     for paper in profiles.PAPERS:
         src = (repo_root() / "notebooks" / f"{paper}.py").read_text()
-        assert f'cfg = notebook_setup("{paper}", profile, seed, device, use_cache, globals())' in src, paper
+        assert f'cfg = notebook_setup("{paper}", globals())' in src, paper
         params = src.split('tags=["parameters"]', 1)[1].split("# %%", 1)[0]
         assigned = set(re.findall(r"^(\w+) =", params, re.M))
-        assert assigned == {"profile", "seed", "device", "use_cache"}, (paper, assigned)
+        assert assigned == {"profile", "seed", "device"}, (paper, assigned)
         # no number chosen by profile inside a page: those live in papers_core.profiles
         assert not re.search(r"[\d)]\s+if (QUICK|profile ==)[^\n]*else\s+[\d(]", src), paper

@@ -218,24 +218,15 @@ def test_same_seed_gives_bitwise_identical_results_across_processes():
     assert outs[0] == outs[1] and len(outs[0]) == 64
 
 
-def test_float64_images_for_a_float32_model_are_refused_with_the_fix(model, scenes):
+def test_float64_images_for_a_float32_model_are_refused_with_the_fix(model, scenes, counting):
     """Every attack checks the images against the model before its first model call: float64 images
     get a message that names the dtype, not a raw error from inside a convolution."""
     from papers_core.attacks import ATTACKS
 
-    class Counting(torch.nn.Module):
-        def __init__(self, inner):
-            super().__init__()
-            self.inner, self.calls = inner, 0
-
-        def forward(self, z):
-            self.calls += 1
-            return self.inner(z)
-
-    counting = Counting(model).eval()
+    counted = counting(model)
     x = scenes[1].images[:2].double()
     for name, attack in ATTACKS.items():
         targets = torch.zeros(2, dtype=torch.long) if attack.needs_targets else None
         with pytest.raises(TypeError, match="float64.*x.float()"):
-            attack(counting, x, torch.zeros(2, dtype=torch.long), targets=targets)
-        assert counting.calls == 0, name   # refused before the first model call
+            attack(counted, x, torch.zeros(2, dtype=torch.long), targets=targets)
+        assert counted.calls == 0, name   # refused before the first model call

@@ -29,6 +29,7 @@ __all__ = [
     "check_models",
     "num_classes",
     "true_labels",
+    "required_targets",
     "predict_proba",
     "input_gradient",
     "to_8bit",
@@ -196,6 +197,16 @@ def check_models(models, x: torch.Tensor) -> tuple[list, int]:
     if len(sizes) != 1:
         raise ValueError(f"the classifiers disagree on the number of classes: {sorted(sizes)}.")
     return models, sizes.pop()
+
+
+def required_targets(x: torch.Tensor, labels, targets, n_classes: int, attack: str) -> torch.Tensor:
+    """The ``targets`` of an attack that cannot choose its own, checked (and ``labels`` checked if
+    given); a missing ``targets`` is refused with the fix."""
+    if targets is None:
+        raise ValueError(f"{attack} is targeted: pass targets= (the class each image is pushed towards).")
+    if labels is not None:
+        check_labels(labels, x.shape[0], n_classes)
+    return check_labels(targets, x.shape[0], n_classes, "targets").to(x.device)
 
 
 def true_labels(model, x: torch.Tensor, labels, n_classes: int, name: str = "labels") -> torch.Tensor:

@@ -26,9 +26,9 @@ import math
 
 import torch
 
-from .._validate import check_labels, check_range
+from .._validate import check_range
 from ..progress import progress
-from .base import AttackResult, check_attack_input
+from .base import AttackResult, check_attack_input, required_targets
 
 __all__ = ["jsma"]
 
@@ -88,12 +88,7 @@ def jsma(model, x: torch.Tensor, labels=None, *, targets, theta: float = 1.0, ga
     change per modified feature (in [0, 1] units; cleverhans' and the paper's 1.0 sets a feature to its
     maximum), ``gamma`` the largest fraction of features that may change, which sets the step limit
     ``floor(gamma * D / 2)``. The result's ``iterations`` counts the pairs each sample modified."""
-    n_classes = check_attack_input(model, x)
-    if targets is None:
-        raise ValueError("JSMA is targeted: pass targets= (the class each image is pushed towards).")
-    if labels is not None:
-        check_labels(labels, x.shape[0], n_classes)
-    targets = check_labels(targets, x.shape[0], n_classes, "targets").to(x.device)
+    targets = required_targets(x, labels, targets, check_attack_input(model, x), "JSMA")
     check_range(theta, "theta", lo=-1, hi=1)
     if theta == 0:
         raise ValueError("theta must be non-zero: positive increases features, negative decreases them.")

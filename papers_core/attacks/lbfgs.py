@@ -19,9 +19,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .._validate import check_labels, check_range
+from .._validate import check_range
 from ..progress import progress
-from .base import AttackResult, check_attack_input
+from .base import AttackResult, check_attack_input, required_targets
 
 __all__ = ["lbfgs_attack", "lbfgs_b", "smooth_l2"]
 
@@ -61,12 +61,7 @@ def lbfgs_attack(model, x: torch.Tensor, labels=None, *, targets, c_init: float 
     down: by factors of 10 until both a successful and a failed c are known, then by bisection of
     their geometric mean, for ``search_steps`` solves of at most ``iterations`` L-BFGS-B iterations each.
     The returned image is the successful one with the smallest ||p||_2 (the clean image if none)."""
-    n_classes = check_attack_input(model, x)
-    if targets is None:
-        raise ValueError("the L-BFGS attack is targeted: pass targets= (the class each image is pushed towards).")
-    if labels is not None:
-        check_labels(labels, x.shape[0], n_classes)
-    targets = check_labels(targets, x.shape[0], n_classes, "targets").to(x.device)
+    targets = required_targets(x, labels, targets, check_attack_input(model, x), "the L-BFGS attack")
     check_range(c_init, "c_init", lo=0, lo_open=True)
     check_range(search_steps, "search_steps", lo=1, hi=100, integer=True)
     check_range(iterations, "iterations", lo=1, hi=100_000, integer=True)
