@@ -221,7 +221,7 @@ display(pd.DataFrame(attack_secs).round(2).rename_axis("attack time (s)"))
 # lines are the bounds $1/5$ and $1/9$ that condition (5) sets for $K = 5$ and $K = 9$.
 
 # %% tags=["hide-input"]
-pmf = {ds: {m: M.rank_pmf(r.probs, exps[ds]["y"])[:10] for m, r in rs.items()} for ds, rs in runs.items()}
+pmf = {ds: {m: M.rank_pmf(r.probs, exps[ds].y)[:10] for m, r in rs.items()} for ds, rs in runs.items()}
 fig, axes = plt.subplots(1, len(pmf), figsize=(5.2 * len(pmf), 3.6), squeeze=False)
 width = 0.8 / len(METHODS)
 for ax, (ds, by_method) in zip(axes[0], pmf.items()):
@@ -254,7 +254,7 @@ display(pmf_df.round(2))
 paper = pd.read_csv(ROOT / "data" / "paper" / "k_anonymity_table1.csv")
 rows = []
 for ds, rs in runs.items():
-    x, y = exps[ds]["x"], exps[ds]["y"]
+    x, y = exps[ds].x, exps[ds].y
     scale = float(paper.loc[paper.dataset == ds, "MSE scale"].iloc[0])
     sim = M.ms_ssim if x.shape[1] == 3 else M.ssim
     for m in METHODS:
@@ -310,7 +310,7 @@ display(sweep_df.round(3))
 
 # %% tags=["hide-input"]
 if "Yale" in runs:
-    xf = exps["Yale"]["x"][0, 0].cpu()
+    xf = exps["Yale"].x[0, 0].cpu()
     fig, axes = plt.subplots(1, 1 + len(METHODS), figsize=(2.1 * (1 + len(METHODS)), 2.5))
     axes[0].imshow(xf, cmap="gray", vmin=0, vmax=1)
     axes[0].set_title("(a) original", fontsize=8)
@@ -344,7 +344,7 @@ def draw_k(K, fig):
     a0, a1 = fig.subplots(1, 2, width_ratios=[1, 2])
     img = by_k[K].adv[0].cpu()
     a0.imshow(img[0] if img.shape[0] == 1 else img.permute(1, 2, 0), cmap="gray", vmin=0, vmax=1)
-    a0.set_title(f"rank of y: {int(M.label_ranks(by_k[K].probs[:1], e0['y'][:1])[0])}", fontsize=8)
+    a0.set_title(f"rank of y: {int(M.label_ranks(by_k[K].probs[:1], e0.y[:1])[0])}", fontsize=8)
     a0.axis("off")
     a1.bar(np.arange(1, 11), k_pmf[K], color="C0")
     a1.axhline(1 / K, ls="--", color="grey", lw=1)

@@ -360,7 +360,7 @@ for ds, e in exps.items():
         key = next((k for k in e.single if np.isclose(k, eps)), None)
         if e.name == "mnist" and key is not None:
             c[f"adv_{round(eps * 100)}"] = curve(e, e.single[key])
-    if "fig2_full" in e:
+    if e.fig2_full is not None:
         c["mixed multi-strength: reduced size"] = curve(e, e.fig2_reduced)
         c["mixed multi-strength: full size"] = curve(e, e.fig2_full)
         c["single-strength (0.1)"] = c.get("adv_10")
