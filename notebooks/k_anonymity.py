@@ -41,8 +41,9 @@
 # SSIM and MSE) and Fig. 2 (the perturbations on one face), beside the paper's numbers, and ends with the
 # paper's claims as checks.
 #
-# **Profiles.** The published page runs the `quick` profile on a 2-core CPU with embedded data, each a
-# named stand-in: scikit-learn's *digits* (1797 8x8 digits, resized to 28x28) for MNIST, *SynthScenes*
+# **Profiles.** The published page runs the `quick` profile on a 2-core CPU with embedded data: a fixed
+# subset of **real MNIST** (10 000 training images, shipped with `papers_core`, CC BY-SA 3.0, LeCun and
+# Cortes) for MNIST, and named stand-ins for the other two: *SynthScenes*
 # (32x32 RGB, 10 of its classes) for CIFAR-10, and *SynthFaces* (15 generated identities in Yale-like lighting,
 # expressions and glasses, 32x32) for the Yale faces. The models are the paper's architectures, trained
 # here (MobileNetV2 thinned to half width, with ImageNet strides, so that it trains on a CPU). The
@@ -72,10 +73,11 @@ from IPython.display import display
 from papers_core import attacks as A
 from papers_core import metrics as M
 from papers_core.data import images as D
+from papers_core.data import load_mnist_subset
 from papers_core import explore
 from papers_core.experiment import notebook_setup, timer
 from papers_core.models import LeNet5, LightCNN9, cifar_mobilenet_v2, freeze
-from papers_core.reports import Claim, show_claims
+from papers_core.reports import bound_claim, compare_claim, rank_bound_claim, show_claims
 from papers_core.train import train_classifier
 
 ROOT, dev, _, cache, results, timings, cfg = notebook_setup("k_anonymity", globals())
@@ -90,7 +92,7 @@ print(cfg)
 #
 # | paper | quick profile (stand-in) | paper profile |
 # |---|---|---|
-# | MNIST, LeNet-5 | digits 28x28, LeNet-5, 15 epochs | MNIST train (60 000), LeNet-5, 10 epochs |
+# | MNIST, LeNet-5 | real MNIST: the embedded subset of 10 000 training images, LeNet-5, 15 epochs | MNIST train (60 000), LeNet-5, 10 epochs |
 # | CIFAR-10, MobileNetV2 | SynthScenes 32x32, 10 classes (difficulty 0.7), MobileNetV2 x0.5, 15 epochs | CIFAR-10 train, MobileNetV2 (CIFAR strides), 30 epochs |
 # | Yale, LightCNN-9 fine-tuned from CelebA | SynthFaces 32x32 (15 identities x 30 images), LightCNN-9, 60 epochs | Yale 128x128 (15 subjects), LightCNN-9 from scratch, 60 epochs |
 #
@@ -117,7 +119,7 @@ with timer(timings, "data and models"):
 
     def make_experiment(name):
         if name == "mnist":
-            data = D.load_digits() if QUICK else D.load_mnist(cfg.data_root, "train")
+            data = load_mnist_subset("train") if QUICK else D.load_mnist(cfg.data_root, "train")
             net, epochs, augment, batch, lr_train = LeNet5(10), cfg.mnist_epochs, False, 128, 2e-3
         elif name == "cifar10":
             if QUICK:
@@ -167,20 +169,17 @@ display(pd.DataFrame({k: {"training images": e.n_train, "classes": e.classes,
 # - **L-BFGS**: box-constrained L-BFGS-B (SciPy) on $c\|\mathbf{p}\|_2 + \mathrm{CE}$, with a line search
 #   on $c$ per sample (start 1, factors of 10, then bisection), keeping the smallest successful
 #   perturbation. Quick profile: 6 steps of at most 30 iterations; paper profile: 10 of 100.
-# - **Learning rate** ("we have slightly tuned the learning rate parameter of the optimizers, while
-#   keeping their settings equal for all competing methods"): one Adam learning rate for C&W and the
-#   proposed attack: C&W's 0.01 in the quick profile, 0.002 in the paper profile. Adam's first steps move
-#   every pixel by about the learning rate, so 0.01 (2.5 grey levels) puts a floor under the proposed
-#   attack's perturbation and pushes $y$ past rank $k$; the sweep below measures it. The quick profile
-#   keeps 0.01 because its budgets are small: at 0.005 with 50 iterations per search step C&W reached
-#   only 40 % on digits, and the proposed attack on SynthFaces took 4 minutes (measured).
-# - **C&W-L2**: the authors' defaults (start $c$ 0.001, confidence 0, early abort), with
-#   5 binary-search steps of 50 iterations (quick) or 9 of 1000 (paper; the authors' 10 000 iterations
-#   are out of reach on a CPU and change little once early abort stops a sample).
+# - **C&W-L2**: the authors' defaults: Adam with learning rate 0.01, 9 binary-search steps on $c$ from
+#   0.001, confidence 0, early abort; 10 000 iterations per search step in the paper profile, 1000 in the
+#   quick one (the cut: in the tanh change of variables a pixel at 0 or 1 starts at $|w| \approx 7$ and
+#   moves about 0.01 per step, so with a few hundred steps MNIST's background never moves and C&W's
+#   perturbation is inflated; 1000 steps let it move).
+# - **Proposed** (Eq. 6), $K = 1, 5, 9$: solved as the paper frames it, as a generalisation of L-BFGS:
+#   L-BFGS-B on $c\|\mathbf{p}\|_2 + (1 - s) + \sum_{i=2}^{k} L_f$ with the same line search on $c$ and the
+#   same budget as L-BFGS ("keeping their settings equal for all competing methods"), keeping the
+#   smallest perturbation whose ranking meets the constraint. *The solver* below compares it with
+#   projected Adam stopped as soon as the constraint holds, the solver this page used before.
 # - **DeepFool**: 10 candidate classes, overshoot 0.02, at most 50 iterations.
-# - **Proposed**, $K = 1, 5, 9$: Eq. 6 with Adam (the same learning rate as C&W) projected on
-#   $[0, 1]$, each sample stopping as soon as $r_\mathbf{x}(2..k)$ rank above $y$ (at most 300 steps in
-#   the quick profile, 2000 in the paper profile).
 #   CW-SSIM uses 8 orientations at the coarsest scale whose bands keep 14 pixels (scale 2 of the
 #   steerable pyramid at 28 and 32 pixels, 4 at 128), averaged over channels.
 
@@ -201,10 +200,10 @@ def run_attacks(e):
                                            iterations=cfg.lbfgs_iterations))
     timed("DeepFool", lambda: A.deepfool(model, x, y))
     timed("C&W", lambda: A.cw_l2(model, x, y, targets=runner_up, binary_search_steps=cfg.cw_search_steps,
-                                 iterations=cfg.cw_iterations, lr=cfg.lr))
+                                 iterations=cfg.cw_iterations, lr=cfg.cw_lr))
     for K in (1, 5, 9):
-        timed(f"Proposed (K = {K})", lambda K=K: A.k_anonymity_attack(model, x, y, K=K, lr=cfg.lr,
-                                                                       iterations=cfg.kanon_iterations, generator=seed))
+        timed(f"Proposed (K = {K})", lambda K=K: A.k_anonymity_attack(
+            model, x, y, K=K, search_steps=cfg.lbfgs_search_steps, iterations=cfg.lbfgs_iterations, generator=seed))
     return out, secs
 
 
@@ -244,8 +243,13 @@ display(pmf_df.round(2))
 # %% [markdown]
 # ## Table 1: success rate and introduced perturbation
 #
-# ASR is the share of attacked samples whose top-1 is no longer the true label (the same definition for
-# the targeted and untargeted methods). SSIM is scaled to 0..100 (MS-SSIM for the RGB dataset, as in the
+# ASR two ways: **misclassified**, the share of attacked samples whose top-1 is no longer the true label
+# (the same definition for the targeted and untargeted methods), and **constraint met**, the share
+# whose ranking meets the method's own goal (the target reached for L-BFGS and C&W; the label off the top
+# for DeepFool; $r_\mathbf{x}(2..k)$ all above $y$ for the proposed attack). The paper's ASR falls with $K$
+# (99.43, 96.26, 91.34 on Yale) although every sample it counts is misclassified, so it reads as the
+# second: that is the column compared with the paper. L2 is the mean $\|\mathbf{p}\|_2$, a sanity row for
+# the baselines beside DeepFool's (the smallest L2 step to a boundary). SSIM is scaled to 0..100 (MS-SSIM for the RGB dataset, as in the
 # paper; on 32x32 images MS-SSIM uses the two scales an 11-pixel window fits, with weights renormalised);
 # MSE is the mean squared pixel difference on the $[0, 1]$ scale, shown in the paper's units per dataset.
 # The paper's values are from its Table 1 (MNIST, CIFAR-10, Yale); ours are on the profile's datasets.
@@ -259,48 +263,55 @@ for ds, rs in runs.items():
     sim = M.ms_ssim if x.shape[1] == 3 else M.ssim
     for m in METHODS:
         r = rs[m]
-        rows.append({"dataset": ds, "method": m, "ASR%": 100.0 * float((r.prediction != y).float().mean()),
+        met = r.satisfied if hasattr(r, "satisfied") else r.success
+        rows.append({"dataset": ds, "method": m, "ASR% (misclassified)": 100.0 * float((r.prediction != y).float().mean()),
+                     "ASR%": 100.0 * float(met.float().mean()),
                      "SSIM": 100.0 * float(sim(x, r.adv).mean()), "MSE": float(M.mse(x, r.adv).mean()) / scale,
-                     "MSE scale": scale})
+                     "L2": float((r.adv - x).flatten(1).norm(dim=1).mean()), "MSE scale": scale})
 table1 = pd.DataFrame(rows)
 _ = results.table(table1, "table1")
 merged = table1.merge(paper, on=["dataset", "method"], suffixes=(" this run", " paper"))
 show = merged.set_index(["dataset", "method"])[[f"{c} {s}" for c in ("ASR%", "SSIM", "MSE") for s in ("paper", "this run")]]
 show.columns = pd.MultiIndex.from_tuples([(c.rsplit(" ", 2)[0] if "this run" in c else c.rsplit(" ", 1)[0],
                                            f"this run ({profile})" if "this run" in c else "paper") for c in show.columns])
+show = show.rename(columns={"ASR%": "ASR% (constraint met)"}, level=0)
+extra = table1.set_index(["dataset", "method"])[["ASR% (misclassified)", "L2"]]
+show[[(c, f"this run ({profile})") for c in extra.columns]] = extra.reindex(show.index).to_numpy()
 
 # %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
 display(show.round(2))
 
 # %% [markdown]
-# ## The learning rate
+# ## The solver
 #
-# The paper tuned the learning rate without giving it. On the first dataset (the MNIST experiment), the
-# proposed attack at three learning rates, with the step budget scaled so that lr x steps stays the
-# same: the MSE of the result, relative to L-BFGS's, and the largest share of samples on one rank
-# $2 \dots K+1$ (condition (5) asks for at most $1/K$).
+# Eq. 6 gives an objective, not an optimiser. On the first dataset, the proposed attack solved two ways:
+# with L-BFGS-B and the line search on $c$ (this page's reading: the paper calls the method a
+# generalisation of L-BFGS), and with projected Adam (learning rate 0.01) stopped as soon as the
+# constraint holds. Adam's per-pixel normalisation moves every pixel by about the learning rate per step,
+# so its perturbation is dense: the MSE relative to L-BFGS's, the largest share of samples on one rank
+# $2 \dots K+1$ (condition (5) asks for at most $1/K$) and the share that meets the constraint.
 
 # %% tags=["hide-input"]
 first = next(iter(exps))
 e = exps[first]
 lbfgs_mse = float(M.mse(e.x, runs[first]["L-BFGS"].adv).mean())
-sweep = []
-for rate in (0.01, 0.005, 0.002):
-    for K in (1, 5, 9):
-        r = A.k_anonymity_attack(e.model, e.x, e.y, K=K, lr=rate, iterations=int(3 / rate), generator=seed)
+solver_rows = []
+for K in (1, 5, 9):
+    adam = A.k_anonymity_attack(e.model, e.x, e.y, K=K, solver="adam", lr=cfg.adam_lr,
+                                iterations=cfg.adam_iterations, generator=seed)
+    for solver, r in (("L-BFGS-B, line search on c", runs[first][f"Proposed (K = {K})"]), ("Adam", adam)):
         p_rank = M.rank_pmf(r.probs, e.y)
-        sweep.append({"lr": rate, "K": K, "MSE / L-BFGS's": float(M.mse(e.x, r.adv).mean()) / lbfgs_mse,
-                      "max P(r(j) = y), j = 2..K+1": float(p_rank[1:K + 1].max()),
-                      "constraint met (%)": 100.0 * float(r.satisfied.float().mean()),
-                      "mean steps": float(r.iterations.float().mean())})
-sweep_df = pd.DataFrame(sweep).set_index(["lr", "K"])
-_ = results.table(sweep_df, "lr_sweep")
+        solver_rows.append({"solver": solver, "K": K, "MSE / L-BFGS's": float(M.mse(e.x, r.adv).mean()) / lbfgs_mse,
+                            "max P(r(j) = y), j = 2..K+1": float(p_rank[1:K + 1].max()),
+                            "constraint met (%)": 100.0 * float(r.satisfied.float().mean())})
+solver_df = pd.DataFrame(solver_rows).set_index(["solver", "K"])
+_ = results.table(solver_df, "solvers")
 
 # %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
 print(f"{first} ({profile} profile)")
-display(sweep_df.round(3))
+display(solver_df.round(3))
 
 # %% [markdown]
 # ## Fig. 2: the perturbations on one face
@@ -335,8 +346,8 @@ ds0 = next(iter(exps))
 e0 = exps[ds0]
 with timer(timings, "K sweep"):
     by_k = {K: runs[ds0][f"Proposed (K = {K})"] if f"Proposed (K = {K})" in runs[ds0] else
-            A.k_anonymity_attack(e0.model, e0.x, e0.y, K=K, lr=cfg.lr, iterations=cfg.kanon_iterations,
-                                 generator=seed) for K in range(1, 10)}
+            A.k_anonymity_attack(e0.model, e0.x, e0.y, K=K, search_steps=cfg.lbfgs_search_steps,
+                                 iterations=cfg.lbfgs_iterations, generator=seed) for K in range(1, 10)}
 k_pmf = {K: M.rank_pmf(r.probs, e0.y)[:10] for K, r in by_k.items()}
 
 
@@ -371,39 +382,58 @@ print("results in", results.root.relative_to(ROOT), "| commit", results.provenan
 # %% [markdown]
 # ## The paper's claims
 #
-# Condition (5) is checked with a slack of `tolerance` (0.05) on $1/K$: with $N$ = 90 attacked samples
-# per dataset, a rank that receives exactly $1/K$ of them in expectation varies by about
-# $\sqrt{(1/K)(1 - 1/K)/N} \approx 0.04$.
+# Each claim is decided against this run's own sampling noise (`papers_core.reports`): **holds** when
+# the whole 95 % interval of the tested quantity is on the claimed side, **does not hold** when it is on
+# the other side, **inconclusive** otherwise. Comparisons of two methods use a paired bootstrap over the
+# attacked samples (the same images under both); rates use the exact binomial interval. Condition (5)
+# needs two things: the mass on ranks $2 \dots K+1$ at least $1 - $ slack, the slack from $N$ alone (3.3 %
+# for $N = 90$: so an attack that does nothing, or overshoots past rank $K + 1$, fails), and no rank
+# $j$ significantly above $1/K$. The SSIM claims compare per-image SSIM (MS-SSIM on the RGB dataset);
+# "very close to L-BFGS" is read as no more than 2 points below it.
 
 # %% tags=["hide-input"]
-def worst(ds, m, ranks):
-    return float(max(pmf[ds][m][j - 1] for j in ranks))
-
-
 ds_list = list(runs)
-t1 = table1.set_index(["dataset", "method"])
+per_image = {}
+for ds in ds_list:
+    x, y = exps[ds].x, exps[ds].y
+    sim = M.ms_ssim if x.shape[1] == 3 else M.ssim
+    for m in METHODS:
+        r = runs[ds][m]
+        per_image[(ds, m)] = dict(mse=M.mse(x, r.adv).cpu().numpy(), ssim=sim(x, r.adv).cpu().numpy(),
+                                  rank=M.label_ranks(r.probs, y).cpu().numpy(),
+                                  met=(r.satisfied if hasattr(r, "satisfied") else r.success).cpu().numpy())
 claims = []
 for K in (5, 9):
-    vals = {ds: worst(ds, f"Proposed (K = {K})", range(2, K + 2)) for ds in ds_list}
-    claims.append(Claim(f"K = {K} keeps P(r(j) = y) <= 1/{K} for j = 2..{K + 1} (slack {cfg.tolerance})",
-                        f"<= {1 / K:.3f}, 'in almost every case'",
-                        ", ".join(f"{ds} max {v:.3f}" for ds, v in vals.items()),
-                        all(v <= 1 / K + cfg.tolerance for v in vals.values())))
-base = {(ds, m): float(pmf[ds][m][1]) for ds in ds_list for m in METHODS[:4]}
-claims.append(Claim("L-BFGS, DeepFool, C&W and K = 1 leave y at rank 2 for most samples (P(r(2) = y) > 1/2)",
-                    "P(r(2) = y) > 1/K for every K > 1",
-                    f"min over datasets and methods {min(base.values()):.2f}", min(base.values()) > 0.5))
-asr = {ds: float(t1.loc[ds, "ASR%"].min()) for ds in ds_list}
-claims.append(Claim("Every method succeeds on at least 90 % of the samples", "91.34 % or more",
-                    ", ".join(f"{ds} min {v:.1f} %" for ds, v in asr.items()), min(asr.values()) >= 90.0))
-k1 = {ds: (float(t1.loc[(ds, "Proposed (K = 1)"), "MSE"]), float(t1.loc[(ds, "L-BFGS"), "MSE"])) for ds in ds_list}
-claims.append(Claim("K = 1 has a lower MSE than L-BFGS", "1.87 < 2.42 (MNIST), 1.65 < 5.35, 1.59 < 5.97",
-                    ", ".join(f"{ds} {a:.2f} vs {b:.2f}" for ds, (a, b) in k1.items()),
-                    all(a < b for a, b in k1.values())))
-kk = {ds: [float(t1.loc[(ds, f"Proposed (K = {K})"), "MSE"]) for K in (1, 5, 9)] for ds in ds_list}
-claims.append(Claim("K = 5 and K = 9 add more perturbation than K = 1", "MSE K=5, K=9 > K=1 on all three",
-                    ", ".join(f"{ds} {v[0]:.2f} / {v[1]:.2f} / {v[2]:.2f}" for ds, v in kk.items()),
-                    all(v[1] > v[0] and v[2] > v[0] for v in kk.values())))
+    for ds in ds_list:
+        claims.append(rank_bound_claim(f"{ds}: K = {K} spreads y over ranks 2..{K + 1} with P(r(j) = y) <= 1/{K}",
+                                       f"<= {1 / K:.3f} 'in almost every case'", per_image[(ds, f"Proposed (K = {K})")]["rank"], K))
+for ds in ds_list:
+    worst_m = min(METHODS[:4], key=lambda m: (per_image[(ds, m)]["rank"] == 2).mean())
+    claims.append(bound_claim(f"{ds}: L-BFGS, DeepFool, C&W and K = 1 leave y at rank 2 for most samples "
+                              f"(the lowest of the four, {worst_m}, above 1/2)", "P(r(2) = y) > 1/K for every K > 1",
+                              per_image[(ds, worst_m)]["rank"] == 2, 0.5))
+for ds in ds_list:
+    worst_m = min(METHODS, key=lambda m: per_image[(ds, m)]["met"].mean())
+    claims.append(bound_claim(f"{ds}: every method meets its goal on at least 90 % of the samples (the lowest, {worst_m})",
+                              "91.34 % or more", per_image[(ds, worst_m)]["met"], 0.9))
+paper_mse = {"MNIST": "1.87 < 2.42", "CIFAR10": "1.65 < 5.35", "Yale": "1.59 < 5.97"}
+paper_ssim = {"MNIST": "84.64 (next 80.35)", "CIFAR10": "99.99 (tied)", "Yale": "98.05 (next 97.87)"}
+for ds in ds_list:
+    pi = {m: per_image[(ds, m)] for m in METHODS}
+    claims.append(compare_claim(f"{ds}: K = 1 has a lower MSE than L-BFGS", paper_mse.get(ds, "-"),
+                                pi["Proposed (K = 1)"]["mse"], pi["L-BFGS"]["mse"], names=("K=1", "L-BFGS"),
+                                direction="below", scale=1e3, unit="e-3", digits=2))
+    best_other = max(METHODS[:3], key=lambda m: pi[m]["ssim"].mean())
+    claims.append(compare_claim(f"{ds}: K = 1 gives the most similar images (SSIM above the best baseline, {best_other})",
+                                paper_ssim.get(ds, "-"), pi["Proposed (K = 1)"]["ssim"], pi[best_other]["ssim"],
+                                names=("K=1", best_other), direction="above", unit=""))
+    for K in (5, 9):
+        claims.append(compare_claim(f"{ds}: K = {K}'s SSIM is close to or above L-BFGS's (at most 2 points below)",
+                                    "'very close, or even increased'", pi[f"Proposed (K = {K})"]["ssim"], pi["L-BFGS"]["ssim"],
+                                    names=(f"K={K}", "L-BFGS"), direction="above", by=-0.02, unit=""))
+        claims.append(compare_claim(f"{ds}: K = {K} adds more perturbation than K = 1", "MSE K=5, K=9 > K=1 on all three",
+                                    pi[f"Proposed (K = {K})"]["mse"], pi["Proposed (K = 1)"]["mse"],
+                                    names=(f"K={K}", "K=1"), direction="above", scale=1e3, unit="e-3", digits=2))
 
 # %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT

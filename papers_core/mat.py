@@ -16,7 +16,7 @@ from .attacks.base import input_gradient, num_classes
 from .progress import progress as progress_bar
 from .train import reset_parameters
 
-__all__ = ["FGSMDirections", "accuracy_under_attack", "mssim_by_strength", "mat_training_set", "ParallelMAT",
+__all__ = ["FGSMDirections", "accuracy_under_attack", "correct_under_attack", "mssim_by_strength", "mat_training_set", "ParallelMAT",
            "train_voting_unit", "StrengthSelection", "random_walk_selection"]
 
 
@@ -56,19 +56,24 @@ class FGSMDirections:
         return (x + (eps / self.unit) * s.to(x.dtype)).clamp(0.0, 1.0)
 
 
+def correct_under_attack(model: nn.Module, directions: FGSMDirections, strengths, batch_size: int = 1024
+                         ) -> np.ndarray:
+    """Whether ``model`` classifies each FGSM example of ``directions`` correctly at each strength: a
+    boolean (S, N) array, one row per strength (per-image results, for claims decided over images)."""
+    model.eval()
+    rows = []
+    with torch.no_grad():
+        for eps in progress_bar(strengths, desc="accuracy by strength"):
+            row = [(model(directions.at(float(eps), slice(i, i + batch_size))).argmax(1)
+                    == directions.y[i:i + batch_size]).cpu() for i in range(0, len(directions), batch_size)]
+            rows.append(torch.cat(row).numpy())
+    return np.stack(rows)
+
+
 def accuracy_under_attack(model: nn.Module, directions: FGSMDirections, strengths, batch_size: int = 1024
                           ) -> np.ndarray:
     """Top-1 accuracy (%) of ``model`` on the FGSM examples of ``directions`` at each strength."""
-    model.eval()
-    out = []
-    with torch.no_grad():
-        for eps in progress_bar(strengths, desc="accuracy by strength"):
-            correct = 0
-            for i in range(0, len(directions), batch_size):
-                idx = slice(i, i + batch_size)
-                correct += int((model(directions.at(float(eps), idx)).argmax(1) == directions.y[idx]).sum())
-            out.append(100.0 * correct / len(directions))
-    return np.asarray(out)
+    return 100.0 * correct_under_attack(model, directions, strengths, batch_size).sum(1) / len(directions)
 
 
 def mssim_by_strength(directions: FGSMDirections, strengths, max_images: int = 2000) -> np.ndarray:

@@ -89,13 +89,13 @@ class KAnonymity:
     data_root: str = "data"           # MNIST, cifar-10-batches-py and yalefaces folders (paper)
     datasets: str = "all"             # "all" or a comma-separated subset of mnist, cifar10, yale
     n_attack: int = 90                # correctly classified training samples attacked per dataset
-    cw_search_steps: int = 5          # C&W binary-search steps (authors: 9)
-    cw_iterations: int = 50           # C&W Adam steps per search step
-    lbfgs_search_steps: int = 6       # L-BFGS line-search steps on c
-    lbfgs_iterations: int = 30        # L-BFGS-B iterations per line-search step
-    kanon_iterations: int = 300       # the K-anonymity attack: at most this many Adam steps
-    lr: float = 0.01                  # Adam's learning rate for C&W and the K-anonymity attack
-    tolerance: float = 0.05           # slack on the 1/K bound in the claims (sampling noise of a finite N)
+    cw_search_steps: int = 9          # C&W binary-search steps (the authors' default)
+    cw_iterations: int = 1000         # C&W Adam steps per search step (authors: 10000)
+    cw_lr: float = 0.01               # C&W's Adam learning rate (the authors' default)
+    lbfgs_search_steps: int = 6       # L-BFGS line-search steps on c (and the proposed attack's)
+    lbfgs_iterations: int = 30        # L-BFGS-B iterations per line-search step (and the proposed attack's)
+    adam_lr: float = 0.01             # the proposed attack solved with Adam instead (the comparison)
+    adam_iterations: int = 300        # ... at most this many Adam steps
     mnist_epochs: int = 15            # LeNet-5
     cifar_epochs: int = 15            # MobileNetV2
     yale_epochs: int = 60             # LightCNN-9
@@ -124,8 +124,8 @@ PAPERS: dict[str, tuple[type, dict]] = {
     "rp_fgsm": (RPFGSM, dict(test_per_class=50, batch_size=32, cw_search_steps=9, cw_iterations=10_000,
                              ablation_images=None, sweep_images=None, quality_images=None)),
     "color_variance": (ColorVariance, dict(batch_size=64)),
-    "k_anonymity": (KAnonymity, dict(n_attack=1000, cw_search_steps=9, cw_iterations=1000, lbfgs_search_steps=10,
-                                     lbfgs_iterations=100, kanon_iterations=2000, lr=0.002, mnist_epochs=10,
+    "k_anonymity": (KAnonymity, dict(n_attack=1000, cw_iterations=10_000, lbfgs_search_steps=10,
+                                     lbfgs_iterations=100, adam_iterations=2000, mnist_epochs=10,
                                      cifar_epochs=30, yale_size=128)),
     "mat": (MAT, dict(all_datasets=("mnist", "cifar10", "cifar100", "svhn"), epochs=20, crafting_epochs=10,
                       candidate_every=1, cifar_widths=(32, 64, 128))),

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .reports import CLAIMS_KEY
+from .reports import CLAIMS_KEY, VERDICTS
 
 __all__ = ["collect_claims", "scorecard_markdown", "update_front_page", "START", "END"]
 
@@ -40,7 +40,7 @@ def _title(nb: dict, fallback: str) -> str:
 def collect_claims(notebooks) -> pd.DataFrame:
     """One row per claim of each executed notebook in ``notebooks`` (paths), in the given order:
     page (the notebook's stem), title (its first heading), profile, git_commit, claim, paper_value,
-    this_run, holds. A notebook whose claim table is missing (not executed, or executed before
+    this_run, verdict (older pages' "holds": yes/no read as holds / does not hold). A notebook whose claim table is missing (not executed, or executed before
     :func:`~papers_core.reports.show_claims`) is an error that names it."""
     rows = []
     for path in map(Path, notebooks):
@@ -52,9 +52,10 @@ def collect_claims(notebooks) -> pd.DataFrame:
                              "execute the notebook with `make notebooks` first.")
         meta = found[0]
         for c in meta["claims"]:
+            verdict = c.get("verdict") or {"yes": "holds", "no": "does not hold"}.get(c.get("holds"), c.get("holds"))
             rows.append({"page": path.stem, "title": _title(nb, path.stem), "profile": meta["profile"],
-                         "git_commit": meta["git_commit"], **{k: c[k] for k in ("claim", "paper_value",
-                                                                                 "this_run", "holds")}})
+                         "git_commit": meta["git_commit"], "verdict": verdict,
+                         **{k: c[k] for k in ("claim", "paper_value", "this_run")}})
     if not rows:
         raise ValueError("no notebooks given: pass the executed paper notebooks (book/papers/*.ipynb).")
     return pd.DataFrame(rows)
@@ -74,20 +75,24 @@ def _commit(c: str) -> str:
 def scorecard_markdown(df: pd.DataFrame, pages_dir: str = "papers") -> str:
     """The scorecard as MyST Markdown: a summary table (one row per page: claims that hold, profile,
     commit) and, per page, its claims with the paper's value and this run's."""
-    lines = ["| paper | claims that hold | profile | commit |", "|---|---|---|---|"]
-    total = held = 0
+    lines = ["| paper | claims | hold | do not hold | inconclusive | profile | commit |",
+             "|---|---|---|---|---|---|---|"]
+    totals = dict.fromkeys(VERDICTS, 0)
     for page, g in df.groupby("page", sort=False):
-        n, k = len(g), int((g["holds"] == "yes").sum())
-        total, held = total + n, held + k
-        lines.append(f"| {{doc}}`{_md(g['title'].iloc[0])} <{pages_dir}/{page}>` | {k} of {n} | "
+        counts = {v: int((g["verdict"] == v).sum()) for v in VERDICTS}
+        totals = {v: totals[v] + counts[v] for v in VERDICTS}
+        lines.append(f"| {{doc}}`{_md(g['title'].iloc[0])} <{pages_dir}/{page}>` | {len(g)} | "
+                     + " | ".join(str(counts[v]) for v in VERDICTS) + " | "
                      f"{'/'.join(sorted(set(g['profile'])))} | {', '.join(_commit(c) for c in sorted(set(g['git_commit'])))} |")
-    lines += ["", f"In all, **{held} of {total}** claims hold in the runs shown.", ""]
+    lines += ["", f"In all, of **{len(df)}** claims, **{totals['holds']}** hold, **{totals['does not hold']}** do not "
+              f"hold and **{totals['inconclusive']}** are inconclusive in the runs shown (decided against each "
+              "run's own sampling noise).", ""]
+    mark = {"holds": "holds", "does not hold": "**does not hold**", "inconclusive": "*inconclusive*"}
     for page, g in df.groupby("page", sort=False):
         lines += [f"### {_md(g['title'].iloc[0])}", "",
-                  "| claim | paper's value | this run | holds |", "|---|---|---|---|"]
+                  "| claim | paper's value | this run | verdict |", "|---|---|---|---|"]
         for r in g.itertuples():
-            lines.append(f"| {_md(r.claim)} | {_md(r.paper_value)} | {_md(r.this_run)} | "
-                         f"{'yes' if r.holds == 'yes' else '**no**'} |")
+            lines.append(f"| {_md(r.claim)} | {_md(r.paper_value)} | {_md(r.this_run)} | {mark[r.verdict]} |")
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 

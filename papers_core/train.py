@@ -28,9 +28,11 @@ def train_classifier(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epoc
                      augment: bool = True, progress: bool | None = None) -> nn.Module:
     """Train ``model`` with Adam and a one-cycle learning-rate schedule on (x, y); return it in eval mode.
 
-    The parameters are first re-initialised from ``seed``, and mini-batches are shuffled by a generator
-    seeded with ``seed``, so the trained weights depend on the arguments alone. ``augment`` adds random
-    horizontal flips. Runs on ``x``'s device. ``progress`` draws a bar over the epochs (default: the
+    The parameters are first re-initialised from ``seed``, mini-batches are shuffled by a generator
+    seeded with ``seed``, and the layers' own randomness (dropout) draws from torch's global generator
+    reseeded with ``seed`` for the run and restored afterwards, so the trained weights depend on the
+    arguments alone, not on what ran before (e.g. whether an earlier model came from the cache).
+    ``augment`` adds random horizontal flips. Runs on ``x``'s device. ``progress`` draws a bar over the epochs (default: the
     setting of :mod:`papers_core.progress`).
     """
     check_images(x)
@@ -40,6 +42,14 @@ def train_classifier(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epoc
     reset_parameters(model, seed)
     model.to(x.device).eval()
     y = check_labels(y, x.shape[0], num_classes(model, x)).to(x.device)  # also checks the channels
+    with torch.random.fork_rng(devices=[x.device] if x.device.type == "cuda" else []):
+        torch.manual_seed(seed)
+        _fit(model, x, y, g, epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay,
+             augment=augment, progress=progress)
+    return model.eval()
+
+
+def _fit(model, x, y, g, *, epochs, batch_size, lr, weight_decay, augment, progress):
     model.train()
     opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
     steps = epochs * ((len(x) + batch_size - 1) // batch_size)
@@ -58,4 +68,3 @@ def train_classifier(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epoc
             loss.backward()
             opt.step()
             sched.step()
-    return model.eval()

@@ -45,28 +45,36 @@ def test_show_claims_displays_the_table_with_its_metadata(tmp_path, monkeypatch)
     shown = []
     monkeypatch.setattr("IPython.display.display", lambda obj, metadata=None: shown.append((obj, metadata)))
     results = Results(tmp_path, profile="quick")
-    claims = [Claim("a holds", "1", "1", True), Claim("b fails", "2", "3", False)]
+    claims = [Claim("a holds", "1", "1", True), Claim("b fails", "2", "3", False),
+              Claim("c unclear", "3", "3", "inconclusive", "q", "r", "[1, 5]")]
     df = show_claims(claims, "demo", "quick", results)
     (table, meta), = shown
-    assert list(table.index) == ["a holds", "b fails"] and list(table["holds"]) == ["yes", "no"]
+    assert list(table.index) == ["a holds", "b fails", "c unclear"]
+    assert list(table["verdict"]) == ["holds", "does not hold", "inconclusive"]
+    assert list(table["decided on"]) == ["point estimate only (no noise margin)"] * 2 + ["[1, 5]"]
     m = meta[CLAIMS_KEY]
     assert m["paper"] == "demo" and m["profile"] == "quick" and m["git_commit"] == results.provenance["git_commit"]
-    assert [c["holds"] for c in m["claims"]] == ["yes", "no"] and m["claims"][1]["this_run"] == "3"
-    assert (tmp_path / "claims.csv").read_text().count("\n") == 3 and len(df) == 2
+    assert [c["verdict"] for c in m["claims"]] == ["holds", "does not hold", "inconclusive"]
+    assert m["claims"][1]["this_run"] == "3" and m["claims"][2]["rule"] == "r"
+    assert (tmp_path / "claims.csv").read_text().count("\n") == 4 and len(df) == 3
+    with pytest.raises(ValueError, match="verdict is one of"):
+        Claim("d", "1", "1", "yes")
     with pytest.raises(ValueError, match="non-empty list of Claim"):
         show_claims([], "demo", "quick")
 
 
 def test_scorecard_collects_each_pages_claims_in_order(tmp_path):
-    a = _executed_notebook(tmp_path / "a.ipynb", [_claim("x < y | z", True), _claim("*bold*", False)], title="Paper A")
+    a = _executed_notebook(tmp_path / "a.ipynb", [_claim("x < y | z", True), _claim("*bold*", False),
+                                                  {**_claim("u", True), "verdict": "inconclusive"}], title="Paper A")
     b = _executed_notebook(tmp_path / "b.ipynb", [_claim("c", True)], profile="paper", commit="def456-dirty")
     df = scorecard.collect_claims([b, a])
-    assert list(df["page"]) == ["b", "a", "a"] and list(df["title"]) == ["Demo paper", "Paper A", "Paper A"]
+    assert list(df["page"]) == ["b", "a", "a", "a"] and list(df["title"]) == ["Demo paper"] + ["Paper A"] * 3
     md = scorecard.scorecard_markdown(df)
-    assert "{doc}`Demo paper <papers/b>` | 1 of 1 | paper | `def456` (with uncommitted changes) |" in md
-    assert "{doc}`Paper A <papers/a>` | 1 of 2 | quick | `abc123` |" in md
-    assert "In all, **2 of 3** claims hold" in md
-    assert r"| x \< y \| z | 1 | 2 | yes |" in md and r"| \*bold\* | 1 | 2 | **no** |" in md
+    assert "{doc}`Demo paper <papers/b>` | 1 | 1 | 0 | 0 | paper | `def456` (with uncommitted changes) |" in md
+    assert "{doc}`Paper A <papers/a>` | 3 | 1 | 1 | 1 | quick | `abc123` |" in md
+    assert "of **4** claims, **2** hold, **1** do not hold and **1** are inconclusive" in md
+    assert r"| x \< y \| z | 1 | 2 | holds |" in md and r"| \*bold\* | 1 | 2 | **does not hold** |" in md
+    assert "| u | 1 | 2 | *inconclusive* |" in md
 
 
 def test_scorecard_refuses_a_notebook_without_claims(tmp_path):
@@ -87,7 +95,7 @@ def test_front_page_update_replaces_only_the_marked_block(tmp_path):
     assert scorecard.update_front_page(page, [nb]) is True
     text = page.read_text()
     assert "STALE TEXT" not in text and text.startswith("# Title\n\nbefore\n") and text.endswith("\nafter\n")
-    assert "| c | 1 | 2 | yes |" in text
+    assert "| c | 1 | 2 | holds |" in text
     assert scorecard.update_front_page(page, [nb]) is False  # idempotent
     page.write_text("no markers")
     with pytest.raises(ValueError, match="marker lines"):

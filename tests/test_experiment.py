@@ -121,3 +121,22 @@ def test_in_batches_gives_the_whole_batch_result():
     assert torch.equal(in_batches(lambda t: t * 2, x, batch_size=3), x * 2)
     with pytest.raises(ValueError, match="batch_size"):
         in_batches(lambda t: t, x, batch_size=0)
+
+
+def test_training_with_dropout_does_not_depend_on_what_ran_before():
+    """Dropout draws from the global generator: training reseeds it from its own seed (and restores it),
+    so a model is the same whether or not other models were trained (or loaded from a cache) first."""
+    import torch
+
+    from papers_core.models import LightCNN9
+    from papers_core.train import train_classifier
+
+    x = torch.rand(24, 1, 32, 32, generator=torch.Generator().manual_seed(0))
+    y = torch.arange(24) % 3
+    torch.manual_seed(1)
+    a = train_classifier(LightCNN9(3, input_size=32), x, y, epochs=1, batch_size=8, seed=0)
+    torch.rand(1000)                         # another model's dropout would consume the global state
+    state = torch.random.get_rng_state()
+    b = train_classifier(LightCNN9(3, input_size=32), x, y, epochs=1, batch_size=8, seed=0)
+    assert torch.equal(torch.random.get_rng_state(), state)          # restored afterwards
+    assert all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values()))

@@ -206,10 +206,12 @@ def test_k_anonymity_groups_are_balanced_and_seeded():
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("solver", ["lbfgs", "adam"])
 @pytest.mark.parametrize("K", [1, 5])
-def test_k_anonymity_attack_places_the_label_on_its_group_rank(lenet, K):
+def test_k_anonymity_attack_places_the_label_on_its_group_rank(lenet, K, solver):
     model, x, y = lenet
-    r = A.k_anonymity_attack(model, x, y, K=K, iterations=600)
+    budget = dict(search_steps=6, iterations=30) if solver == "lbfgs" else dict(iterations=600)
+    r = A.k_anonymity_attack(model, x, y, K=K, solver=solver, **budget)
     ranks = M.label_ranks(r.probs, y)
     assert r.satisfied.float().mean() >= 0.9
     sat = r.satisfied
@@ -227,15 +229,29 @@ def test_k_anonymity_attack_places_the_label_on_its_group_rank(lenet, K):
 def test_k_anonymity_attack_is_batch_consistent_and_refuses_misclassified_samples(lenet):
     model, x, y = lenet
     k = A.k_anonymity_groups(len(y), 3, generator=0)
-    full = A.k_anonymity_attack(model, x, y, k=k, iterations=200)
-    parts = A.KAnonymityResult.cat([A.k_anonymity_attack(model, x[:20], y[:20], k=k[:20], iterations=200),
-                                    A.k_anonymity_attack(model, x[20:], y[20:], k=k[20:], iterations=200)])
+    full = A.k_anonymity_attack(model, x, y, k=k, solver="adam", iterations=200)
+    parts = A.KAnonymityResult.cat([A.k_anonymity_attack(model, x[:20], y[:20], k=k[:20], solver="adam", iterations=200),
+                                    A.k_anonymity_attack(model, x[20:], y[20:], k=k[20:], solver="adam", iterations=200)])
     torch.testing.assert_close(parts.adv, full.adv, atol=1e-5, rtol=0)
     wrong = (y + 1) % 10
     with pytest.raises(ValueError, match="correctly classified"):
         A.k_anonymity_attack(model, x, wrong)
     with pytest.raises(ValueError, match="K must be"):
         A.k_anonymity_attack(model, x, y, K=10)
+    with pytest.raises(ValueError, match="valid choices"):
+        A.k_anonymity_attack(model, x, y, solver="sgd")
+
+
+@pytest.mark.slow
+def test_the_line_search_solver_reaches_smaller_perturbations_than_adam(lenet):
+    """Eq. 6 solved as a generalisation of L-BFGS (L-BFGS-B, line search on c) against projected Adam:
+    for K = 1 (the L-BFGS task plus the similarity term) the line search finds the smaller MSE."""
+    model, x, y = lenet
+    lb = A.k_anonymity_attack(model, x, y, K=1, search_steps=6, iterations=30)
+    ad = A.k_anonymity_attack(model, x, y, K=1, solver="adam", iterations=300)
+    both = lb.satisfied & ad.satisfied
+    assert both.float().mean() >= 0.9
+    assert M.mse(x, lb.adv)[both].mean() < M.mse(x, ad.adv)[both].mean()
 
 
 # ------------------------------------------------------------------------------------ models and data

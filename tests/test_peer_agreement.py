@@ -105,3 +105,38 @@ def test_jsma_equals_torchattacks_on_digits_sized_inputs(lenet):
     atk = ta.JSMA(net, theta=1.0, gamma=gamma)
     atk.set_mode_targeted_by_label(quiet=True)
     assert torch.equal(atk(x, t), jsma(net, x, targets=t, theta=1.0, gamma=gamma).adv)
+
+
+@pytest.fixture(scope="module")
+def mnist_lenet():
+    """LeNet-5 trained briefly on real MNIST (the embedded subset) and 12 test images it classifies
+    correctly."""
+    from papers_core.data import load_mnist_subset
+    from papers_core.train import train_classifier
+
+    tr, te = load_mnist_subset("train"), load_mnist_subset("test")
+    net = train_classifier(LeNet5(), tr.images[:3000], tr.labels[:3000], epochs=3, augment=False, seed=0)
+    for p in net.parameters():
+        p.requires_grad_(False)
+    with torch.no_grad():
+        ok = net(te.images[:200]).argmax(1) == te.labels[:200]
+    idx = torch.nonzero(ok).squeeze(1)[:12]
+    return net, te.images[idx], te.labels[idx]
+
+
+def test_cw_l2_finds_foolboxs_l2_on_a_trained_mnist_model(mnist_lenet):
+    """C&W-L2 at equal settings (the authors' lr 0.01 and c from 1e-3, 5 search steps of 300 Adam steps,
+    early abort): the mean L2 of the successful images within 2 % of foolbox's L2CarliniWagnerAttack."""
+    from papers_core.attacks import cw_l2
+
+    fb = pytest.importorskip("foolbox", reason="peer library (test-only dependency; make env)")
+    net, x, y = mnist_lenet
+    ours = cw_l2(net, x, y, binary_search_steps=5, iterations=300, lr=0.01, initial_const=1e-3)
+    attack = fb.attacks.L2CarliniWagnerAttack(binary_search_steps=5, steps=300, stepsize=0.01, confidence=0,
+                                              initial_const=1e-3, abort_early=True)
+    _, theirs, ok = attack(fb.PyTorchModel(net, bounds=(0, 1)), x, fb.criteria.Misclassification(y), epsilons=None)
+    both = ours.success & ok
+    assert both.float().mean() >= 0.9
+    l2_ours = (ours.adv - x).flatten(1).norm(dim=1)[both].mean()
+    l2_theirs = (theirs - x).flatten(1).norm(dim=1)[both].mean()
+    assert abs(float(l2_ours / l2_theirs) - 1) <= 0.02, (float(l2_ours), float(l2_theirs))

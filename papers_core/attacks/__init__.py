@@ -36,7 +36,7 @@ from .ensemble import e_fgsm, rp_target_mask  # noqa: F401
 from .eot import EOT_TRANSFORMS, eot, eot_draw, eot_transform  # noqa: F401
 from .fgsm import PAPER_EPSILON_8BIT, fgsm, iterative_fgsm, n_fgsm, targeted_ifgsm  # noqa: F401
 from .jsma import jsma  # noqa: F401
-from .k_anonymity import KAnonymityResult, k_anonymity_attack, k_anonymity_groups  # noqa: F401
+from .k_anonymity import K_ANONYMITY_SOLVERS, KAnonymityResult, k_anonymity_attack, k_anonymity_groups  # noqa: F401
 from .lbfgs import lbfgs_attack  # noqa: F401
 from .noise import add_noise, fgsm_noise, sign_of_gaussian  # noqa: F401
 from .p_fgsm import P_FGSM_SELECTIONS, l_fgsm, p_fgsm, r_fgsm  # noqa: F401

@@ -3,9 +3,11 @@ adversarial attacks for privacy protection in image classification problems" (Eq
 generalises the L-BFGS attack (:mod:`papers_core.attacks.lbfgs`).
 
 ``min ||p||_2 + (1 - CW-SSIM(x, x~)) + sum_{i=2..k} L_f(f(x~), r_x(i))``, until the clean ranking's
-labels r_x(2..k) all rank above the true label y (projected Adam with a per-sample stop; see
-:func:`k_anonymity_attack` for why not L-BFGS-B). The N samples are split into K groups of N/K that use
-k = 2, ..., K + 1, so that y lands uniformly on ranks 2 .. K + 1 (condition 5: P(rank = j) <= 1/K).
+labels r_x(2..k) all rank above the true label y. Solved as the paper frames it, as a generalisation of
+L-BFGS: box-constrained L-BFGS-B with the L-BFGS attack's line search on the weight c of ||p||_2
+(``solver="lbfgs"``, the default), or with projected Adam and a per-sample stop (``solver="adam"``).
+The N samples are split into K groups of N/K that use k = 2, ..., K + 1, so that y lands uniformly on
+ranks 2 .. K + 1 (condition 5: P(rank = j) <= 1/K).
 """
 from __future__ import annotations
 
@@ -14,11 +16,15 @@ import torch.nn.functional as F
 
 from .._validate import as_generator, check_labels, check_range
 from ..progress import progress
+from .._validate import check_choice
 from .base import AttackResult, check_attack_input
-from .lbfgs import smooth_l2
+from .lbfgs import c_line_search, smooth_l2
 from .optim import MaskedAdam
 
-__all__ = ["k_anonymity_attack", "k_anonymity_groups", "KAnonymityResult"]
+__all__ = ["k_anonymity_attack", "k_anonymity_groups", "KAnonymityResult", "K_ANONYMITY_SOLVERS"]
+
+#: How Eq. 6 is minimised: L-BFGS-B with a line search on c (the paper's framing), or projected Adam.
+K_ANONYMITY_SOLVERS = ("lbfgs", "adam")
 
 
 def k_anonymity_groups(n: int, K: int, generator=0) -> torch.Tensor:
@@ -42,20 +48,26 @@ class KAnonymityResult(AttackResult):
 
 
 def k_anonymity_attack(model, x: torch.Tensor, labels=None, *, targets=None, K: int = 5,
-                       similarity_weight: float = 1.0, lr: float = 0.01, iterations: int = 1000,
-                       generator=0, k: torch.Tensor | None = None, cw_ssim_level: int | None = None
-                       ) -> KAnonymityResult:
+                       similarity_weight: float = 1.0, solver: str = "lbfgs", search_steps: int = 8,
+                       c_init: float = 1.0, lr: float = 0.01, iterations: int = 1000, generator=0,
+                       k: torch.Tensor | None = None, cw_ssim_level: int | None = None) -> KAnonymityResult:
     """The K-anonymity attack (Eq. 6) on correctly classified samples ``x`` with true ``labels``.
 
-    Samples get k from :func:`k_anonymity_groups` (or pass ``k`` per sample). The optimiser is Adam
-    (``lr`` 0.01, C&W's optimiser and learning rate: the paper keeps the optimiser settings equal for
-    all methods) on the image, projected onto [0, 1] after each step; a sample stops at the first
-    iterate whose constraint holds ("until the ranking ... satisfies the constraint"), or after
-    ``iterations`` steps. We tried L-BFGS-B here too: its first line search jumps far past the boundary,
-    which puts y on random ranks instead of rank k, so an early-stopped small-step optimiser is what
-    Eq. 6's "until" needs. ``similarity_weight`` scales the (1 - CW-SSIM) term (0 with K = 1 leaves the
-    L-BFGS objective at c = 1, the paper's remark). Adam is ``MaskedAdam``, so a finished sample's
-    state stays frozen; for each sample it equals ``torch.optim.Adam`` on that sample alone.
+    Samples get k from :func:`k_anonymity_groups` (or pass ``k`` per sample). ``similarity_weight``
+    scales the (1 - CW-SSIM) term; with K = 1 and weight 0, Eq. 6 is the L-BFGS attack's objective (the
+    paper's remark).
+
+    * ``solver="lbfgs"`` (default): Eq. 6 with a weight c on ||p||_2, minimised by L-BFGS-B over the box
+      [0, 1] with the L-BFGS attack's line search on c (:func:`papers_core.attacks.lbfgs.c_line_search`:
+      ``search_steps`` solves of at most ``iterations`` iterations from ``c_init``); the result is the
+      smallest perturbation whose ranking meets the constraint (r_x(2..k) all above y). Large c keeps
+      the perturbation small, so y lands just below the pushed labels, on rank k.
+    * ``solver="adam"``: Adam (``lr``) on the image, projected onto [0, 1] after each step, each sample
+      stopping at the first iterate whose constraint holds ("until the ranking ... satisfies the
+      constraint"), or after ``iterations`` steps. Adam is ``MaskedAdam``: a finished sample's state
+      stays frozen; for each sample it equals ``torch.optim.Adam`` on that sample alone. Its
+      per-pixel normalisation spreads a dense perturbation of about ``lr`` per step, which the line
+      search does not.
     """
     from ..metrics import cw_ssim
 
@@ -68,8 +80,11 @@ def k_anonymity_attack(model, x: torch.Tensor, labels=None, *, targets=None, K: 
     labels = check_labels(labels, x.shape[0], num_classes).to(x.device)
     check_range(K, "K", lo=1, hi=num_classes - 1, integer=True)
     check_range(similarity_weight, "similarity_weight", lo=0)
+    check_choice(solver, K_ANONYMITY_SOLVERS, "K-anonymity solver")
     check_range(lr, "lr", lo=0, hi=1, lo_open=True)
     check_range(iterations, "iterations", lo=1, hi=100_000, integer=True)
+    check_range(search_steps, "search_steps", lo=1, hi=100, integer=True)
+    check_range(c_init, "c_init", lo=0, lo_open=True)
     n = x.shape[0]
     x = x.detach()
     with torch.no_grad():
@@ -90,6 +105,23 @@ def k_anonymity_attack(model, x: torch.Tensor, labels=None, *, targets=None, K: 
         own = logits.gather(1, labels[idx, None])
         above = logits.gather(1, ranking[idx]) > own
         return (above | ~use[idx]).all(1)
+
+    all_rows = torch.arange(n, device=x.device)
+    if solver == "lbfgs":
+        def eq6_terms(z):  # Eq. 6 without ||p||_2, per sample
+            logp = F.log_softmax(model(z), dim=1)
+            out = -(logp.gather(1, ranking) * use).sum(1)
+            if similarity_weight:
+                out = out + similarity_weight * (1.0 - cw_ssim(x, z, level=cw_ssim_level)).to(z.dtype)
+            return out
+
+        z, _ = c_line_search(x, eq6_terms, lambda z: satisfied(model(z), all_rows), c_init=c_init,
+                             search_steps=search_steps, iterations=iterations, desc="K-anonymity search steps")
+        with torch.no_grad():
+            logits = model(z)
+        steps = torch.full((n,), int(search_steps), dtype=torch.long, device=x.device)
+        return KAnonymityResult.from_logits(z, logits, labels, targeted=False, iterations=steps,
+                                            target=ranking[:, 0], k=k, satisfied=satisfied(logits, all_rows))
 
     z = x.clone()
     adam = MaskedAdam(z, lr)

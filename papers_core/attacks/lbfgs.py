@@ -23,7 +23,7 @@ from .._validate import check_range
 from ..progress import progress
 from .base import AttackResult, check_attack_input, required_targets
 
-__all__ = ["lbfgs_attack", "lbfgs_b", "smooth_l2"]
+__all__ = ["lbfgs_attack", "lbfgs_b", "smooth_l2", "c_line_search"]
 
 
 def lbfgs_b(objective, z0: torch.Tensor, iterations: int) -> torch.Tensor:
@@ -52,6 +52,41 @@ def smooth_l2(p: torch.Tensor) -> torch.Tensor:
     return torch.sqrt(p.flatten(1).pow(2).sum(1) + 1e-12)
 
 
+def c_line_search(x: torch.Tensor, loss, success, *, c_init: float = 1.0, search_steps: int = 8,
+                  iterations: int = 100, desc: str = "L-BFGS search steps"):
+    """Szegedy et al.'s line search on c for ``min c ||p||_2 + loss(x~)`` over x~ in [0, 1], per sample.
+
+    ``loss(z)`` gives each sample's loss (n,) and ``success(z)`` whether each sample's goal is met (n,).
+    Each sample starts at ``c_init``; after an L-BFGS-B solve (:func:`lbfgs_b`, ``iterations`` at most)
+    from the clean images, success moves its c up (more weight on the norm: a smaller perturbation),
+    failure down: by factors of 10 until both a successful and a failed c are known, then by
+    bisection of their geometric mean, for ``search_steps`` solves. Returns the successful image with
+    the smallest ||p||_2 for each sample (the clean image if none) and whether one was found."""
+    n = x.shape[0]
+    x = x.detach()
+    c = torch.full((n,), float(c_init), device=x.device, dtype=torch.float64)
+    lo = torch.zeros_like(c)
+    hi = torch.full_like(c, float("inf"))
+    best = x.clone()
+    best_norm = torch.full((n,), float("inf"), device=x.device, dtype=torch.float64)
+    for _ in progress(range(int(search_steps)), desc=desc):
+        cc = c.to(x.dtype)
+
+        def objective(z, cc=cc):
+            return cc * smooth_l2(z - x) + loss(z)
+
+        z = lbfgs_b(objective, x, iterations)
+        with torch.no_grad():
+            hit = success(z)
+        norm = smooth_l2(z - x).double()
+        better = hit & (norm < best_norm)
+        best[better], best_norm[better] = z[better], norm[better]
+        lo = torch.where(hit, torch.maximum(lo, c), lo)
+        hi = torch.where(hit, hi, torch.minimum(hi, c))
+        c = torch.where(torch.isinf(hi), c * 10.0, torch.where(lo == 0, c / 10.0, torch.sqrt(lo * hi)))
+    return best, torch.isfinite(best_norm)
+
+
 def lbfgs_attack(model, x: torch.Tensor, labels=None, *, targets, c_init: float = 1.0,
                  search_steps: int = 8, iterations: int = 100) -> AttackResult:
     """Szegedy et al.'s targeted L-BFGS attack with a line search on c (``targets`` required;
@@ -65,27 +100,8 @@ def lbfgs_attack(model, x: torch.Tensor, labels=None, *, targets, c_init: float 
     check_range(c_init, "c_init", lo=0, lo_open=True)
     check_range(search_steps, "search_steps", lo=1, hi=100, integer=True)
     check_range(iterations, "iterations", lo=1, hi=100_000, integer=True)
-    n = x.shape[0]
-    x = x.detach()
-    c = torch.full((n,), float(c_init), device=x.device, dtype=torch.float64)
-    lo = torch.zeros_like(c)
-    hi = torch.full_like(c, float("inf"))
-    best = x.clone()
-    best_norm = torch.full((n,), float("inf"), device=x.device, dtype=torch.float64)
-    for _ in progress(range(int(search_steps)), desc="L-BFGS search steps"):
-        cc = c.to(x.dtype)
-
-        def objective(z, cc=cc):
-            return cc * smooth_l2(z - x) + F.cross_entropy(model(z), targets, reduction="none")
-
-        z = lbfgs_b(objective, x, iterations)
-        with torch.no_grad():
-            hit = model(z).argmax(1) == targets
-        norm = smooth_l2(z - x).double()
-        better = hit & (norm < best_norm)
-        best[better], best_norm[better] = z[better], norm[better]
-        lo = torch.where(hit, torch.maximum(lo, c), lo)
-        hi = torch.where(hit, hi, torch.minimum(hi, c))
-        c = torch.where(torch.isinf(hi), c * 10.0, torch.where(lo == 0, c / 10.0, torch.sqrt(lo * hi)))
-    iters = torch.full((n,), int(search_steps), dtype=torch.long, device=x.device)
+    best, _ = c_line_search(x, lambda z: F.cross_entropy(model(z), targets, reduction="none"),
+                            lambda z: model(z).argmax(1) == targets, c_init=c_init, search_steps=search_steps,
+                            iterations=iterations)
+    iters = torch.full((x.shape[0],), int(search_steps), dtype=torch.long, device=x.device)
     return AttackResult.from_model(model, best, targets, targeted=True, iterations=iters)

@@ -1,3 +1,5 @@
-"""Datasets: one loader per dataset, real (downloaded by the user) and embedded (generated here)."""
+"""Datasets: one loader per dataset, real (downloaded by the user), embedded (a subset of real MNIST
+shipped in the package) and generated (SynthScenes, SynthFaces)."""
 from .download import DatasetNotFoundError, DownloadError, download_url  # noqa: F401
 from .embedded import SynthScenes, synth_scenes  # noqa: F401
+from .mnist_subset import load_mnist_subset  # noqa: F401

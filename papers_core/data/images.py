@@ -57,19 +57,23 @@ def load_digits(size: int = 28) -> LabelledImages:
     return LabelledImages(x, torch.from_numpy(d.target).long(), [str(i) for i in range(10)])
 
 
-def _read_idx(path: Path) -> np.ndarray:
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as f:
-        data = f.read()
+def read_idx_bytes(data: bytes, gz: bool = False, name: str = "the file") -> np.ndarray:
+    """An IDX array of unsigned bytes (MNIST's format) from its bytes, gzipped or not."""
+    if gz:
+        data = gzip.decompress(data)
     magic = int.from_bytes(data[:4], "big")
     if magic >> 8 != 0x08:
-        raise DatasetNotFoundError(f"{path} is not an IDX file of unsigned bytes (corrupt?); fetch it again.")
+        raise DatasetNotFoundError(f"{name} is not an IDX file of unsigned bytes (corrupt?); fetch it again.")
     ndim = magic & 0xFF
     shape = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim)]
     arr = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim)
     if arr.size != int(np.prod(shape)):
-        raise DatasetNotFoundError(f"{path} is truncated ({arr.size} of {int(np.prod(shape))} values); fetch it again.")
+        raise DatasetNotFoundError(f"{name} is truncated ({arr.size} of {int(np.prod(shape))} values); fetch it again.")
     return arr.reshape(shape)
+
+
+def _read_idx(path: Path) -> np.ndarray:
+    return read_idx_bytes(path.read_bytes(), gz=path.suffix == ".gz", name=str(path))
 
 
 def load_mnist(root: str | Path, split: str = "train") -> LabelledImages:

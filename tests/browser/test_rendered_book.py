@@ -77,12 +77,13 @@ def test_front_page_shows_the_scorecard(site):
     section = page.locator("section#reproduction-scorecard")
     summary = section.locator("table").first
     header = summary.locator("th").all_inner_texts()
-    assert [h.strip() for h in header] == ["paper", "claims that hold", "profile", "commit"]
+    assert [h.strip() for h in header] == ["paper", "claims", "hold", "do not hold", "inconclusive", "profile",
+                                           "commit"]
     rows = summary.locator("tbody tr")
     assert rows.count() >= 4
     for i in range(rows.count()):
         cells = rows.nth(i).locator("td").all_inner_texts()
-        assert " of " in cells[1] and cells[2] == "quick", cells
+        assert int(cells[1]) == sum(int(c) for c in cells[2:5]) and cells[5] == "quick", cells
         assert rows.nth(i).locator("a").count() == 1          # a link to the paper's page
     # one claim table per paper page, each with the four columns
     assert section.locator("table").count() == 1 + rows.count()
@@ -96,7 +97,7 @@ def test_paper_page_has_its_tables_figures_claims_and_launch_buttons(site):
     assert page.locator("main table").count() >= 3           # Table 1, Table 2, the claims
     assert _loaded_figures(page) >= 5                          # Figs. 1-3 and the two explorers
     claims = page.locator("main table").last
-    assert "holds" in claims.inner_text()
+    assert "verdict" in claims.inner_text() and "holds" in claims.inner_text()
     # the Colab bootstrap cell and the live sliders stay out of the HTML
     assert "papers_core_repo" not in text and "SelectionSlider" not in text
     html = page.content()
