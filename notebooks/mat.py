@@ -315,9 +315,10 @@ display(pd.DataFrame({ds: {"selected strengths": ", ".join(f"{s:g}" for s in e.s
 #
 # Mixed MAT trains one victim on the originals plus the selected strengths (full size, Eq. 2). Parallel
 # MAT reuses the single-strength models of the selected strengths as its copies (each is exactly a copy
-# of Eq. 3) and learns the voting unit, a network with one hidden layer of 32 units that reads the copies'
-# class probabilities and outputs $a_k$ through a softmax (so $\sum_k a_k = 1$ for every image), on the
-# validation images at every strength of the grid. Fig. 2's models (MNIST only) use the strengths 0.05,
+# of Eq. 3) and learns the voting unit of Eq. 4: one coefficient $a_k$ per copy, the softmax of $S$
+# learned weights (so $\sum_k a_k = 1$), fitted by the vote's likelihood on the validation images at every
+# strength of the grid. (`papers_core.mat.ParallelMAT(voting="per-image")` is a variant this page used
+# before, labelled as ours: a one-hidden-layer network that gives every image its own coefficients.) Fig. 2's models (MNIST only) use the strengths 0.05,
 # 0.10 and 0.15 of the paper's Sec. 3: mixed at reduced size packs the originals and the three strengths
 # into the original size (25 % each), at full size it uses all of them; its single-strength model is 0.10.
 

@@ -11,12 +11,12 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ._validate import as_generator, check_images, check_labels, check_model, check_range
+from ._validate import as_generator, check_choice, check_images, check_labels, check_model, check_range
 from .attacks.base import input_gradient, num_classes
 from .progress import progress as progress_bar
 from .train import reset_parameters
 
-__all__ = ["FGSMDirections", "accuracy_under_attack", "correct_under_attack", "mssim_by_strength", "mat_training_set", "ParallelMAT",
+__all__ = ["VOTING", "FGSMDirections", "accuracy_under_attack", "correct_under_attack", "mssim_by_strength", "mat_training_set", "ParallelMAT",
            "train_voting_unit", "StrengthSelection", "random_walk_selection"]
 
 
@@ -118,23 +118,29 @@ class ParallelMAT(nn.Module):
     """Parallel MAT (Eqs. 3 and 4): S networks, each trained on the originals plus one strength, and an
     upper-boundary decision unit that votes with coefficients ``a_k >= 0``, ``sum_k a_k = 1``.
 
-    The coefficients are learned by a small network (one hidden layer of ``hidden`` units) that reads
-    the S copies' class probabilities and outputs a softmax over the copies, so they may differ per
-    image. The output is the vote, ``sum_k a_k p_k``, returned as log-probabilities (softmax of the
+    ``voting="per-copy"`` (Eq. 4 as the paper states it, the default): one coefficient a_k per copy, the
+    softmax of S learned weights (the simplest network that learns a_k). ``voting="per-image"`` (our
+    variant, labelled as such): a small network (one hidden layer of ``hidden`` units) reads the S
+    copies' class probabilities and outputs a softmax over the copies, so the coefficients may differ
+    per image. The output is the vote, ``sum_k a_k p_k``, returned as log-probabilities (softmax of the
     output gives the vote back), so the ensemble is a classifier like any other for the attacks and
     metrics. The copies stay as trained (in eval mode); only the voting unit trains
     (:func:`train_voting_unit`).
     """
 
-    def __init__(self, copies: list[nn.Module], num_classes: int, hidden: int = 32):
+    def __init__(self, copies: list[nn.Module], num_classes: int, hidden: int = 32, voting: str = "per-copy"):
         super().__init__()
         if len(copies) < 1:
             raise ValueError("parallel MAT needs at least one trained copy.")
         check_range(num_classes, "num_classes", lo=2, integer=True)
+        self.voting = check_choice(voting, VOTING, "voting")
         self.copies = nn.ModuleList(copies)
         self.num_classes = int(num_classes)
         s = len(copies)
-        self.voter = nn.Sequential(nn.Linear(s * num_classes, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, s))
+        if voting == "per-image":
+            self.voter = nn.Sequential(nn.Linear(s * num_classes, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, s))
+        else:
+            self.voter = _CopyWeights(s)
 
     def copy_probs(self, x: torch.Tensor) -> torch.Tensor:
         """(N, S, D) class probabilities of the copies."""
@@ -155,6 +161,24 @@ class ParallelMAT(nn.Module):
         super().train(mode)
         self.copies.eval()
         return self
+
+
+#: Parallel MAT's voting: one coefficient per copy (Eq. 4) or per image (our variant).
+VOTING = ("per-copy", "per-image")
+
+
+class _CopyWeights(nn.Module):
+    """Eq. 4's coefficients: S learned logits, the same for every image (softmax gives a_k)."""
+
+    def __init__(self, s: int):
+        super().__init__()
+        self.logits = nn.Parameter(torch.zeros(s))
+
+    def reset_parameters(self) -> None:
+        nn.init.zeros_(self.logits)
+
+    def forward(self, probs_flat: torch.Tensor) -> torch.Tensor:
+        return self.logits.expand(probs_flat.shape[0], -1)
 
 
 def train_voting_unit(pmat: ParallelMAT, x: torch.Tensor, y: torch.Tensor, *, epochs: int = 100,

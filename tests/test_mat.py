@@ -97,11 +97,12 @@ class _Constant(torch.nn.Module):
         return torch.zeros(x.shape[0], 10).index_fill_(1, torch.tensor([3]), 5.0)
 
 
-def test_voting_coefficients_sum_to_one_and_learn_the_useful_copy(crafter, digits):
+@pytest.mark.parametrize("voting", T.VOTING)
+def test_voting_coefficients_sum_to_one_and_learn_the_useful_copy(crafter, digits, voting):
     train, test = digits
     good = mlp_trained(train.images, train.labels)
     before = {k: v.clone() for k, v in good.state_dict().items()}
-    pmat = T.ParallelMAT([_Constant(), good], 10)
+    pmat = T.ParallelMAT([_Constant(), good], 10, voting=voting)
     a = pmat.coefficients(test.images)
     assert torch.allclose(a.sum(1), torch.ones(len(a))) and (a >= 0).all()
     T.train_voting_unit(pmat, test.images[:200], test.labels[:200], epochs=40, seed=0)
@@ -116,6 +117,8 @@ def test_voting_coefficients_sum_to_one_and_learn_the_useful_copy(crafter, digit
     assert acc >= float((good(test.images[200:]).argmax(1) == test.labels[200:]).float().mean()) - 0.02
     # the copies themselves are untouched by the voter's training
     assert all(torch.equal(v, before[k]) for k, v in good.state_dict().items())
+    if voting == "per-copy":                                    # Eq. 4: one a_k per copy, for every image
+        assert torch.allclose(a, a[:1].expand_as(a))
 
 
 def test_the_ensemble_is_attackable_like_any_classifier(crafter, digits):
