@@ -145,6 +145,8 @@ def compare_claim(claim: str, paper_value: str, a, b, *, names=("A", "B"), direc
     a, b = np.asarray(a, dtype=np.float64).ravel(), np.asarray(b, dtype=np.float64).ravel()
     if paired and a.shape != b.shape:
         raise ValueError(f"compare_claim pairs the two methods image by image: got {a.size} and {b.size} values.")
+    if a.size == 0 or b.size == 0:
+        return Claim(claim, paper_value, "no images to compare", "inconclusive", quantity, "", "no images")
     if paired:
         d = a - b
         lo, hi = bootstrap_ci(d, level, seed=seed)
@@ -173,6 +175,8 @@ def bound_claim(claim: str, paper_value: str, values, bound: float, *, direction
     import numpy as np
 
     v = np.asarray(values, dtype=np.float64).ravel()
+    if v.size == 0:
+        return Claim(claim, paper_value, "no images", "inconclusive", quantity, "", "no images")
     binary = bool(np.isin(v, (0.0, 1.0)).all())
     lo, hi = binomial_ci(int(v.sum()), v.size, level) if binary else bootstrap_ci(v, level, seed=seed)
     return Claim(claim, paper_value, f"{_fmt(v.mean(), scale, digits)}{unit}", decide(lo, hi, bound, direction),

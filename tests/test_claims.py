@@ -83,3 +83,8 @@ def test_unpaired_comparison_for_different_image_sets():
     assert compare_claim("A above B", "-", a, b, paired=False).holds == "holds"
     assert "independent bootstrap, 300 and 500 images" in compare_claim("x", "-", a, b, paired=False).margin
     assert compare_claim("A at most 2 points below B", "-", b[:300], b[:300], by=-0.02).holds == "holds"
+
+
+def test_claims_on_no_images_are_inconclusive():
+    assert compare_claim("x", "-", np.array([]), np.array([])).holds == "inconclusive"
+    assert bound_claim("x", "-", np.array([]), 0.5).holds == "inconclusive"
