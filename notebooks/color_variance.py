@@ -72,6 +72,7 @@ from papers_core.progress import progress
 from papers_core.reports import Claim, show_claims, fmt_mean_std, paper_table, side_by_side
 
 ROOT, dev, _, cache, results, timings, cfg = notebook_setup("color_variance", globals())
+SAMPLE_FILES = ["pfgsm_example_church.png", "csail_demo_mountains.jpg"]  # real photos for the map, if present
 
 # %% [markdown]
 # ## Data and classifier
@@ -133,10 +134,9 @@ print(f"{int(correct.sum())} of {len(y_all)} test images classified correctly an
 # %% tags=["hide-input"]
 from papers_core.data.places365 import load_image
 
-sample_files = ["pfgsm_example_church.png", "csail_demo_mountains.jpg"]
 sdir = (ROOT / cfg.samples_dir).resolve()
-if all((sdir / f).exists() for f in sample_files):
-    photos = torch.stack([load_image(sdir / f, 224) for f in sample_files])
+if all((sdir / f).exists() for f in SAMPLE_FILES):
+    photos = torch.stack([load_image(sdir / f, 224) for f in SAMPLE_FILES])
     photo_titles = ["church interior (P-FGSM example)", "mountains (CSAIL Places365 demo)"]
 else:
     photos = torch.nn.functional.interpolate(x_test[:2].cpu(), size=224, mode="nearest")
