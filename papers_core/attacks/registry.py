@@ -63,8 +63,6 @@ class Attack:
         return self.function(model, x, labels, **kw)
 
 
-_VB = "Sec. V-B setting: step 1, eps 16, 20 iterations, 8-bit rounding"
-
 #: Every attack of the five papers, by the name the papers use.
 ATTACKS: dict[str, Attack] = {a.name: a for a in [
     # Li et al. 2019 (P-FGSM paper), Table 1: step 0.007, stop at p > 0.99 or 50 iterations
@@ -81,13 +79,10 @@ ATTACKS: dict[str, Attack] = {a.name: a for a in [
     Attack("C&W", cw_l2, "[4] Carlini and Wagner 2017", "L_2", "D", "T"),
     Attack("DeepFool", deepfool, "[15] Moosavi-Dezfooli et al. 2016", "L_2", "D", "U"),
     Attack("SparseFool", sparsefool, "[16] Modas et al. 2019", "L_1", "S", "U"),
-    Attack("U-FGSM (V-B)", fgsm_variant, "[12] Kurakin et al. 2017", "L_inf", "D", "U",
-           settings=dict(variant="U-FGSM")),
-    Attack("R-FGSM (V-B)", fgsm_variant, "[10] Kurakin et al. 2017", "L_inf", "D", "T",
-           settings=dict(variant="R-FGSM")),
-    Attack("L-FGSM (V-B)", fgsm_variant, "[12] Kurakin et al. 2017", "L_inf", "D", "T",
-           settings=dict(variant="L-FGSM")),
-    Attack("P-FGSM (V-B)", fgsm_variant, "[1] Li et al. 2019", "L_inf", "D", "T", settings=dict(variant="P-FGSM")),
+    # Sec. V-B's single-classifier baselines: the P-FGSM paper's functions with Sec. V-B's settings
+    *(Attack(f"{v} (V-B)", fgsm_variant, ref, "L_inf", "D", kind, settings=dict(variant=v))
+      for v, ref, kind in (("U-FGSM", "[12] Kurakin et al. 2017", "U"), ("R-FGSM", "[10] Kurakin et al. 2017", "T"),
+                           ("L-FGSM", "[12] Kurakin et al. 2017", "T"), ("P-FGSM", "[1] Li et al. 2019", "T"))),
     Attack("EOT", eot, "[5] Athalye et al. 2018", "L_inf", "D", "T", transformations=True),
     Attack("DI-FGSM", di_fgsm, "[13] Xie et al. 2019", "L_inf", "D", "U, T", multi_classifier=True,
            transformations=True),
