@@ -88,12 +88,12 @@ class KAnonymity:
 
     data_root: str = "data"           # MNIST, cifar-10-batches-py and yalefaces folders (paper)
     datasets: str = "all"             # "all" or a comma-separated subset of mnist, cifar10, yale
-    n_attack: int = 90                # correctly classified training samples attacked per dataset
+    n_attack: int = 60                # correctly classified training samples attacked per dataset
     cw_search_steps: int = 9          # C&W binary-search steps (the authors' default)
-    cw_iterations: int = 1000         # C&W Adam steps per search step (authors: 10000)
+    cw_iterations: int = 100          # C&W Adam steps per search step (authors: 10000; quick: the CPU budget)
     cw_lr: float = 0.01               # C&W's Adam learning rate (the authors' default)
-    lbfgs_search_steps: int = 6       # L-BFGS line-search steps on c (and the proposed attack's)
-    lbfgs_iterations: int = 30        # L-BFGS-B iterations per line-search step (and the proposed attack's)
+    lbfgs_search_steps: int = 5       # L-BFGS line-search steps on c (and the proposed attack's)
+    lbfgs_iterations: int = 20        # L-BFGS-B iterations per line-search step (and the proposed attack's)
     adam_lr: float = 0.01             # the proposed attack solved with Adam instead (the comparison)
     adam_iterations: int = 300        # ... at most this many Adam steps
     mnist_epochs: int = 15            # LeNet-5

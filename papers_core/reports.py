@@ -188,7 +188,7 @@ def bound_claim(claim: str, paper_value: str, values, bound: float, *, direction
 
 def rank_slack(n: int, level: float = LEVEL) -> float:
     """The slack on a share that should be 1, from N alone: 1 minus the lower end of the exact
-    binomial interval of N successes in N (3.3 % for N = 90 at 95 %; it shrinks as 1/N)."""
+    binomial interval of N successes in N (4.0 % for N = 90 at 95 %, 6.0 % for N = 60; it shrinks as 1/N)."""
     return 1.0 - binomial_ci(n, n, level)[0]
 
 
