@@ -136,7 +136,8 @@ def test_training_with_dropout_does_not_depend_on_what_ran_before():
     torch.manual_seed(1)
     a = train_classifier(LightCNN9(3, input_size=32), x, y, epochs=1, batch_size=8, seed=0)
     torch.rand(1000)                         # another model's dropout would consume the global state
+    net = LightCNN9(3, input_size=32)
     state = torch.random.get_rng_state()
-    b = train_classifier(LightCNN9(3, input_size=32), x, y, epochs=1, batch_size=8, seed=0)
+    b = train_classifier(net, x, y, epochs=1, batch_size=8, seed=0)
     assert torch.equal(torch.random.get_rng_state(), state)          # restored afterwards
     assert all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values()))
