@@ -77,8 +77,8 @@ class Claim:
     margin: str = ""
 
     def __post_init__(self):
-        if isinstance(self.holds, bool):
-            self.holds = "holds" if self.holds else "does not hold"
+        if not isinstance(self.holds, str):  # a bool (Python's or NumPy's): a check without a noise margin
+            self.holds = "holds" if bool(self.holds) else "does not hold"
             self.margin = self.margin or "point estimate only (no noise margin)"
         if self.holds not in VERDICTS:
             raise ValueError(f"a claim's verdict is one of {VERDICTS} (or a bool), got {self.holds!r}.")

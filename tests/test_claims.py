@@ -88,3 +88,10 @@ def test_unpaired_comparison_for_different_image_sets():
 def test_claims_on_no_images_are_inconclusive():
     assert compare_claim("x", "-", np.array([]), np.array([])).holds == "inconclusive"
     assert bound_claim("x", "-", np.array([]), 0.5).holds == "inconclusive"
+
+
+def test_a_numpy_bool_is_a_check_without_a_noise_margin():
+    from papers_core.reports import Claim
+
+    assert Claim("x", "-", "-", np.bool_(False)).holds == "does not hold"
+    assert Claim("x", "-", "-", np.float64(1.0) > 0).margin.startswith("point estimate")
