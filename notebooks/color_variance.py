@@ -125,11 +125,10 @@ print(f"{int(correct.sum())} of {len(y_all)} test images classified correctly an
 # evaluation per neighbour offset. We use the CV-PIRE run the thesis reports best: $n = 5$,
 # $\sigma = 1$, $m = 50/255$, $T = 100$, Adam with learning rate 0.05. The paper does not restate them.
 #
-# Below: the map on real scene photographs from the project's data kit when it is present (the
-# published book shows two: the church interior of the P-FGSM code's example, CC BY-NC, (c) 2018 Queen
-# Mary University of London, and the CSAIL Places365 demo photo, MIT licence), else on SynthScenes
-# images; and the time to compute the map
-# of one 224x224 image on this machine.
+# Below: the map on two real scene photographs when they are in `data/places365/samples` (the
+# church interior of the P-FGSM code's example, CC BY-NC, (c) 2018 Queen Mary University of London,
+# and the CSAIL Places365 demo photo, MIT licence; neither ships with the project), else on
+# SynthScenes images; and the time to compute the map of one 224x224 image on this machine.
 
 # %% tags=["hide-input"]
 from papers_core.data.places365 import load_image

@@ -172,8 +172,8 @@ display(pd.DataFrame({k: {"training images": e.n_train, "classes": e.classes,
 #   perturbation. Quick profile: 5 steps of at most 20 iterations; paper profile: 10 of 100.
 # - **C&W-L2**: the authors' defaults: Adam with learning rate 0.01, 9 binary-search steps on $c$ from
 #   0.001, confidence 0, early abort; 10 000 iterations per search step in the paper profile. **The quick
-#   profile cuts this to 100 iterations per search step** (the CPU budget: LightCNN-9 costs 0.16 s per step
-#   on 60 faces here). At that budget C&W is not the authors' C&W: in the tanh change of variables a pixel at
+#   profile cuts this to 100 iterations per search step** (the CPU budget: one C&W step of LightCNN-9 on
+#   90 faces took 0.24 s here, measured). At that budget C&W is not the authors' C&W: in the tanh change of variables a pixel at
 #   0 or 1 starts at $|w| \approx 7$ and moves about 0.01 per step, so MNIST's background never moves, and
 #   samples whose $c$ search has not reached a successful value stay unprotected. Its success rate and
 #   perturbation on this page reflect the cut (on 90 MNIST samples we measured 43 % success at 9 x 100 and

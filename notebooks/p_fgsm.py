@@ -109,7 +109,7 @@ print(f"{len(x_test)} test images of {len(set(y_test.tolist()))} private classes
 #   SoG draws $\mathrm{sign}(z)$, $z \sim N(0, 1)$ per pixel once; FG and R-FG use the noise of one
 #   FGSM / R-FGSM step computed on the clean image.
 # * P-FGSM uses $\sigma = 0.99$. The official code ignores $\sigma$ and draws from every class but the
-#   top-1 (REFERENCE_NOTES.md); that variant is run too, as "P-FG (official code)".
+#   top-1 (the official P-FGSM code on GitHub); that variant is run too, as "P-FG (official code)".
 # * Every random draw comes from one `torch.Generator` seeded with `seed`.
 
 # %%

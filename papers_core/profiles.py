@@ -69,7 +69,7 @@ class ColorVariance:
     checkpoint: str = "data/checkpoints/resnet50_places365.pth.tar"
     nima_checkpoint: str = ""         # a NIMA state dict, if you have one (none is published with the paper)
     nima_base: str = "mobilenet_v2"
-    samples_dir: str = "../shared/datasets/places365/samples"  # real photos to illustrate the map, if present
+    samples_dir: str = "data/places365/samples"  # real photos to illustrate the map, if present
     test_per_class: int = 50          # quick: SynthScenes test images per private class
     batch_size: int = 500             # images per attack call
     limit: int = 0                    # paper: only the first `limit` listed images (0: all), for a trial run

@@ -66,7 +66,7 @@ def color_variance_map(x: torch.Tensor, window: int = 5, sigma: float = 1.0,
         cV(p) = sqrt( sum_q (w_q d_q)^2 / (number of neighbours q) ),
 
     then divided by the image's maximum (``normalize``), so the map lies in [0, 1]; a flat image gives
-    zeros. This is CV-PIRE's definition (REFERENCE_NOTES.md), vectorised: one CIEDE2000 evaluation per
+    zeros. This is CV-PIRE's definition (Sweere 2019), vectorised: one CIEDE2000 evaluation per
     neighbour offset over the whole batch, no per-pixel loop. Runs on the input's device and dtype.
     """
     check_images(x)

@@ -1,6 +1,6 @@
 """The Places365 private-class subset of the MediaEval 2018 Pixel Privacy task.
 
-Layout under ``root`` (a copy of ``shared/datasets/places365`` plus the images)::
+Layout under ``root`` (the task's public lists plus the images)::
 
     categories_places365.txt          365 class names ("/a/airfield 0")
     MEPP18senscats.txt                the 60 private classes ("/a/airplane_cabin 1", UTF-8 BOM)
@@ -9,7 +9,8 @@ Layout under ``root`` (a copy of ``shared/datasets/places365`` plus the images):
                                       Places365 classifies all of them correctly)
     val_256/Places365_val_XXXXXXXX.jpg  the Places365-Standard validation images (256x256)
 
-The lists ship with this project's data kit (see data/README.md); the images come from the Places365
+The lists come from the MediaEval Pixel Privacy repositories and the Places365 project (see
+data/README.md); the images come from the Places365
 ``val_256.tar`` archive (2.1 GB), which :func:`download_private_images` streams, keeping only the 3000
 images the task uses.
 """
@@ -40,8 +41,8 @@ __all__ = [
 ]
 
 VAL_256_URL = "http://data.csail.mit.edu/places/places365/val_256.tar"
-_HOW = ("Copy the lists from the project's data kit (shared/datasets/places365) or the MediaEval 2018 "
-        "Pixel Privacy repository, and fetch the images with "
+_HOW = ("Download the lists from the MediaEval 2018/2019 Pixel Privacy repositories and the Places365 "
+        "project, and fetch the images with "
         "papers_core.data.places365.download_private_images(root, split) (split: the list's name, "
         "e.g. 'MEPP18val' or 'MEPP19test'); see data/README.md.")
 
