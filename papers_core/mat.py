@@ -17,7 +17,8 @@ from .progress import progress as progress_bar
 from .train import reset_parameters
 
 __all__ = ["VOTING", "FGSMDirections", "accuracy_under_attack", "correct_under_attack", "mssim_by_strength", "mat_training_set", "ParallelMAT",
-           "train_voting_unit", "StrengthSelection", "random_walk_selection"]
+           "train_voting_unit", "StrengthSelection", "random_walk_selection", "PenaltyChoice",
+           "choose_penalty"]
 
 
 class FGSMDirections:
@@ -286,3 +287,48 @@ def random_walk_selection(accuracy: np.ndarray, strengths, *, steps: int = 4, wa
                           for k, (h, s) in scores.items()]).sort_values("G", ascending=False, ignore_index=True)
     return StrengthSelection([strengths[i] for i in best], list(best), scores[best][1], scores[best][0],
                              transition, table)
+
+
+@dataclass
+class PenaltyChoice:
+    """The outcome of :func:`choose_penalty`.
+
+    penalty:   the chosen penalty (percentage points per strength; the paper's a is its negative)
+    selection: the random walk's selection at that penalty
+    table:     one row per penalty tried: the strengths it selects and their held-out score
+    """
+
+    penalty: float
+    selection: StrengthSelection
+    table: "object"
+
+
+def choose_penalty(accuracy: np.ndarray, strengths, score, penalties=(0.0, 0.1, 0.25, 0.5, 1.0, 2.0), *,
+                   steps: int = 4, walks: int = 200, generator=0) -> PenaltyChoice:
+    """Choose the random walk's penalty on held-out data (Sec. 4.3 gives G = H + a S but no value of a).
+
+    For each penalty the walk selects its strengths (:func:`random_walk_selection`, the same seed for
+    all); ``score(strengths)`` measures that selection on data the accuracy matrix did not see (e.g.
+    parallel MAT's mean accuracy over the strength range on a second validation split) and the penalty
+    whose selection scores highest is chosen. Penalties that select the same strengths share one score
+    (computed once); among equal scores the larger penalty (fewer strengths) wins.
+    """
+    import pandas as pd
+
+    penalties = sorted(float(p) for p in penalties)
+    if not penalties:
+        raise ValueError("pass at least one penalty to try.")
+    for p in penalties:
+        check_range(p, "penalty", lo=0)
+    rows, scored = [], {}
+    for p in penalties:
+        sel = random_walk_selection(accuracy, strengths, steps=steps, walks=walks, penalty=p, generator=generator)
+        key = tuple(sel.index)
+        if key not in scored:
+            scored[key] = float(score(list(sel.strengths)))
+        rows.append({"penalty": p, "strengths": tuple(sel.strengths), "S": len(key),
+                     "H (walk's estimate, %)": sel.estimate, "held-out score (%)": scored[key], "_sel": sel})
+    best = max(range(len(rows)), key=lambda i: (round(rows[i]["held-out score (%)"], 9), rows[i]["penalty"]))
+    table = pd.DataFrame([{k: v for k, v in r.items() if k != "_sel"} for r in rows])
+    table["chosen"] = [i == best for i in range(len(rows))]
+    return PenaltyChoice(rows[best]["penalty"], rows[best]["_sel"], table)

@@ -91,6 +91,7 @@ class KAnonymity:
     n_attack: int = 60                # correctly classified training samples attacked per dataset
     cw_search_steps: int = 9          # C&W binary-search steps (the authors' default)
     cw_iterations: int = 100          # C&W Adam steps per search step (authors: 10000; quick: the CPU budget)
+    cw_iterations_mnist: int = 1000   # ... on MNIST (LeNet-5 is cheap; its 0/1 background needs them)
     cw_lr: float = 0.01               # C&W's Adam learning rate (the authors' default)
     lbfgs_search_steps: int = 5       # L-BFGS line-search steps on c (and the proposed attack's)
     lbfgs_iterations: int = 20        # L-BFGS-B iterations per line-search step (and the proposed attack's)
@@ -108,14 +109,15 @@ class MAT:
 
     data_root: str = "data"           # MNIST files, cifar-10-batches-py, cifar-100-python, SVHN .mat (paper)
     datasets: str = "all"             # "all" (the profile's datasets) or a comma-separated subset
-    all_datasets: tuple = ("mnist", "cifar10")   # what "all" means in this profile
+    all_datasets: tuple = ("cifar10", "cifar100", "mnist", "svhn")   # what "all" means (quick: stand-ins)
     epochs: int = 25                  # training epochs of every victim
     crafting_epochs: int = 20         # training epochs of the crafting models
     candidate_every: int = 2          # candidate training strengths: every n-th strength of the grid
     cifar_widths: tuple = (16, 32, 64)  # the CIFAR victims' convolution widths
     walks: int = 200                  # random walk: number of walks t
     walk_steps: int = 4               # random walk: steps per walk l
-    penalty: float = 0.1              # random walk: cost of one more strength, percentage points
+    penalties: tuple = (0.0, 0.1, 0.25, 0.5, 1.0, 2.0)  # random walk: penalties tried (points per strength);
+                                      # the one whose selection does best on held-out validation is used
 
 
 #: paper -> (settings class, the paper profile's values where they differ from the quick profile's)
@@ -124,10 +126,10 @@ PAPERS: dict[str, tuple[type, dict]] = {
     "rp_fgsm": (RPFGSM, dict(test_per_class=50, batch_size=32, cw_search_steps=9, cw_iterations=10_000,
                              ablation_images=None, sweep_images=None, quality_images=None)),
     "color_variance": (ColorVariance, dict(batch_size=64)),
-    "k_anonymity": (KAnonymity, dict(n_attack=1000, cw_iterations=10_000, lbfgs_search_steps=10,
+    "k_anonymity": (KAnonymity, dict(n_attack=1000, cw_iterations=10_000, cw_iterations_mnist=10_000, lbfgs_search_steps=10,
                                      lbfgs_iterations=100, adam_iterations=2000, mnist_epochs=10,
                                      cifar_epochs=30, yale_size=128)),
-    "mat": (MAT, dict(all_datasets=("mnist", "cifar10", "cifar100", "svhn"), epochs=20, crafting_epochs=10,
+    "mat": (MAT, dict(epochs=20, crafting_epochs=10,
                       candidate_every=1, cifar_widths=(32, 64, 128))),
 }
 

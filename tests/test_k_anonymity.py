@@ -302,3 +302,26 @@ def test_missing_or_corrupt_real_data_says_how_to_get_it(tmp_path):
         f.write(bytes([0, 0, 8, 3]) + (100).to_bytes(4, "big") + (28).to_bytes(4, "big") * 2 + bytes(50))
     with pytest.raises(DatasetNotFoundError, match="truncated"):
         D.load_mnist(tmp_path, "test")
+
+
+def test_the_line_search_keeps_the_best_iterate_on_the_solvers_path():
+    """A goal that the objective's minimiser overshoots (met only while the mean pixel is in [0.1, 0.5],
+    while the loss pulls every pixel to 1): judged at the minimiser alone it is never met; watching every
+    iterate the solver evaluates finds one that meets it, and keeps the smallest such perturbation."""
+    from papers_core.attacks.lbfgs import c_line_search, smooth_l2
+
+    x = torch.zeros(3, 1, 4, 4)
+
+    def met(z):
+        m = z.flatten(1).mean(1)
+        return (m >= 0.1) & (m <= 0.5)
+
+    def pull(z):
+        return 0.1 * (z - 1.0).flatten(1).pow(2).sum(1)
+
+    end_only, found = c_line_search(x, pull, met, c_init=1e-3, search_steps=1, iterations=20)
+    assert not found.any() and torch.equal(end_only, x)
+    best, found = c_line_search(x, lambda z: (pull(z), met(z.detach())), met, c_init=1e-3, search_steps=1,
+                                iterations=20)
+    assert found.all() and met(best).all()
+    assert (smooth_l2(best - x) < smooth_l2(torch.ones_like(x))).all()

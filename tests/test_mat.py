@@ -175,6 +175,29 @@ def test_random_walk_prefers_complementary_zones():
     assert s.transition[0, 2] > 10 * s.transition[0, 1]
 
 
+def test_the_penalty_is_chosen_by_the_held_out_score():
+    """Held-out data that rewards a second strength makes the choice select several strengths; held-out
+    data on which extra strengths do not help makes it keep one (the larger penalty wins ties)."""
+    penalties = (0.0, 0.5, 2.0, 100.0)
+    calls = []
+
+    def rewards_more(sel):
+        calls.append(tuple(sel))
+        return 80.0 + 5.0 * min(len(sel), 2)          # two strengths are better, three no better than two
+
+    c = T.choose_penalty(ZONES, STRENGTHS, rewards_more, penalties, steps=4, walks=100, generator=0)
+    assert len(c.selection.strengths) >= 2
+    assert c.table["chosen"].sum() == 1 and c.table.loc[c.table["chosen"], "penalty"].item() == c.penalty
+    assert len(calls) == len(set(calls))              # each distinct selection is scored once
+    best = c.table["held-out score (%)"].max()
+    assert c.penalty == c.table.loc[c.table["held-out score (%)"] == best, "penalty"].max()
+
+    flat = T.choose_penalty(ZONES, STRENGTHS, lambda sel: 80.0, penalties, steps=4, walks=100, generator=0)
+    assert flat.penalty == 100.0 and len(flat.selection.strengths) == 1
+    with pytest.raises(ValueError, match="penalty"):
+        T.choose_penalty(ZONES, STRENGTHS, rewards_more, (), steps=2, walks=5)
+
+
 # ----------------------------------------------------------------------------------------- models and data
 def test_mat_models_take_their_inputs_and_refuse_others():
     assert MLP(784, (256, 256), 10)(torch.rand(2, 1, 28, 28)).shape == (2, 10)

@@ -54,3 +54,22 @@ def test_subset_is_rebuilt_from_the_original_files_and_matches_them(tmp_path):
     with pytest.raises(ValueError, match="sha256"):
         S.build_mnist_subset(tmp_path / "copy", tmp_path / "never.npz")
     assert not (tmp_path / "never.npz").exists()
+
+
+def test_colour_digits_is_the_subset_in_colour():
+    """ColourDigits (the SVHN stand-in): 32x32 RGB, the subset's labels, deterministic, with a visible
+    digit (foreground and background differ in luminance) and refusing a bad split."""
+    from papers_core.data import colour_digits
+
+    a = colour_digits("train", 64, seed=0)
+    b = colour_digits("train", 64, seed=0)
+    assert a.images.shape == (64, 3, 32, 32) and a.images.dtype == torch.float32
+    assert torch.equal(a.images, b.images) and not torch.equal(a.images, colour_digits("train", 64, seed=1).images)
+    assert torch.equal(a.labels, load_mnist_subset("train").labels[:64]) and a.num_classes == 10
+    assert 0.0 <= float(a.images.min()) and float(a.images.max()) <= 1.0
+    lum = (a.images * torch.tensor([0.299, 0.587, 0.114])[:, None, None]).sum(1)
+    centre = lum[:, 8:24, 8:24].flatten(1)
+    assert bool(((centre.max(1).values - centre.min(1).values) > 0.25).all())   # a digit in every image
+    assert len(colour_digits("test").labels) == 2000
+    with pytest.raises(ValueError, match="split"):
+        colour_digits("val")

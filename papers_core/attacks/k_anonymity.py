@@ -60,8 +60,10 @@ def k_anonymity_attack(model, x: torch.Tensor, labels=None, *, targets=None, K: 
     * ``solver="lbfgs"`` (default): Eq. 6 with a weight c on ||p||_2, minimised by L-BFGS-B over the box
       [0, 1] with the L-BFGS attack's line search on c (:func:`papers_core.attacks.lbfgs.c_line_search`:
       ``search_steps`` solves of at most ``iterations`` iterations from ``c_init``); the result is the
-      smallest perturbation whose ranking meets the constraint (r_x(2..k) all above y). Large c keeps
-      the perturbation small, so y lands just below the pushed labels, on rank k.
+      smallest perturbation whose ranking meets the constraint (r_x(2..k) all above y) among all the
+      iterates the solver evaluated ("until the ranking satisfies the constraint": the sum of
+      cross-entropies keeps pulling past the first ranking that does, and its minimiser may not).
+      Large c keeps the perturbation small, so y lands just below the pushed labels, on rank k.
     * ``solver="adam"``: Adam (``lr``) on the image, projected onto [0, 1] after each step, each sample
       stopping at the first iterate whose constraint holds ("until the ranking ... satisfies the
       constraint"), or after ``iterations`` steps. Adam is ``MaskedAdam``: a finished sample's state
@@ -108,12 +110,13 @@ def k_anonymity_attack(model, x: torch.Tensor, labels=None, *, targets=None, K: 
 
     all_rows = torch.arange(n, device=x.device)
     if solver == "lbfgs":
-        def eq6_terms(z):  # Eq. 6 without ||p||_2, per sample
-            logp = F.log_softmax(model(z), dim=1)
+        def eq6_terms(z):  # Eq. 6 without ||p||_2, per sample, and whether the ranking meets the constraint
+            logits = model(z)
+            logp = F.log_softmax(logits, dim=1)
             out = -(logp.gather(1, ranking) * use).sum(1)
             if similarity_weight:
                 out = out + similarity_weight * (1.0 - cw_ssim(x, z, level=cw_ssim_level)).to(z.dtype)
-            return out
+            return out, satisfied(logits.detach(), all_rows)
 
         z, _ = c_line_search(x, eq6_terms, lambda z: satisfied(model(z), all_rows), c_init=c_init,
                              search_steps=search_steps, iterations=iterations, desc="K-anonymity search steps")
