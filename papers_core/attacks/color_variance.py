@@ -43,6 +43,10 @@ __all__ = [
 
 #: The protection conditions of Sec. 4.
 CONDITIONS = ("top1", "top5", "top1-50")
+#: Colour variances at or below this (CIEDE2000 units; 1 is about a just-noticeable difference) are
+#: rounding noise of the colour conversion: CIEDE2000 of two equal colours can come out near 1e-10,
+#: which normalisation would otherwise blow up to 1 on a flat image.
+FLAT = 1e-6
 
 #: The five submitted runs of Table 1: condition and whether the L1 term is on. ``alpha`` for the L1
 #: runs is not stated in the paper; see :func:`color_variance_attack`.
@@ -96,6 +100,7 @@ def color_variance_map(x: torch.Tensor, window: int = 5, sigma: float = 1.0,
             total += (wq * d) ** 2 * valid
             count += valid
     cv = torch.sqrt(total / count).unsqueeze(1)
+    cv = torch.where(cv > FLAT, cv, torch.zeros_like(cv))
     if normalize:
         peak = cv.amax(dim=(1, 2, 3), keepdim=True)
         cv = torch.where(peak > 0, cv / peak.clamp(min=torch.finfo(cv.dtype).tiny), torch.zeros_like(cv))
