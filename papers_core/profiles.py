@@ -110,9 +110,10 @@ class MAT:
     data_root: str = "data"           # MNIST files, cifar-10-batches-py, cifar-100-python, SVHN .mat (paper)
     datasets: str = "all"             # "all" (the profile's datasets) or a comma-separated subset
     all_datasets: tuple = ("cifar10", "cifar100", "mnist", "svhn")   # what "all" means (quick: stand-ins)
-    epochs: int = 25                  # training epochs of every victim
-    crafting_epochs: int = 20         # training epochs of the crafting models
-    candidate_every: int = 2          # candidate training strengths: every n-th strength of the grid
+    epochs: int = 15                  # training epochs of every victim
+    crafting_epochs: int = 10         # training epochs of the crafting models
+    candidate_every: int = 2          # candidate training strengths: every n-th strength of MNIST's grid
+    candidate_every_8bit: int = 3     # ... of the 8-bit grid (CIFAR-10, CIFAR-100, SVHN: 0, 0.5, ..., 5)
     cifar_widths: tuple = (16, 32, 64)  # the CIFAR victims' convolution widths
     walks: int = 200                  # random walk: number of walks t
     walk_steps: int = 4               # random walk: steps per walk l
@@ -130,7 +131,7 @@ PAPERS: dict[str, tuple[type, dict]] = {
                                      lbfgs_iterations=100, adam_iterations=2000, mnist_epochs=10,
                                      cifar_epochs=30, yale_size=128)),
     "mat": (MAT, dict(epochs=20, crafting_epochs=10,
-                      candidate_every=1, cifar_widths=(32, 64, 128))),
+                      candidate_every=1, candidate_every_8bit=1, cifar_widths=(32, 64, 128))),
 }
 
 
