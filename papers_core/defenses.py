@@ -33,7 +33,10 @@ import torch.nn.functional as F
 from ._validate import check_choice, check_images, check_model, check_range
 
 __all__ = ["requantize", "median_filter", "jpeg", "Defense", "paper_defenses", "PAPER_PARAMETERS",
-           "FeatureSqueezingDetector"]
+           "FeatureSqueezingDetector", "DEFENSE_FAMILIES", "family_detectors"]
+
+#: The defense families of Sec. V-B, each with its own detector threshold (Sec. V-C).
+DEFENSE_FAMILIES = ("requantize", "median", "jpeg")
 
 #: The defenses' parameter sets of Sec. V-B.
 PAPER_PARAMETERS = {"requantize": (1, 2, 3, 4, 5, 6, 7), "median": (2, 3, 5), "jpeg": (25, 50, 75, 100)}
@@ -183,3 +186,19 @@ class FeatureSqueezingDetector:
         if self.tau is None:
             raise RuntimeError("the detector has no threshold yet: call fit(clean_images) first.")
         return self.score(x) > self.tau
+
+
+def family_detectors(models: dict, clean: torch.Tensor, families=DEFENSE_FAMILIES,
+                     false_positive_rate: float = 0.05) -> dict:
+    """The RP-FGSM paper's detectors (Sec. V-C, Eq. 4): for each classifier in ``models`` (name ->
+    model) and each defense family, a :class:`FeatureSqueezingDetector` over the family's parameters
+    with ``tau`` at ``false_positive_rate`` on the ``clean`` images ("a threshold for each defense ...
+    accepting 5 % of the original (training) images as adversarial"). Returns ``{(name, family):
+    detector}``; an attack on a set of classifiers is judged by the detectors of the classifiers it
+    attacked."""
+    if not isinstance(models, dict) or not models:
+        raise ValueError("models must be a non-empty dict from a classifier's name to the classifier.")
+    families = [check_choice(f, DEFENSE_FAMILIES, "defense family") for f in families]
+    check_images(clean)
+    return {(name, f): FeatureSqueezingDetector(m, paper_defenses([f])).fit(clean, false_positive_rate)
+            for name, m in models.items() for f in families}

@@ -52,7 +52,8 @@ class RPFGSM:
     eps: float = 16.0                 # L-inf budget, grey levels
     gamma: float = 0.99               # Eq. 17's threshold
     detector_fpr: float = 0.05        # Eq. 4: tau at 5 % false positives on clean images
-    detector_fit_images: int = 600    # quick: clean training images the detector is fitted on
+    detector_fit_images: int = 600    # clean images tau is learned on (quick: SynthScenes training images;
+                                      # paper: the first of the MEPP18test list, disjoint from the test images)
     cw_search_steps: int = 4          # C&W binary-search steps (authors: 9)
     cw_iterations: int = 100          # C&W Adam steps per search step (authors: 10000)
     ablation_images: int | None = 64  # images of the ablations (Tables V-VII); None: all
@@ -74,7 +75,9 @@ class ColorVariance:
     batch_size: int = 500             # images per attack call
     limit: int = 0                    # paper: only the first `limit` listed images (0: all), for a trial run
     alpha: float = 10.0               # weight of the L1 term in the L1 runs (not stated in the paper)
-    threshold: float = 50.0           # the multiplier m, in 8-bit levels
+    threshold: float = 50.0           # the multiplier m: the bound is m * cV / 255 in `units`
+    units: str = "normalized"         # v, step and bound in ImageNet-normalised units (CV-PIRE's) or "pixel"
+    image_size: int = 256             # paper: MEPP19test images at the task's 256x256, not resized
     window: int = 5                   # colour-variance window (n x n)
     sigma: float = 1.0                # colour-variance Gaussian
     iterations: int = 100             # T
@@ -110,7 +113,7 @@ class MAT:
     data_root: str = "data"           # MNIST files, cifar-10-batches-py, cifar-100-python, SVHN .mat (paper)
     datasets: str = "all"             # "all" (the profile's datasets) or a comma-separated subset
     all_datasets: tuple = ("cifar10", "cifar100", "mnist", "svhn")   # what "all" means (quick: stand-ins)
-    epochs: int = 15                  # training epochs of every victim
+    epochs: int = 10                  # training epochs of every victim
     crafting_epochs: int = 10         # training epochs of the crafting models
     candidate_every: int = 2          # candidate training strengths: every n-th strength of MNIST's grid
     candidate_every_8bit: int = 3     # ... of the 8-bit grid (CIFAR-10, CIFAR-100, SVHN: 0, 0.5, ..., 5)
@@ -124,7 +127,7 @@ class MAT:
 #: paper -> (settings class, the paper profile's values where they differ from the quick profile's)
 PAPERS: dict[str, tuple[type, dict]] = {
     "p_fgsm": (PFGSM, dict(batch_size=64)),
-    "rp_fgsm": (RPFGSM, dict(test_per_class=50, batch_size=32, cw_search_steps=9, cw_iterations=10_000,
+    "rp_fgsm": (RPFGSM, dict(test_per_class=50, batch_size=32, detector_fit_images=3000, cw_search_steps=9, cw_iterations=10_000,
                              ablation_images=None, sweep_images=None, quality_images=None)),
     "color_variance": (ColorVariance, dict(batch_size=64)),
     "k_anonymity": (KAnonymity, dict(n_attack=1000, cw_iterations=10_000, cw_iterations_mnist=10_000, lbfgs_search_steps=10,

@@ -186,6 +186,37 @@ def bound_claim(claim: str, paper_value: str, values, bound: float, *, direction
                  f"({'exact binomial' if binary else 'bootstrap'}, {v.size} images)")
 
 
+def statistic_claim(claim: str, paper_value: str, statistic, n: int, threshold: float, *,
+                    direction: str = "above", scale: float = 1.0, unit: str = "", digits: int = 2,
+                    quantity: str = "", level: float = LEVEL, n_boot: int = 1000, seed: int = 0) -> Claim:
+    """The claim that a whole-set ``statistic`` is ``direction`` ``threshold``, for statistics that are
+    not a mean over images (a ratio of means, a spread, a share of a total). ``statistic(idx)`` computes
+    it on the images ``idx`` (an integer array of length ``n``, with repeats); it is evaluated on all
+    ``n`` images for the point estimate and on ``n_boot`` bootstrap resamples of the images for the
+    interval, which decides the claim (:func:`decide`)."""
+    import numpy as np
+
+    check = int(n)
+    if check < 2:
+        return Claim(claim, paper_value, "too few images", "inconclusive", quantity, "", f"{check} images")
+    if not callable(statistic):
+        raise TypeError("statistic_claim's statistic is a function of an index array (the images to use).")
+    rng = np.random.default_rng(seed)
+    point = float(statistic(np.arange(check)))
+    boots = np.array([float(statistic(rng.integers(0, check, check))) for _ in range(int(n_boot))])
+    boots = boots[np.isfinite(boots)]
+    if boots.size < 0.9 * n_boot or not np.isfinite(point):
+        return Claim(claim, paper_value, f"{_fmt(point, scale, digits)}{unit}", "inconclusive",
+                     quantity or f"statistic over {check} images", "",
+                     "the statistic is undefined on too many resamples")
+    a = (1.0 - level) / 2.0
+    lo, hi = float(np.quantile(boots, a)), float(np.quantile(boots, 1.0 - a))
+    return Claim(claim, paper_value, f"{_fmt(point, scale, digits)}{unit}", decide(lo, hi, threshold, direction),
+                 quantity or f"statistic over {check} images",
+                 f"{direction} {_fmt(threshold, scale, digits)}{unit}: the whole {int(level * 100)} % interval on that side",
+                 f"[{_fmt(lo, scale, digits)}, {_fmt(hi, scale, digits)}] (bootstrap of the images, {boots.size} resamples)")
+
+
 def rank_slack(n: int, level: float = LEVEL) -> float:
     """The slack on a share that should be 1, from N alone: 1 minus the lower end of the exact
     binomial interval of N successes in N (4.0 % for N = 90 at 95 %, 6.0 % for N = 60; it shrinks as 1/N)."""

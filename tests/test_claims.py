@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from scipy.stats import binomtest
 
-from papers_core.reports import (bootstrap_ci, binomial_ci, bound_claim, compare_claim, decide, rank_bound_claim,
+from papers_core.reports import (bootstrap_ci, binomial_ci, bound_claim, compare_claim, decide, rank_bound_claim, statistic_claim,
                                  rank_slack)
 
 
@@ -95,3 +95,25 @@ def test_a_numpy_bool_is_a_check_without_a_noise_margin():
 
     assert Claim("x", "-", "-", np.bool_(False)).holds == "does not hold"
     assert Claim("x", "-", "-", np.float64(1.0) > 0).margin.startswith("point estimate")
+
+
+def test_a_whole_set_statistic_is_decided_on_its_bootstrap_interval():
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(10.0, 1.0, 400), rng.normal(5.0, 1.0, 400)
+
+    def ratio(idx):  # a ratio of means: not a mean over images
+        return a[idx].mean() / b[idx].mean()
+
+    clear = statistic_claim("ratio above 1.5", "2", ratio, 400, 1.5)
+    assert clear.verdict == "holds" and clear.this_run.startswith("2.0")
+    assert statistic_claim("ratio above 2.5", "2", ratio, 400, 2.5).verdict == "does not hold"
+    assert statistic_claim("ratio above 2", "2", ratio, 400, 2.0).verdict == "inconclusive"  # on the threshold
+    # the interval narrows with n: the same effect is inconclusive on 10 images of a noisy statistic
+    noisy_a, noisy_b = rng.normal(1.1, 1.0, 10), rng.normal(1.0, 1.0, 10)
+    few = statistic_claim("mean a - b above 0", "", lambda i: noisy_a[i].mean() - noisy_b[i].mean(), 10, 0.0)
+    assert few.verdict == "inconclusive"
+    assert statistic_claim("x", "", ratio, 1, 0.0).verdict == "inconclusive"
+    with pytest.raises(TypeError, match="function"):
+        statistic_claim("x", "", 3.0, 10, 0.0)
+    # deterministic
+    assert statistic_claim("r", "", ratio, 400, 1.5).margin == clear.margin

@@ -124,22 +124,29 @@ def test_protection_conditions():
         A.protection_condition(logits, y, "top2")
 
 
+def unit_scale(units):
+    """What one unit of v is in [0, 1] pixel values, per channel."""
+    return torch.tensor(A.IMAGENET_STD).view(1, 3, 1, 1) if units == "normalized" else torch.ones(1, 3, 1, 1)
+
+
+@pytest.mark.parametrize("units", A.UNITS)
 @pytest.mark.parametrize("run", list(A.PAPER_RUNS))
-def test_attack_meets_its_condition_within_the_threshold_map(model, batch, run):
+def test_attack_meets_its_condition_within_the_threshold_map(model, batch, run, units):
     x, y = batch
     cfg = A.PAPER_RUNS[run]
     cv = A.color_variance_map(x)
     x0 = x.clone()
+    m = 50.0 if units == "pixel" else 255.0  # a bound the toy model can be fooled within, in both units
     r = A.color_variance_attack(model, x, y, condition=cfg["condition"], alpha=10.0 if cfg["l1"] else 0.0,
-                                cv_map=cv, iterations=100, generator=0)
+                                cv_map=cv, iterations=100, threshold=m, units=units, generator=0)
     assert torch.equal(x, x0)  # inputs untouched
     assert r.success.float().mean() >= 0.75
     with torch.no_grad():
         met = A.protection_condition(model(r.adv), y, cfg["condition"])
     assert torch.equal(met, r.success)
     stepped = r.iterations > 0
-    bound = torch.round(cv * 50.0) / 255.0 + 1e-6  # clip to pT, then round: at most pT rounded half up
-    assert ((r.adv - x).abs() <= bound.expand_as(x) + 0.5 / 255)[stepped].all()
+    bound = cv * m * unit_scale(units) / 255.0 + 1e-6  # clip to pT, then round the pixel change
+    assert ((r.adv - x).abs() <= bound + 0.5 / 255)[stepped].all()
     assert torch.equal(torch.round(r.adv[stepped] * 255) / 255, r.adv[stepped])  # on the 8-bit grid
     assert (r.target == -1).all() and torch.equal(r.prediction, r.probs.argmax(1))
 
@@ -154,37 +161,65 @@ def test_the_l1_term_shrinks_the_perturbation(model, batch):
     assert float(M.ssim(x, l1[30.0].adv).mean()) > float(M.ssim(x, l1[0.0].adv).mean())
 
 
-def algorithm1_with_torch_adam(model, img, label, condition, alpha, cv, T, lr, u):
-    """Algorithm 1 for one image, literally, with torch.optim.Adam: the reference for the batched code."""
+def algorithm1_with_torch_adam(model, img, label, condition, alpha, cv, T, lr, u, scale):
+    """Algorithm 1 for one image, literally, with torch.optim.Adam: the reference for the batched code.
+    v lives in units of ``scale`` (per channel: ImageNet's std for CV-PIRE's normalised units, 1 for pixels)."""
     pT = (cv * 50 / 255).expand_as(img)
     v = ((u * 0.02 - 0.01) * pT).clone().requires_grad_(True)
     opt = torch.optim.Adam([v], lr=lr)
     for t in range(T + 1):
-        logits = model((img + v).clamp(0, 1))
+        logits = model((img + v * scale).clamp(0, 1))
         if A.protection_condition(logits.detach(), label, condition).item() or t == T:
-            adv = (img + v.detach()).clamp(0, 1)
+            adv = (img + v.detach() * scale).clamp(0, 1)
             return (torch.round(adv * 255) / 255 if t else adv), t
         loss = -F.cross_entropy(logits, label) + alpha * v.abs().sum() / pT.sum()
         opt.zero_grad()
         loss.backward()
         opt.step()
         with torch.no_grad():
-            v.copy_(torch.round(torch.maximum(torch.minimum(v, pT), -pT) * 255) / 255)
+            v.copy_(torch.round(torch.maximum(torch.minimum(v, pT), -pT) * scale * 255) / 255 / scale)
 
 
-def test_batched_attack_equals_algorithm_1_with_torch_adam_per_sample(model, batch):
+@pytest.mark.parametrize("units", A.UNITS)
+def test_batched_attack_equals_algorithm_1_with_torch_adam_per_sample(model, batch, units):
     x, y = batch[0][:6], batch[1][:6]
     cv = A.color_variance_map(x)
     r = A.color_variance_attack(model, x, y, condition="top5", alpha=3.0, cv_map=cv, iterations=40,
-                                generator=torch.Generator().manual_seed(7))
+                                units=units, generator=torch.Generator().manual_seed(7))
     u = torch.rand(x.shape, generator=torch.Generator().manual_seed(7))
     for i in range(6):
         adv, steps = algorithm1_with_torch_adam(model, x[i:i + 1], y[i:i + 1], "top5", 3.0, cv[i:i + 1], 40,
-                                                0.05, u[i:i + 1])
+                                                0.05, u[i:i + 1], unit_scale(units))
         assert steps == int(r.iterations[i])
         # same steps, same images: a batch-size-dependent kernel may move a pixel by one 8-bit level
         torch.testing.assert_close(adv, r.adv[i:i + 1], atol=1.01 / 255, rtol=0)
         assert float((adv != r.adv[i:i + 1]).float().mean()) < 0.005
+
+
+@pytest.mark.parametrize("units", A.UNITS)
+def test_step_and_bound_are_in_the_chosen_units(model, batch, units):
+    x, y = batch[0][:8] * 0.5 + 0.25, batch[1][:8]  # away from 0 and 1, where clamping would hide a move
+    cv = A.color_variance_map(x)
+    scale = unit_scale(units)
+    # one Adam step of lr moves a coordinate by about lr units: lr * scale * 255 grey levels (12.75 for
+    # pixels; 2.9, 2.9 and 2.9 for normalised R, G, B); a bound of m * cV / 255 keeps it off the map's peaks
+    r = A.color_variance_attack(model, x, y, condition="top5", threshold=255.0, lr=0.05, iterations=1,
+                                cv_map=cv, units=units, generator=0)
+    stepped = r.iterations > 0
+    assert stepped.sum() >= 4
+    levels = ((r.adv - x).abs() * 255)[stepped]
+    free = (cv[stepped] > 0.5).expand_as(levels)  # pT >= 0.5 units: the step is not clipped there
+    for c in range(3):
+        moved = levels[:, c][free[:, c]]
+        assert abs(float(moved.median()) - 0.05 * float(scale[0, c, 0, 0]) * 255) <= 1.0, (units, c)
+    # a huge step: every pixel ends on its bound, m * cV * scale grey levels (to one level of rounding)
+    r = A.color_variance_attack(model, x, y, condition="top5", threshold=50.0, lr=1.0, iterations=1,
+                                cv_map=cv, units=units, generator=0)
+    stepped = r.iterations > 0
+    levels = ((r.adv - x).abs() * 255)[stepped]
+    torch.testing.assert_close(levels, (cv * 50.0 * scale).expand_as(x)[stepped], atol=1.01, rtol=0)
+    with pytest.raises(ValueError, match="valid choices.*normalized"):
+        A.color_variance_attack(model, x, y, units="8bit")
 
 
 def test_attack_is_deterministic_and_checks_its_arguments(model, batch):

@@ -9,7 +9,7 @@ from PIL import Image
 from scipy import ndimage
 
 from papers_core.attacks import n_fgsm
-from papers_core.defenses import (PAPER_PARAMETERS, Defense, FeatureSqueezingDetector, jpeg, median_filter,
+from papers_core.defenses import (DEFENSE_FAMILIES, PAPER_PARAMETERS, Defense, FeatureSqueezingDetector, family_detectors, jpeg, median_filter,
                                   paper_defenses, requantize)
 
 
@@ -143,3 +143,24 @@ def test_feature_squeezing_threshold_gives_the_false_positive_rate(model, scenes
     assert det.detect(adv).float().mean() > on_test + 0.2       # which the squeezers undo: flagged
     with pytest.raises(ValueError, match="Defense objects"):
         FeatureSqueezingDetector(model, ["median"])
+
+
+def test_family_detectors_have_a_threshold_per_classifier_and_defense_at_the_false_positive_rate(model, scenes):
+    from papers_core.models import SmallCNN
+    from papers_core.train import train_classifier
+
+    train, test = scenes
+    other = train_classifier(SmallCNN(train.num_classes, width=8), train.images, train.labels, epochs=1, seed=1)
+    clean = train.images[:200]
+    dets = family_detectors({"a": model, "b": other}, clean, false_positive_rate=0.05)
+    assert set(dets) == {(m, f) for m in "ab" for f in DEFENSE_FAMILIES}
+    for (name, fam), det in dets.items():
+        assert [s.name for s in det.squeezers] == [fam] * len(PAPER_PARAMETERS[fam])   # the family's parameters
+        assert det.model is (model if name == "a" else other)                          # the classifier's own
+        assert det.detect(clean).float().mean().item() == pytest.approx(0.05, abs=0.006)   # 5 % of the fitting set
+    # each family has its own threshold (the scores differ between squeezers)
+    assert len({round(det.tau, 6) for det in dets.values()}) == len(dets)
+    with pytest.raises(ValueError, match="defense family"):
+        family_detectors({"a": model}, clean, families=["blur"])
+    with pytest.raises(ValueError, match="non-empty dict"):
+        family_detectors([model], clean)

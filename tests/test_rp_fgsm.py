@@ -49,6 +49,46 @@ def test_schedules():
     assert set(schedule(200, 4, "random", 1).tolist()) == {0, 1, 2, 3}
     with pytest.raises(ValueError, match="schedule"):
         schedule(5, 2, "round-robin")
+    # one schedule per image: (n, images), columns independent, each stratified column balanced
+    per = schedule(20, 3, "stratified", generator=0, images=50)
+    assert per.shape == (20, 50)
+    counts = torch.stack([torch.bincount(per[:, i], minlength=3) for i in range(50)])
+    assert (counts.sum(1) == 20).all() and (counts.max(1).values - counts.min(1).values <= 1).all()
+    assert len({tuple(per[:, i].tolist()) for i in range(50)}) > 45      # the images do not share one
+    rnd = schedule(30, 4, "random", generator=2, images=100)
+    assert rnd.shape == (30, 100) and len({tuple(rnd[:, i].tolist()) for i in range(100)}) == 100
+    assert torch.equal(rnd, schedule(30, 4, "random", generator=2, images=100))
+
+
+def test_rp_fgsm_draws_a_schedule_per_image_and_each_image_follows_its_own(model, second_model, batch):
+    x, _ = batch
+    x = torch.round(x[:10] * 255) / 255
+    t = torch.randint(0, 30, (10,), generator=torch.Generator().manual_seed(4))
+    r = rp_fgsm([model, second_model], x, targets=t, generator=5)
+    columns = [tuple(p[i] for p in r.plan) for i in range(10)]
+    assert len(set(columns)) == 10                                     # every image has its own schedule
+    assert len({c for p in r.plan for c in p}) > 2 and any(len(set(p)) > 1 for p in r.plan)
+    # image i's result is what the attack does to image i alone under image i's schedule
+    from papers_core.attacks.base import input_gradient
+    from papers_core.attacks.sign import sign_gradient_attack
+    from papers_core.defenses import paper_defenses
+
+    by_label = {d.label: d for d in paper_defenses()}
+    models = [model, second_model]
+    for i in (0, 3, 7):
+        def grad_fn(n, z, i=i):
+            k, label = r.plan[n][i]
+            d = by_label.get(label)
+            tr = (lambda v: d(v, differentiable=True)) if d is not None else None
+            return input_gradient([models[k]], z, [t[i:i + 1]], tr)[1]
+        alone = sign_gradient_attack(model, x[i:i + 1], t[i:i + 1], targeted=True, step=1.0,
+                                     iterations=len(r.plan), eps=16.0, quantize="step", target=t[i:i + 1],
+                                     gradient=grad_fn)
+        torch.testing.assert_close(alone.adv, r.adv[i:i + 1], atol=1.01 / 255, rtol=0)
+        assert float((alone.adv != r.adv[i:i + 1]).float().mean()) < 0.01
+    # one shared schedule on request (the official code's): every image makes the same choices
+    shared = rp_fgsm([model, second_model], x, targets=t, generator=5, per_image=False)
+    assert all(len(set(p)) == 1 for p in shared.plan)
 
 
 def _check_budget(x, adv, eps=16):
@@ -62,9 +102,10 @@ def test_rp_fgsm_targeted_and_untargeted(model, second_model, batch):
     x = torch.round(x * 255) / 255
     r = rp_fgsm([model, second_model], x, targeted=True, generator=0)
     _check_budget(x, r.adv)
-    assert (r.iterations == 2 * 20).all() and len(r.plan) == 40
-    assert {k for k, _ in r.plan} == {0, 1}
-    assert {name.split()[0] for _, name in r.plan} >= {"none", "JPEG"}
+    assert (r.iterations == 2 * 20).all() and len(r.plan) == 40 and all(len(p) == len(x) for p in r.plan)
+    steps = [c for p in r.plan for c in p]
+    assert {k for k, _ in steps} == {0, 1}
+    assert {name.split()[0] for _, name in steps} >= {"none", "JPEG"}
     with torch.no_grad():
         p0 = model(x).argmax(1)
     assert (r.target != p0).all()                              # the target is never the clean top-1
@@ -200,9 +241,9 @@ def test_rp_fgsm_ensemble_mode_sums_every_classifier(model, second_model, batch)
     a = rp_fgsm([model, second_model], x, targets=t, defenses=[], classifiers="ensemble")
     b = e_fgsm([model, second_model], x, targets=t)
     assert torch.equal(a.adv, b.adv) and len(a.plan) == paper_iterations(16)
-    assert all(k == -1 for k, _ in a.plan)
+    assert all(k == -1 for p in a.plan for k, _ in p)
     r = rp_fgsm([model, second_model], x, targets=t, defenses=[])
-    assert len(r.plan) == 2 * paper_iterations(16) and {k for k, _ in r.plan} == {0, 1}
+    assert len(r.plan) == 2 * paper_iterations(16) and {k for p in r.plan for k, _ in p} == {0, 1}
     with pytest.raises(ValueError, match="classifiers"):
         rp_fgsm(model, x, classifiers="all")
 

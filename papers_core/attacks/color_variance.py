@@ -17,6 +17,13 @@ Algorithm 1, per image with label c0 (batched here, each sample stopping on its 
         t = t + 1
     fail
 
+Units. CV-PIRE, whose implementation the paper builds on, works on ImageNet-normalised tensors: v, the
+Adam step and the bound pT = m * cV / 255 are in normalised units, so a pixel of channel c moves by
+v * std_c (a step of 0.05 is about 2.9 grey levels, the bound at m = 50 about 11 levels where the map
+is 1). ``units="normalized"`` (the default) follows it, rounding the pixel change to the 8-bit grid;
+``units="pixel"`` applies v, the step and the bound to [0, 1] pixel values directly (one step of 0.05
+is 12.75 levels).
+
 Conditions: ``"top1"`` (c0 is not the top-1), ``"top5"`` (c0 is not among the top 5) and ``"top1-50"``
 (c0 is not the top-1 and its probability is at most half the new top-1's: a 50 % relative margin).
 """
@@ -35,7 +42,9 @@ from .optim import MaskedAdam
 
 __all__ = [
     "CONDITIONS",
+    "IMAGENET_STD",
     "PAPER_RUNS",
+    "UNITS",
     "color_variance_map",
     "color_variance_attack",
     "protection_condition",
@@ -47,6 +56,11 @@ CONDITIONS = ("top1", "top5", "top1-50")
 #: rounding noise of the colour conversion: CIEDE2000 of two equal colours can come out near 1e-10,
 #: which normalisation would otherwise blow up to 1 on a flat image.
 FLAT = 1e-6
+
+#: The units of v, the Adam step and the bound (see the module's docstring).
+UNITS = ("normalized", "pixel")
+#: ImageNet's per-channel standard deviations, the scale of the normalised units.
+IMAGENET_STD = (0.229, 0.224, 0.225)
 
 #: The five submitted runs of Table 1: condition and whether the L1 term is on. ``alpha`` for the L1
 #: runs is not stated in the paper; see :func:`color_variance_attack`.
@@ -130,11 +144,12 @@ def color_variance_attack(model, x: torch.Tensor, labels=None, *, targets=None, 
                           alpha: float = 1.0, threshold: float = 50.0, window: int = 5, sigma: float = 1.0,
                           iterations: int = 100, lr: float = 0.05, margin: float = 0.5,
                           cv_map: torch.Tensor | None = None, betas: tuple[float, float] = (0.9, 0.999),
-                          adam_eps: float = 1e-8, generator=None) -> AttackResult:
+                          adam_eps: float = 1e-8, units: str = "normalized", generator=None) -> AttackResult:
     """Algorithm 1 of Sweere et al., batched with a per-sample stop.
 
-    ``threshold`` is the multiplier m in 8-bit units (pT = cV * threshold / 255: a pixel where the map
-    is 1 may move by ``threshold`` levels); CV-PIRE's best run uses threshold 50 with ``window`` 5,
+    ``threshold`` is the multiplier m (pT = cV * threshold / 255, in ``units``: with ``"pixel"`` a pixel
+    where the map is 1 may move by ``threshold`` levels, with ``"normalized"``, CV-PIRE's units and the
+    default, by ``threshold * std_c`` levels; see :data:`UNITS`); CV-PIRE's best run uses threshold 50 with ``window`` 5,
     ``sigma`` 1, ``iterations`` (T) 100 and Adam with ``lr`` 0.05. ``alpha`` weighs the L1 term
     ||v||_1 / ||pT||_1 (the norms run over all channels, so the ratio lies in [0, 1]); ``alpha=0`` gives
     the "noL1" runs. The paper does not state alpha: 1 is this library's default.
@@ -153,6 +168,7 @@ def color_variance_attack(model, x: torch.Tensor, labels=None, *, targets=None, 
         raise ValueError("the colour-variance attack is untargeted (it moves the label out of the top-1 "
                          "or top-5): drop targets=.")
     check_choice(condition, CONDITIONS, "protection condition")
+    check_choice(units, UNITS, "units")
     check_range(alpha, "alpha", lo=0)
     check_range(threshold, "threshold (8-bit units)", lo=0, hi=255, lo_open=True)
     check_range(iterations, "iterations", lo=1, hi=100_000, integer=True)
@@ -167,6 +183,8 @@ def color_variance_attack(model, x: torch.Tensor, labels=None, *, targets=None, 
                          f"{tuple(cv_map.shape) if isinstance(cv_map, torch.Tensor) else type(cv_map).__name__}.")
     gen = as_generator(0 if generator is None else generator)
     x = x.detach()
+    std = (torch.tensor(IMAGENET_STD, dtype=x.dtype, device=x.device) if units == "normalized"
+           else torch.ones(3, dtype=x.dtype, device=x.device)).view(1, 3, 1, 1)
     pT = (cv_map.to(x) * (threshold / 255.0)).expand_as(x).contiguous()
     pT_l1 = pT.flatten(1).sum(1).clamp(min=torch.finfo(x.dtype).tiny)
     u = torch.rand(x.shape, generator=gen, dtype=x.dtype).to(x.device)
@@ -177,7 +195,7 @@ def color_variance_attack(model, x: torch.Tensor, labels=None, *, targets=None, 
     for t in progress(range(int(iterations) + 1), desc="colour-variance steps"):  # checks at t = 0..T; steps at t = 0..T-1
         va = v[active].requires_grad_(True)
         with torch.enable_grad():
-            logits = model((x[active] + va).clamp(0.0, 1.0))
+            logits = model((x[active] + va * std).clamp(0.0, 1.0))
             keep = ~protection_condition(logits.detach(), labels[active], condition, margin)
             if t == iterations or not keep.any():
                 break
@@ -188,9 +206,10 @@ def color_variance_attack(model, x: torch.Tensor, labels=None, *, targets=None, 
         step = t + 1  # every active sample has taken the same number of steps
         vn = v[active] - adam.delta(active, grad, step)
         lim = pT[active]
-        v[active] = torch.round(torch.maximum(torch.minimum(vn, lim), -lim) * 255.0) / 255.0
+        # the pixel change rounded to the 8-bit grid, kept in v's units
+        v[active] = torch.round(torch.maximum(torch.minimum(vn, lim), -lim) * std * 255.0) / 255.0 / std
         steps[active] += 1
-    adv = (x + v).clamp(0.0, 1.0)
+    adv = (x + v * std).clamp(0.0, 1.0)
     stepped = steps > 0  # x + v is on the 8-bit grid up to float error: snap it
     adv[stepped] = torch.round(adv[stepped] * 255.0) / 255.0
     with torch.no_grad():

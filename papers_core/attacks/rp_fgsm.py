@@ -7,8 +7,11 @@ iterations per classifier (:func:`papers_core.attacks.paper_iterations`), the im
 8-bit grid after every step (as the official code does). There is no early stop: every attack makes the
 same number of forward and backward passes, ``K * N`` with K classifiers.
 
-Batches share one schedule: at iteration n every image uses the same classifier and transformation.
-The official code resets its random seed to 0 for every image, so its images share one schedule too.
+The schedule is drawn per image, as the paper says ("at each iteration" for each image): at iteration n
+image i uses its own classifier and transformation; the batch is grouped by (classifier,
+transformation) at each iteration, so the work is the same as with one shared schedule
+(``per_image=False``, which is what the official code does: it resets its random seed to 0 for every
+image, so its images share one schedule).
 The other multi-classifier attacks live in their own modules: E-FGSM (:mod:`.ensemble`), DI-FGSM
 (:mod:`.di_fgsm`), EOT (:mod:`.eot`).
 """
@@ -38,30 +41,43 @@ CLASSIFIER_CHOICES = ("random", "ensemble")
 RP_DEFENSE_TYPES = ("none", "requantize", "median", "jpeg")
 
 
-def schedule(n: int, options: int, kind: str = "random", generator=0) -> torch.Tensor:
+def schedule(n: int, options: int, kind: str = "random", generator=0, images: int | None = None) -> torch.Tensor:
     """``n`` choices among ``options``: i.i.d. uniform ("random"), or each option ``n // options``
-    times plus a remainder drawn without replacement, shuffled ("stratified", the official code)."""
+    times plus a remainder drawn without replacement, shuffled ("stratified", the official code).
+    With ``images``, an (n, images) tensor: one independent schedule per image (a column each)."""
     check_range(n, "n", lo=1, integer=True)
     check_range(options, "options", lo=1, integer=True)
     check_choice(kind, SCHEDULES, "schedule")
     g = as_generator(generator)
+    n, options = int(n), int(options)
+    if images is None:
+        if kind == "random":
+            return torch.randint(options, (n,), generator=g)
+        base = torch.arange(options).repeat(n // options)
+        rest = torch.randperm(options, generator=g)[: n % options]
+        full = torch.cat([base, rest])
+        return full[torch.randperm(len(full), generator=g)]
+    check_range(images, "images", lo=1, integer=True)
+    m = int(images)
     if kind == "random":
-        return torch.randint(int(options), (int(n),), generator=g)
-    base = torch.arange(int(options)).repeat(int(n) // int(options))
-    rest = torch.randperm(int(options), generator=g)[: int(n) % int(options)]
-    full = torch.cat([base, rest])
-    return full[torch.randperm(len(full), generator=g)]
+        return torch.randint(options, (n, m), generator=g)
+    base = torch.arange(options).repeat(n // options).unsqueeze(0).expand(m, -1)
+    rest = torch.rand(m, options, generator=g).argsort(1)[:, : n % options]   # per image, without replacement
+    full = torch.cat([base, rest], 1)
+    return full.gather(1, torch.rand(m, n, generator=g).argsort(1)).T.contiguous()  # shuffled per image
 
 
 def rp_fgsm(models, x: torch.Tensor, labels=None, *, targets=None, targeted: bool = True, gamma: float = 0.99,
             step: float = 1.0, eps: float = 16.0, iterations: int | None = None,
             defenses: list[Defense] | None = None, schedule_kind: str = "random", classifiers: str = "random",
-            generator=0):
+            per_image: bool = True, generator=0):
     """Robust Private FGSM (Eqs. 14-17).
 
     ``models``: the K classifiers (one model or a list). ``iterations`` defaults to
     ``K * paper_iterations(eps)``. At iteration n a classifier ``M_r`` and a transformation ``phi_r`` are
-    drawn (``schedule_kind``: "random" as the paper says, or "stratified" as the official code does);
+    drawn for each image (``per_image``, the paper; ``per_image=False``: one draw for the whole batch, as
+    the official code's per-image seed reset amounts to), by ``schedule_kind``: "random" as the paper
+    says, or "stratified" as the official code does;
     the transformation type is uniform over {none, re-quantisation, median, JPEG} and its parameter
     uniform over the paper's set (``defenses``, default :func:`papers_core.defenses.paper_defenses`).
     The step is ``-+ step * sign(grad_x J_{M_r}(phi_r(x_n), y))`` through the differentiable form of
@@ -74,8 +90,8 @@ def rp_fgsm(models, x: torch.Tensor, labels=None, *, targets=None, targeted: boo
     gradients of all K classifiers on the same transformed image (Eq. 13 with RP-FGSM's
     transformations), and ``iterations`` defaults to ``paper_iterations(eps)``, the same number of
     forward and backward passes as the random choice makes. ``defenses=[]`` removes the
-    transformations (the identity at every iteration). ``result.plan`` lists each iteration's
-    (classifier index, or -1 for all, and transformation).
+    transformations (the identity at every iteration). ``result.plan[n][i]`` is image i's
+    (classifier index, or -1 for all, and transformation) at iteration n.
     """
     models, num_classes = check_ensemble_input(models, x, step, eps, iterations)
     check_range(gamma, "gamma", lo=0, hi=1)
@@ -92,25 +108,43 @@ def rp_fgsm(models, x: torch.Tensor, labels=None, *, targets=None, targeted: boo
     n_iter = int(iterations) if iterations is not None else (1 if ensemble else K) * paper_iterations(eps)
     types = ["none"] + [t for t in RP_DEFENSE_TYPES[1:] if any(d.name == t for d in defenses)]
     by_type = {t: [d for d in defenses if d.name == t] for t in types[1:]}
-    which_model = schedule(n_iter, K, schedule_kind, g)
-    which_type = schedule(n_iter, len(types), schedule_kind, g)
-    which_param = torch.rand(n_iter, generator=g)
-    plan = []
-    for n in range(n_iter):
-        t = types[int(which_type[n])]
-        d = None if t == "none" else by_type[t][min(int(which_param[n] * len(by_type[t])), len(by_type[t]) - 1)]
-        plan.append((-1 if ensemble else int(which_model[n]), d))
+    # the options: None (no transformation), then every defense of each type; a draw picks the type
+    # uniformly, then a parameter of that type uniformly
+    options = [None] + [d for t in types[1:] for d in by_type[t]]
+    first = {t: 1 + sum(len(by_type[u]) for u in types[1:i]) for i, t in enumerate(types) if t != "none"}
+    m = x.shape[0] if per_image else None
+    which_model = schedule(n_iter, K, schedule_kind, g, images=m)
+    which_type = schedule(n_iter, len(types), schedule_kind, g, images=m)
+    which_param = torch.rand(which_type.shape, generator=g)
+    option = torch.zeros(which_type.shape, dtype=torch.long)
+    for j, t in enumerate(types[1:], start=1):
+        sel = which_type == j
+        option[sel] = first[t] + (which_param[sel] * len(by_type[t])).long().clamp(max=len(by_type[t]) - 1)
+    if ensemble:
+        which_model = torch.full_like(which_model, -1)
+    if not per_image:  # one choice per iteration, the same for every image
+        which_model = which_model.unsqueeze(1).expand(-1, x.shape[0])
+        option = option.unsqueeze(1).expand(-1, x.shape[0])
+    which_model, option = which_model.to(x.device), option.to(x.device)
 
     def grad_fn(n, x_adv):
-        k, d = plan[n]
-        transform = (lambda z: d(z, differentiable=True)) if d is not None else None
-        if k < 0:
-            return input_gradient(models, x_adv, per_model, transform)[1]
-        return input_gradient([models[k]], x_adv, [per_model[k]], transform)[1]
+        grad = torch.empty_like(x_adv)
+        km, om = which_model[n], option[n]
+        for k, o in torch.unique(torch.stack([km, om], 1), dim=0).tolist():   # at most K x options groups
+            idx = ((km == k) & (om == o)).nonzero().squeeze(1)
+            d = options[o]
+            transform = (lambda z, d=d: d(z, differentiable=True)) if d is not None else None
+            if k < 0:
+                grad[idx] = input_gradient(models, x_adv[idx], [y[idx] for y in per_model], transform)[1]
+            else:
+                grad[idx] = input_gradient([models[k]], x_adv[idx], [per_model[k][idx]], transform)[1]
+        return grad
 
     result = sign_gradient_attack(models[0], x, per_model[0], targeted=targeted, step=step, iterations=n_iter,
                                   eps=eps, quantize="step", target=target, gradient=grad_fn)
-    result.plan = [(k, d.label if d is not None else "none") for k, d in plan]
+    labels_of = [d.label if d is not None else "none" for d in options]
+    km, om = which_model.cpu().tolist(), option.cpu().tolist()
+    result.plan = [[(k, labels_of[o]) for k, o in zip(km[n], om[n])] for n in range(n_iter)]
     return result
 
 
