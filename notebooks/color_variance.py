@@ -181,10 +181,10 @@ print(f"map of one {S}x{S} image on {dev}: {1000 * min(reps):.0f} ms (best of 5;
 # ## The five runs (Sec. 4)
 #
 # Each run applies Algorithm 1 to every test image with its condition. The paper does not state
-# $\alpha$ for the L1 runs. With $\alpha = 1$ the L1 term's gradient per pixel,
-# $\alpha / \|pT\|_1$, is far below the cross-entropy's and the L1 runs equal the noL1 runs; the sweep
-# after Table 1 shows how $\alpha$ trades success against faithfulness. We use $\alpha = 10$ (a notebook
-# parameter). Choices where the paper is silent, all in `papers_core.attacks.color_variance`:
+# $\alpha$ for the L1 runs. We choose it from the sweep after Table 1 (Top1-L1 over $\alpha$): the
+# smallest $\alpha$ at which Top1-L1 keeps the true label in the top 5 of at least 99 % of the images, the
+# paper's Top1-L1 figure (0.99, against 0.52 without the L1 term); the sweep shows what it costs in
+# success. `alpha` is a setting. Choices where the paper is silent, all in `papers_core.attacks.color_variance`:
 #
 # * the norms in $\|v\|_1 / \|pT\|_1$ run over all three channels, so the ratio lies in $[0, 1]$;
 # * "Top1-L1-50": $c_0$ is not the top-1 and $p_{c_0} \le 0.5\, p_{\text{top-1}}$ (the new top-1 leads by
@@ -198,13 +198,14 @@ cv_test = torch.cat([A.color_variance_map(x_test[i:i + cfg.batch_size], window=c
                      for i in progress(range(0, len(x_test), cfg.batch_size), desc="colour-variance maps")])
 
 
-def protect(condition, a, steps=cfg.iterations, m=cfg.threshold):
+def protect(condition, a, steps=cfg.iterations, m=cfg.threshold, x=None, y=None):
+    """Algorithm 1 on the test images (or the first len(x) of them), batch by batch, the same random start."""
+    x, y = (x_test, y_test) if x is None else (x, y)
     g = torch.Generator().manual_seed(seed)
-    parts = [A.color_variance_attack(model, x_test[i:i + cfg.batch_size], y_test[i:i + cfg.batch_size],
+    parts = [A.color_variance_attack(model, x[i:i + cfg.batch_size], y[i:i + cfg.batch_size],
                                      condition=condition, alpha=a, threshold=m, iterations=steps, lr=cfg.lr,
-                                     units=cfg.units,
-                                     cv_map=cv_test[i:i + cfg.batch_size], generator=g)
-             for i in progress(range(0, len(x_test), cfg.batch_size), desc=f"batches ({condition})")]
+                                     units=cfg.units, cv_map=cv_test[i:i + cfg.batch_size], generator=g)
+             for i in progress(range(0, len(x), cfg.batch_size), desc=f"batches ({condition})")]
     return A.AttackResult.cat(parts)
 
 
@@ -274,20 +275,36 @@ with timer(timings, "quality metrics"):
 display(side_by_side(table1, paper_table("color_variance_table1"), profile))
 
 # %% [markdown]
+# **The success column.** The paper protects every image in every run. Here, with the bound in
+# normalised units (about 11 grey levels where the map is 1 at $m = 50$), the quick classifier, a small
+# CNN on 32x32 images, often cannot be moved out of the top 5 (or past the L1 term) within the bound:
+# failed images keep their last iterate and count in every column. The budget check below shows whether
+# more iterations or a larger $m$ is what they lack.
+
+# %% [markdown]
 # ## The unstated weight $\alpha$
 #
-# Top1-L1 over a range of $\alpha$ (0 is Top1-noL1): the share of images protected within $T$
-# iterations, SSIM and top-5 accuracy. A larger $\alpha$ keeps the perturbation smaller and the true
-# label closer to the top, until the L1 term starts to stop the attack from reaching its goal.
+# Top1-L1 over a range of $\alpha$ (0 is Top1-noL1) on the first `sweep_images` test images: the share
+# of images protected within $T$ iterations, SSIM and top-5 accuracy. A larger $\alpha$ keeps the
+# perturbation smaller and the true label closer to the top, until the L1 term stops the attack from
+# reaching its goal.
 
 # %% tags=["hide-input"]
 with timer(timings, "alpha sweep"):
+    n_sw = min(cfg.sweep_images or len(x_test), len(x_test))
+    xs_, ys_ = x_test[:n_sw], y_test[:n_sw]
     alphas = [0.0, 1.0, 3.0, 10.0, 30.0, 100.0]
     sweep = {}
     for a in alphas:
-        r = runs["Top1-L1"] if a == cfg.alpha else protect("top1", a)
-        sweep[a] = dict(success=float(r.success.float().mean()), SSIM=float(M.ssim(x_test, r.adv).mean()),
-                        top5=M.topk_accuracy(r.probs.cpu(), y_test.cpu())[5] / 100)
+        reuse = {0.0: "Top1-noL1", cfg.alpha: "Top1-L1"}.get(a)
+        if reuse is not None:   # the runs above, on the same first images
+            r = runs[reuse]
+            adv, probs, ok = r.adv[:n_sw], r.probs[:n_sw], r.success[:n_sw]
+        else:
+            r = protect("top1", a, x=xs_, y=ys_)
+            adv, probs, ok = r.adv, r.probs, r.success
+        sweep[a] = dict(success=float(ok.float().mean()), SSIM=float(M.ssim(xs_, adv).mean()),
+                        top5=M.topk_accuracy(probs.cpu(), ys_.cpu())[5] / 100)
     sweep_df = pd.DataFrame(sweep).T
     sweep_df.index.name = "alpha"
     results.table(sweep_df.round(4), "alpha_sweep")
@@ -296,19 +313,22 @@ for a_, col, lab in zip(ax, ["success", "SSIM", "top5"], ["protected (share)", "
     a_.plot(np.array(alphas) + 0.3, sweep_df[col], marker="o")
     a_.axvline(cfg.alpha + 0.3, color="C3", ls=":", lw=1)
     a_.set(xscale="log", xlabel=r"$\alpha$ + 0.3 (log axis; 0.3 marks $\alpha$ = 0)", ylabel=lab)
-fig.suptitle("Top1-L1 as the L1 weight grows (red: the value used above)", fontsize=10)
+fig.suptitle(f"Top1-L1 as the L1 weight grows, first {n_sw} test images (red: the value used above)", fontsize=10)
 results.show(fig, "alpha_sweep")
 print(sweep_df.round(4).to_string())
+enough = [a for a in alphas if a > 0 and sweep_df.loc[a, "top5"] >= 0.99]
+print(f"smallest alpha with top-5 accuracy >= 0.99: {enough[0] if enough else 'none'}; used: {cfg.alpha:g}")
 
 # %% [markdown]
-# **Reading the SSIM column.** With the CV-PIRE settings, Adam's first step is
-# $0.05 \approx 12.75$ levels per pixel, more than most bounds, so one step takes nearly every pixel to
-# $\pm pT$; the Top1 runs stop after a step or a few. Their SSIM is then close to that of a full-bound
-# perturbation, which depends on the multiplier $m$ and on the images. The cell below measures it on the
-# sample photos (and on the quick test images): with $m = 50$ it is well below the paper's 0.9975 for
-# Top1-noL1, with $m \approx 10$ it is close to it. The paper does not state $m$ or the learning rate of its
-# runs; its SSIM values suggest a smaller budget than CV-PIRE's $m = 50$. SynthScenes images are
-# textured everywhere (their map is denser than the photos', printed above), which lowers SSIM further.
+# **Reading the SSIM column.** With the step and bound in CV-PIRE's normalised units, the Top1 runs'
+# SSIM is within a few thousandths of the paper's 0.9975-0.9994; applied to pixel values (`units="pixel"`,
+# a step of 12.75 levels), the first step alone takes almost every pixel to $\pm pT$ and the Top1 runs
+# land near the SSIM of a full-bound perturbation, far below the paper's. The cell below gives that SSIM
+# for both units and several $m$. It also shows what the normalised reading cannot produce: the paper's
+# 0.8955 for Top5-noL1 is below the SSIM of a perturbation at the full bound at $m = 50$ in normalised
+# units, so that run of the paper moved pixels further than this reading allows; the pixel-unit reading
+# reaches it between $m = 20$ and $m = 50$. No single reading fits every number of Table 1; we follow the
+# method's own implementation and say so.
 
 
 # %% tags=["hide-input"]
@@ -329,23 +349,25 @@ full_bound.index.name = "SSIM at the full bound"
 print(full_bound.to_string())
 
 # %% [markdown]
-# Where a Top5 run fails, the budget, not $T$, is what runs out: Top5-noL1 again with five times the
-# iterations, and with a larger $m$.
+# Where a Top5 run fails, is it the budget or $T$ that runs out? Top5-noL1 on the first `sweep_images`
+# test images with three times the iterations, and with a larger $m$.
 
 # %% tags=["hide-input"]
 with timer(timings, "budget check"):
+    base = runs["Top5-noL1"]
     budget = {
-        f"T = {cfg.iterations}, m = {cfg.threshold:g}": runs["Top5-noL1"],
-        f"T = {5 * cfg.iterations}, m = {cfg.threshold:g}": protect("top5", 0.0, steps=5 * cfg.iterations),
+        f"T = {cfg.iterations}, m = {cfg.threshold:g}": (base.adv[:n_sw], base.success[:n_sw]),
     }
-    budget[f"T = {cfg.iterations}, m = {1.6 * cfg.threshold:g}"] = protect("top5", 0.0, m=1.6 * cfg.threshold)
-    budget_df = pd.DataFrame({k: {"protected (share)": round(float(r.success.float().mean()), 3),
-                                  "SSIM": round(float(M.ssim(x_test, r.adv).mean()), 4)}
-                              for k, r in budget.items()}).T
-    budget_df.index.name = "Top5-noL1"
+    for label, kw in ((f"T = {3 * cfg.iterations}, m = {cfg.threshold:g}", dict(steps=3 * cfg.iterations)),
+                      (f"T = {cfg.iterations}, m = {1.6 * cfg.threshold:g}", dict(m=1.6 * cfg.threshold))):
+        r = protect("top5", 0.0, x=xs_, y=ys_, **kw)
+        budget[label] = (r.adv, r.success)
+    budget_df = pd.DataFrame({k: {"protected (share)": round(float(ok.float().mean()), 3),
+                                  "SSIM": round(float(M.ssim(xs_, adv).mean()), 4)}
+                              for k, (adv, ok) in budget.items()}).T
+    budget_df.index.name = f"Top5-noL1, first {n_sw} test images"
 print(budget_df.to_string())
 
-# %% [markdown]
 # ## Fig. 1: an image, its threshold map and the five protections
 #
 # The first test image that every run protects: the original, its per-pixel threshold $pT$ (in 8-bit

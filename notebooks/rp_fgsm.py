@@ -131,6 +131,15 @@ _ = results.table(table2, "table2")
 display(table2.join(paper_table("rp_fgsm_table2").add_prefix("paper "), how="left"))
 
 # %% [markdown]
+# **A premise the quick stand-ins do not keep.** In the paper the unseen DenseNet-161 is the most
+# accurate of the four (58.4 % top-1), so misleading it is the hardest test. The quick profile's small
+# DenseNet is not (Table II; its 16 epochs already take about three minutes on two CPU cores, and
+# more did not fit the CPU budget of the page), so its misleading rates are
+# easier to raise than DenseNet-161's and the unseen-classifier claims are weaker evidence here than in
+# the paper profile. The quick top-5 accuracies are also high (30 classes in families of 5 look-alikes),
+# so the claims below use top-1 beside the paper's top-5.
+
+# %% [markdown]
 # ## Table I: the attacks compared
 #
 # Produced from the library's attack registry (`papers_core.attacks.ATTACKS`, checked against the
@@ -325,21 +334,25 @@ print(f"clean test images: the detectors flag {CLEAN_DET:.1f} % (" +
 # %% [markdown]
 # ## The summary of Sec. V-D
 #
-# All 14 attacks: top-1/top-5 misleading rate of the seen classifier (ResNet-50's role) and of the
-# unseen one (DenseNet-161's), without and with defenses, detectability and quality. Single-classifier
+# All 14 attacks: top-1/top-5 misleading rate of each classifier (the three seen ones and the unseen
+# DenseNet-161's role), without and with defenses, in two panels, then detectability and quality. Single-classifier
 # attacks use ResNet-50's role, ensembles and RP-FGSM the three seen classifiers; the rows marked
 # [R18], [A], [R50] are the same attacks on one classifier. The paper's table did not survive in our copy
 # of the text; its values quoted in the prose are collected below the table.
 
 # %% tags=["hide-input"]
-COLS = [f"Mislead {c} T{k}" for c in ("R50", "DN") for k in (1, 5)] + \
-       [f"Mislead w/ def. {c} T{k}" for c in ("R50", "DN") for k in (1, 5)] + ["Det.", "BRISQUE", "PSNR", "MAD"]
-summary_view = summary.loc[ATTACKS + [n for n in R if n not in ATTACKS], COLS].astype(float).round(1)
-summary_view.index.name = f"attack ({profile})"
+ORDER = ATTACKS + [n for n in R if n not in ATTACKS]
 _ = results.table(summary.round(3), "summary_all_measures")
+for group, title in (("Mislead", "misleading rate without defense (%)"), ("Mislead w/ def.", "misleading rate with defenses (%)")):
+    view = summary.loc[ORDER, [f"{group} {SHORT[r]} T{k}" for r in ROLES for k in (1, 5)]].astype(float).round(1)
+    view.columns = [c.removeprefix(f"{group} ") for c in view.columns]
+    view.index.name = f"{title}, {profile}"
+    display(view)
 
 # %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
+summary_view = summary.loc[ORDER, ["Det.", "BRISQUE", "PSNR", "MAD"]].astype(float).round(1)
+summary_view.index.name = f"attack ({profile})"
 display(summary_view)
 
 # %% [markdown]
@@ -535,39 +548,45 @@ for t, name in ((table5, "table5"), (table6, "table6"), (table7, "table7")):
     results.table(t, name)
 
 
-def beside(ours, paper_name, cols):
-    paper = paper_table(paper_name)
-    out = pd.concat({"ours": ours[cols], "paper": paper.reindex(ours.index)[cols]}, axis=1)
-    return out.swaplevel(axis=1).sort_index(axis=1, level=0, sort_remaining=False)[cols]
-
-
-KEY = [f"{p} {m} DN T5" for p in ("T", "U") for m in ("Mislead", "Mislead w/ def.")] + ["T Det.", "U Det."]
 print(f"ablations: {len(abl)} RP-FGSM variants in {timings['ablations']:.0f} s")
 
 # %% [markdown]
 # ### Table V: random transformation versus none
 #
-# The key columns beside the paper's (unseen classifier's top-5 misleading without and with defense,
-# detectability); the full table (all 34 columns) is in `table5.csv` beside the notebook's results.
+# Every column, as "ours / paper" (percentage points), in panels: targeted (T) and untargeted (U), each
+# split into the misleading rates without defense and those with defenses plus detectability. The
+# tables are also written as `table5.csv` (and 6, 7) beside the notebook's results.
 
 # %% tags=["hide-input"]
-# NBVAL_CHECK_OUTPUT
-display(beside(table5, "rp_fgsm_table5", KEY))
+def panels(ours, paper_name, prefixes=("T", "U")):
+    """Display a Table V-VII in readable panels, each cell 'ours / paper'."""
+    paper = paper_table(paper_name).reindex(ours.index)
+    for p in prefixes:
+        for group, extra, title in (("Mislead", [], "misleading rate without defense"),
+                                    ("Mislead w/ def.", [f"{p} Det."], "misleading rate with defenses; detectability")):
+            cols = [f"{p} {group} {SHORT[r]} T{k}" for r in ROLES for k in (1, 5)] + extra
+            cell = {c.removeprefix(f"{p} ").removeprefix(f"{group} "): [
+                f"{o:+.1f} / {q:+.1f}" if np.isfinite(q) else f"{o:+.1f} / -"
+                for o, q in zip(ours[c].astype(float), paper[c].astype(float) if c in paper else [np.nan] * len(ours))]
+                for c in cols}
+            view = pd.DataFrame(cell, index=ours.index)
+            view.index.name = f"{'targeted' if p == 'T' else 'untargeted'}: {title} (ours {profile} / paper)"
+            display(view)
+
+
+panels(table5, "rp_fgsm_table5")
 
 # %% [markdown]
 # ### Table VI: random classifier versus ensemble
 
 # %% tags=["hide-input"]
-# NBVAL_CHECK_OUTPUT
-display(beside(table6, "rp_fgsm_table6", KEY))
+panels(table6, "rp_fgsm_table6")
 
 # %% [markdown]
 # ### Table VII: random classifier versus ensemble by iterations (targeted)
 
 # %% tags=["hide-input"]
-# NBVAL_CHECK_OUTPUT
-K7 = ["T Mislead DN T1", "T Mislead DN T5", "T Mislead w/ def. DN T1", "T Mislead w/ def. DN T5", "T Det."]
-display(beside(table7, "rp_fgsm_table7", K7))
+panels(table7, "rp_fgsm_table7", prefixes=("T",))
 
 # %% [markdown]
 # ## Fig. 5: sensitivity to $\epsilon$

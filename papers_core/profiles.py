@@ -78,6 +78,7 @@ class ColorVariance:
     threshold: float = 50.0           # the multiplier m: the bound is m * cV / 255 in `units`
     units: str = "normalized"         # v, step and bound in ImageNet-normalised units (CV-PIRE's) or "pixel"
     image_size: int = 256             # paper: MEPP19test images at the task's 256x256, not resized
+    sweep_images: int | None = 100    # images of the alpha sweep and the budget check; None: all
     window: int = 5                   # colour-variance window (n x n)
     sigma: float = 1.0                # colour-variance Gaussian
     iterations: int = 100             # T
@@ -129,7 +130,7 @@ PAPERS: dict[str, tuple[type, dict]] = {
     "p_fgsm": (PFGSM, dict(batch_size=64)),
     "rp_fgsm": (RPFGSM, dict(test_per_class=50, batch_size=32, detector_fit_images=3000, cw_search_steps=9, cw_iterations=10_000,
                              ablation_images=None, sweep_images=None, quality_images=None)),
-    "color_variance": (ColorVariance, dict(batch_size=64)),
+    "color_variance": (ColorVariance, dict(batch_size=64, sweep_images=None)),
     "k_anonymity": (KAnonymity, dict(n_attack=1000, cw_iterations=10_000, cw_iterations_mnist=10_000, lbfgs_search_steps=10,
                                      lbfgs_iterations=100, adam_iterations=2000, mnist_epochs=10,
                                      cifar_epochs=30, yale_size=128)),

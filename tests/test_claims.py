@@ -117,3 +117,10 @@ def test_a_whole_set_statistic_is_decided_on_its_bootstrap_interval():
         statistic_claim("x", "", 3.0, 10, 0.0)
     # deterministic
     assert statistic_claim("r", "", ratio, 400, 1.5).margin == clear.margin
+    # a statistic that resampling with repeats biases (distinct values among n): the interval is
+    # re-centred on the whole-set value, so the value always lies inside it
+    labels = np.arange(200)
+    distinct = statistic_claim("distinct share", "", lambda i: len(np.unique(labels[i])) / len(i), 200, 0.9,
+                               direction="below")
+    lo, hi = (float(v) for v in distinct.margin.split("]")[0].strip("[").split(","))
+    assert lo <= 1.0 <= hi and distinct.verdict == "does not hold"   # all 200 distinct: 1.0, not about 0.63
