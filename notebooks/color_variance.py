@@ -204,7 +204,7 @@ def protect(condition, a, steps=cfg.iterations, m=cfg.threshold, x=None, y=None)
     g = torch.Generator().manual_seed(seed)
     parts = [A.color_variance_attack(model, x[i:i + cfg.batch_size], y[i:i + cfg.batch_size],
                                      condition=condition, alpha=a, threshold=m, iterations=steps, lr=cfg.lr,
-                                     units=cfg.units, cv_map=cv_test[i:i + cfg.batch_size], generator=g)
+                                     units=cfg.units, cv_map=cv_test[:len(x)][i:i + cfg.batch_size], generator=g)
              for i in progress(range(0, len(x), cfg.batch_size), desc=f"batches ({condition})")]
     return A.AttackResult.cat(parts)
 

@@ -18,10 +18,10 @@ The other multi-classifier attacks live in their own modules: E-FGSM (:mod:`.ens
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 
 from .._validate import as_generator, check_choice, check_range
 from ..defenses import Defense, paper_defenses
-from .base import input_gradient
 from .ensemble import check_ensemble_input, ensemble_labels
 from .fgsm import n_fgsm
 from .p_fgsm import l_fgsm, p_fgsm, r_fgsm
@@ -128,16 +128,24 @@ def rp_fgsm(models, x: torch.Tensor, labels=None, *, targets=None, targeted: boo
     which_model, option = which_model.to(x.device), option.to(x.device)
 
     def grad_fn(n, x_adv):
-        grad = torch.empty_like(x_adv)
+        # one graph per iteration: each transformation on the images that drew it, then each classifier
+        # once on the images that drew it (at most len(options) + K calls, whatever the batch size)
         km, om = which_model[n], option[n]
-        for k, o in torch.unique(torch.stack([km, om], 1), dim=0).tolist():   # at most K x options groups
-            idx = ((km == k) & (om == o)).nonzero().squeeze(1)
-            d = options[o]
-            transform = (lambda z, d=d: d(z, differentiable=True)) if d is not None else None
-            if k < 0:
-                grad[idx] = input_gradient(models, x_adv[idx], [y[idx] for y in per_model], transform)[1]
-            else:
-                grad[idx] = input_gradient([models[k]], x_adv[idx], [per_model[k][idx]], transform)[1]
+        xg = x_adv.detach().requires_grad_(True)
+        with torch.enable_grad():
+            pieces, where = [], []
+            for o in torch.unique(om).tolist():
+                idx = (om == o).nonzero().squeeze(1)
+                d = options[o]
+                pieces.append(d(xg[idx], differentiable=True) if d is not None else xg[idx])
+                where.append(idx)
+            z = torch.cat(pieces)[torch.argsort(torch.cat(where))]   # back in batch order
+            loss = 0
+            for k in torch.unique(km).tolist():
+                idx = (km == k).nonzero().squeeze(1)
+                for j in (range(K) if k < 0 else (k,)):    # k = -1: every classifier (the ensemble)
+                    loss = loss + F.cross_entropy(models[j](z[idx]), per_model[j][idx], reduction="sum")
+            (grad,) = torch.autograd.grad(loss, xg)
         return grad
 
     result = sign_gradient_attack(models[0], x, per_model[0], targeted=targeted, step=step, iterations=n_iter,
