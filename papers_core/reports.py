@@ -200,24 +200,24 @@ def statistic_claim(claim: str, paper_value: str, statistic, n: int, threshold: 
     the spread."""
     import numpy as np
 
-    check = int(n)
-    if check < 2:
-        return Claim(claim, paper_value, "too few images", "inconclusive", quantity, "", f"{check} images")
+    n = int(n)
+    if n < 2:
+        return Claim(claim, paper_value, "too few images", "inconclusive", quantity, "", f"{n} images")
     if not callable(statistic):
         raise TypeError("statistic_claim's statistic is a function of an index array (the images to use).")
     rng = np.random.default_rng(seed)
-    point = float(statistic(np.arange(check)))
-    boots = np.array([float(statistic(rng.integers(0, check, check))) for _ in range(int(n_boot))])
+    point = float(statistic(np.arange(n)))
+    boots = np.array([float(statistic(rng.integers(0, n, n))) for _ in range(int(n_boot))])
     boots = boots[np.isfinite(boots)]
     if boots.size < 0.9 * n_boot or not np.isfinite(point):
         return Claim(claim, paper_value, f"{_fmt(point, scale, digits)}{unit}", "inconclusive",
-                     quantity or f"statistic over {check} images", "",
+                     quantity or f"statistic over {n} images", "",
                      "the statistic is undefined on too many resamples")
     a = (1.0 - level) / 2.0
     shift = point - float(np.median(boots))
     lo, hi = float(np.quantile(boots, a)) + shift, float(np.quantile(boots, 1.0 - a)) + shift
     return Claim(claim, paper_value, f"{_fmt(point, scale, digits)}{unit}", decide(lo, hi, threshold, direction),
-                 quantity or f"statistic over {check} images",
+                 quantity or f"statistic over {n} images",
                  f"{direction} {_fmt(threshold, scale, digits)}{unit}: the whole {int(level * 100)} % interval on that side",
                  f"[{_fmt(lo, scale, digits)}, {_fmt(hi, scale, digits)}] (bootstrap of the images, {boots.size} resamples, "
                  "re-centred on the whole-set value)")

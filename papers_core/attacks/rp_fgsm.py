@@ -8,8 +8,9 @@ iterations per classifier (:func:`papers_core.attacks.paper_iterations`), the im
 same number of forward and backward passes, ``K * N`` with K classifiers.
 
 The schedule is drawn per image, as the paper says ("at each iteration" for each image): at iteration n
-image i uses its own classifier and transformation; the batch is grouped by (classifier,
-transformation) at each iteration, so the work is the same as with one shared schedule
+image i uses its own classifier and transformation; at each iteration every transformation runs once
+on the images that drew it and every classifier once on its images, so the work is the same as with one
+shared schedule
 (``per_image=False``, which is what the official code does: it resets its random seed to 0 for every
 image, so its images share one schedule).
 The other multi-classifier attacks live in their own modules: E-FGSM (:mod:`.ensemble`), DI-FGSM
