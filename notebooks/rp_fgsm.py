@@ -34,7 +34,7 @@
 # `papers_core`, beside the paper's numbers, and ends with the paper's claims as checks.
 #
 # **Profiles.** The published page runs the `quick` profile: a 2-core CPU, no network, the embedded
-# *SynthScenes* dataset (30 classes, 32x32; 200 test images of the 10 "private" classes) and four
+# *SynthScenes* dataset (30 classes, 32x32; 120 test images of the 10 "private" classes) and four
 # classifiers trained here, one per role of the paper: a small residual network (for ResNet-18), the
 # SmallCNN of the P-FGSM page (for ResNet-50, the most accurate seen classifier), a
 # convolution-then-fully-connected network (for AlexNet) and a larger DenseNet that is never attacked

@@ -46,7 +46,7 @@ class RPFGSM:
 
     data_root: str = "data/places365"         # lists + val_256/ images (paper)
     checkpoints: str = "data/checkpoints"   # {resnet18,resnet50,alexnet,densenet161}_places365.pth.tar
-    test_per_class: int = 20          # quick: SynthScenes test images per private class (paper: 50)
+    test_per_class: int = 12          # quick: SynthScenes test images per private class (paper: 50)
     batch_size: int = 200             # images per attack call
     step: float = 1.0                 # delta, grey levels (Sec. V-B)
     eps: float = 16.0                 # L-inf budget, grey levels
@@ -56,9 +56,9 @@ class RPFGSM:
                                       # paper: the first of the MEPP18test list, disjoint from the test images)
     cw_search_steps: int = 4          # C&W binary-search steps (authors: 9)
     cw_iterations: int = 100          # C&W Adam steps per search step (authors: 10000)
-    ablation_images: int | None = 64  # images of the ablations (Tables V-VII); None: all
-    sweep_images: int | None = 48     # images of the epsilon sweep (Fig. 5); None: all
-    quality_images: int | None = 50   # images per attack for MAD (the slowest metric); None: all
+    ablation_images: int | None = 32  # images of the ablations (Tables V-VII); None: all
+    sweep_images: int | None = 32     # images of the epsilon sweep (Fig. 5); None: all
+    quality_images: int | None = 30   # images per attack for MAD (the slowest metric); None: all
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,7 @@ class KAnonymity:
 
     data_root: str = "data"           # MNIST, cifar-10-batches-py and yalefaces folders (paper)
     datasets: str = "all"             # "all" or a comma-separated subset of mnist, cifar10, yale
-    n_attack: int = 60                # correctly classified training samples attacked per dataset
+    n_attack: int = 40                # correctly classified training samples attacked per dataset
     cw_search_steps: int = 9          # C&W binary-search steps (the authors' default)
     cw_iterations: int = 100          # C&W Adam steps per search step (authors: 10000; quick: the CPU budget)
     cw_iterations_mnist: int = 1000   # ... on MNIST (LeNet-5 is cheap; its 0/1 background needs them)

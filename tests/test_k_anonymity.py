@@ -325,3 +325,29 @@ def test_the_line_search_keeps_the_best_iterate_on_the_solvers_path():
                                 iterations=20)
     assert found.all() and met(best).all()
     assert (smooth_l2(best - x) < smooth_l2(torch.ones_like(x))).all()
+
+
+def test_lbfgs_b_path_does_not_depend_on_the_number_of_blas_threads():
+    """OpenBLAS splits a long dot product across its threads, so L-BFGS-B's iterates would depend on the
+    core count of the machine (which made a page's numbers differ between two machines); lbfgs_b runs
+    the solver's BLAS on one thread whatever the caller's setting."""
+    from threadpoolctl import threadpool_limits
+
+    from papers_core.attacks.lbfgs import lbfgs_b
+
+    g = torch.Generator().manual_seed(0)
+    # 24 576 variables, badly conditioned; float64, where a difference in the last bit stays visible
+    a = torch.rand(8, 3, 32, 32, generator=g, dtype=torch.float64) * 100 + 0.01
+    target = torch.rand(8, 3, 32, 32, generator=g, dtype=torch.float64)
+
+    def objective(z):
+        r = z - target
+        return (a * r * r + r.abs() ** 3).flatten(1).sum(1)
+
+    runs = []
+    for threads in (1, 2, 4):
+        with threadpool_limits(limits=threads, user_api="blas"):
+            runs.append(lbfgs_b(objective, torch.full_like(a, 0.5), iterations=50))
+    assert all(torch.equal(runs[0], r) for r in runs[1:])
+    start = torch.full_like(a, 0.5)
+    assert float(objective(runs[0]).sum()) < 1e-3 * float(objective(start).sum())   # and it does solve it

@@ -30,8 +30,12 @@ def lbfgs_b(objective, z0: torch.Tensor, iterations: int, on_evaluation=None) ->
     """Minimise sum(objective(z)) over z in [0, 1] with L-BFGS-B, from z0; return the minimiser.
 
     ``objective`` maps a batch (n, C, H, W) to per-sample losses (n,), or to a pair (losses, aux) whose
-    ``aux`` is passed with every evaluated iterate to ``on_evaluation(z, aux)`` (to watch the path)."""
+    ``aux`` is passed with every evaluated iterate to ``on_evaluation(z, aux)`` (to watch the path).
+
+    The solver's BLAS runs on one thread: OpenBLAS splits a long dot product across its threads, so its
+    rounding, and with it L-BFGS-B's path, would otherwise depend on the machine's core count."""
     from scipy.optimize import Bounds, minimize
+    from threadpoolctl import threadpool_limits
 
     shape, dtype, device = z0.shape, z0.dtype, z0.device
 
@@ -46,8 +50,9 @@ def lbfgs_b(objective, z0: torch.Tensor, iterations: int, on_evaluation=None) ->
         return float(loss.detach()), g.detach().double().cpu().numpy().ravel()
 
     v0 = z0.detach().double().cpu().numpy().ravel()
-    res = minimize(fun, v0, jac=True, method="L-BFGS-B", bounds=Bounds(np.zeros_like(v0), np.ones_like(v0)),
-                   options=dict(maxiter=int(iterations), maxcor=10))
+    with threadpool_limits(limits=1, user_api="blas"):
+        res = minimize(fun, v0, jac=True, method="L-BFGS-B", bounds=Bounds(np.zeros_like(v0), np.ones_like(v0)),
+                       options=dict(maxiter=int(iterations), maxcor=10))
     return torch.from_numpy(res.x).view(shape).to(device=device, dtype=dtype)
 
 
