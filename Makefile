@@ -13,7 +13,7 @@ export STRIP_WIDGET_STATE := import nbformat, sys; nb = nbformat.read(sys.argv[1
 # Notebook kernels draw with the inline backend, so that figures are stored in the executed pages.
 INLINE := MPLBACKEND=module://matplotlib_inline.backend_inline
 
-.PHONY: env book html notebooks scorecard browser test sync clean benchmark
+.PHONY: env book html notebooks scorecard browser test sync clean benchmark reproduce
 
 env: $(VENV)/.installed
 
@@ -42,6 +42,14 @@ notebooks: sync
 	  $(BIN)/python -c "$$STRIP_WIDGET_STATE" book/papers/$$name.ipynb || exit 1; \
 	done
 	$(MAKE) scorecard
+
+# one paper in the paper profile: fetch what is public into data/, then run its page into results/paper/
+PAPER ?=
+DEVICE ?= auto
+ARGS ?=
+reproduce: sync
+	@test -n "$(PAPER)" || { echo "usage: make reproduce PAPER=<p_fgsm|rp_fgsm|color_variance|k_anonymity|mat> [DEVICE=cuda] [ARGS='-p NAME VALUE ...']"; exit 2; }
+	$(INLINE) $(BIN)/python -m papers_core.reproduce $(PAPER) --device $(DEVICE) $(ARGS)
 
 # the front page's reproduction scorecard, gathered from the executed pages' claim checks
 scorecard: env
