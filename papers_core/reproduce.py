@@ -66,6 +66,8 @@ LISTS = {
                            "3e09ef3323e8ef5f5d93664e30100c7ead19877de1a4e0e90077a378a9afe027"),
     "MEPP19test": ListFile("MEPP19labels/MEPP19test.csv", *_MEPP19,
                            "e3a883a57c5c2a42c134181a9c8206b419e739f496df590aca8083eb37ba401a"),
+    "MEPP19test_manual": ListFile("MEPP19labels/MEPP19test_manual.csv", *_MEPP19,
+                                  "0b24a7e0d66207c19d28830058aa0fd17bd2b52d5c71c1d9a5c51cc24df33467"),
 }
 
 #: paper -> what its paper profile reads: torchvision datasets, Places365 lists, the lists whose images
@@ -74,7 +76,7 @@ NEEDS = {
     "p_fgsm": dict(lists=("categories", "senscats", "MEPP18val"), images=("MEPP18val",), checkpoints=("resnet50",)),
     "rp_fgsm": dict(lists=("categories", "senscats", "MEPP18val", "MEPP18test"), images=("MEPP18val", "MEPP18test"),
                     checkpoints=("resnet18", "resnet50", "alexnet", "densenet161")),
-    "color_variance": dict(lists=("categories", "senscats", "MEPP19test"), images=("MEPP19test",),
+    "color_variance": dict(lists=("categories", "senscats", "MEPP19test", "MEPP19test_manual"), images=("MEPP19test",),
                            checkpoints=("resnet50",),
                            manual=("NIMA weights (optional: the paper publishes none; without them the page skips "
                                    "NIMA): pass a NIMA state dict with -p nima_checkpoint PATH",)),
