@@ -13,7 +13,7 @@ export STRIP_WIDGET_STATE := import nbformat, sys; nb = nbformat.read(sys.argv[1
 # Notebook kernels draw with the inline backend, so that figures are stored in the executed pages.
 INLINE := MPLBACKEND=module://matplotlib_inline.backend_inline
 
-.PHONY: env book html notebooks scorecard browser test sync clean benchmark reproduce
+.PHONY: env book html notebooks scorecard browser test sync clean benchmark reproduce gpu-check
 
 env: $(VENV)/.installed
 
@@ -50,6 +50,15 @@ ARGS ?=
 reproduce: sync
 	@test -n "$(PAPER)" || { echo "usage: make reproduce PAPER=<p_fgsm|rp_fgsm|color_variance|k_anonymity|mat> [DEVICE=cuda] [ARGS='-p NAME VALUE ...']"; exit 2; }
 	$(INLINE) $(BIN)/python -m papers_core.reproduce $(PAPER) --device $(DEVICE) $(ARGS)
+
+# on a machine with CUDA, in under ten minutes: every attack on the GPU against its CPU run
+# (tests/test_device.py), then the benchmark's GPU table (benchmarks/results/gpu.json and the
+# Performance page). Uses .venv when there is one, else the machine's python3 with torch installed.
+GPU_PYTHON ?= $(if $(wildcard $(BIN)/python),$(BIN)/python,python3)
+gpu-check:
+	@PYTHONPATH=$(CURDIR) $(GPU_PYTHON) -c "import sys, torch; sys.exit(0 if torch.cuda.is_available() else 'gpu-check: torch sees no CUDA GPU on this machine')"
+	PYTHONPATH=$(CURDIR) $(GPU_PYTHON) -m pytest -q -p no:randomly -p no:cacheprovider tests/test_device.py
+	PYTHONPATH=$(CURDIR) timeout 420 $(GPU_PYTHON) benchmarks/attacks.py --device cuda
 
 # the front page's reproduction scorecard, gathered from the executed pages' claim checks
 scorecard: env
