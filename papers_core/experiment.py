@@ -225,7 +225,8 @@ def notebook_setup(paper: str, profile, seed: int = 0, device: str = "auto", use
     (:func:`papers_core.profiles.settings`, with ``overrides``: the notebook's ``globals()``, where
     papermill puts its parameters), pick the device, seed everything, open the model cache shared by
     the notebooks (``data/cache/models``) and the paper's results folder (``results/<profile>/<paper>``,
-    whose provenance records the settings); print the run's settings. Returns ``(root, device,
+    or under ``$PAPERS_CORE_RESULTS`` when set; its provenance records the settings); print the run's
+    settings. Returns ``(root, device,
     generator, cache, results, timings, cfg)``, where ``timings`` is an empty dict for :func:`timer` and
     ``cfg`` the settings (None for a name that is not one of the papers). A page calls it as
     ``notebook_setup("<paper>", globals())``: ``profile``, ``seed``, ``device`` and ``use_cache`` (default
@@ -248,7 +249,8 @@ def notebook_setup(paper: str, profile, seed: int = 0, device: str = "auto", use
     set_progress(profile == "paper")
     cache = Cache(root / "data" / "cache" / "models", enabled=use_cache)
     extra = {} if cfg is None else {"settings": profiles.as_dict(cfg)}
-    results = Results(root / "results" / profile / paper, profile=profile, seed=seed, device=str(dev), **extra)
+    out = Path(os.environ.get("PAPERS_CORE_RESULTS") or root / "results")
+    results = Results(out / profile / paper, profile=profile, seed=seed, device=str(dev), **extra)
     pd.set_option("display.width", 200)
     print(f"profile={profile}  device={dev}  seed={seed}")
     return NotebookSetup(root, dev, generator, cache, results, {}, cfg)

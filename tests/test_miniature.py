@@ -1,0 +1,103 @@
+"""The Places365 pages' paper-profile code path, on the CPU, on a miniature of the real layout: the real
+lists' formats cut to a few images (quoted CSV rows, the private-class list's UTF-8 BOM), generated
+256x256 JPEGs, and a random-weight ResNet-50 checkpoint saved the way the 2017 Places365 files are
+(legacy serialization, a ``state_dict`` with ``module.`` prefixes, ``epoch``/``arch``/``best_prec1``
+beside it). The pages run with papermill in the paper profile, their sizes cut by parameters; their
+tables go to a results folder of the test's own (``PAPERS_CORE_RESULTS``), removed afterwards."""
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+PRIVATE = list(range(0, 360, 6))[:60]
+
+
+@pytest.fixture(scope="module")
+def miniature(tmp_path_factory):
+    import torchvision
+    from PIL import Image
+
+    root = tmp_path_factory.mktemp("miniature")
+    places = root / "places365"
+    for sub in ("MEPP18labels", "MEPP19labels", "val_256"):
+        (places / sub).mkdir(parents=True)
+    (places / "categories_places365.txt").write_text("\n".join(f"/c/class{i:03d} {i}" for i in range(365)))
+    (places / "MEPP18senscats.txt").write_text(
+        "\ufeff" + "\n".join(f"/c/class{i:03d} {i} " for i in PRIVATE) + "\n", encoding="utf-8")
+    rng = np.random.default_rng(0)
+
+    def image(name):
+        Image.fromarray(rng.integers(0, 256, (256, 256, 3), dtype=np.uint8)).save(places / "val_256" / name,
+                                                                                  quality=90)
+
+    labelled = [(f"Places365_val_{i + 1:08d}.jpg", PRIVATE[i // 2]) for i in range(6)]   # 3 classes x 2
+    test19 = [f"Places365_val_{i:08d}.jpg" for i in range(101, 105)]
+    for name, _ in labelled:
+        image(name)
+    for name in test19:
+        image(name)
+    with open(places / "MEPP18labels" / "MEPP18val.csv", "w", newline="") as f:
+        csv.writer(f, quoting=csv.QUOTE_ALL).writerows(labelled)
+    with open(places / "MEPP19labels" / "MEPP19test.csv", "w", newline="") as f:
+        csv.writer(f, quoting=csv.QUOTE_ALL).writerows([n] for n in test19)
+    with open(places / "MEPP19labels" / "MEPP19test_manual.csv", "w", newline="") as f:
+        csv.writer(f, quoting=csv.QUOTE_ALL).writerows([(test19[0], PRIVATE[0])])
+    torch.manual_seed(0)
+    net = torchvision.models.resnet50(weights=None, num_classes=365)
+    (root / "checkpoints").mkdir()
+    torch.save({"epoch": 90, "arch": "resnet50", "best_prec1": 54.7,
+                "state_dict": {"module." + k: v for k, v in net.state_dict().items()}},
+               root / "checkpoints" / "resnet50_places365.pth.tar", _use_new_zipfile_serialization=False)
+    return root
+
+
+@pytest.fixture
+def results_dir(tmp_path):
+    """A results folder of its own, inside the checkout (the pages print it relative to the checkout)
+    under the ignored results/, removed afterwards: a user's own paper-profile results are never touched."""
+    import shutil
+
+    path = ROOT / "results" / ".tests" / tmp_path.name
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def _run(paper, miniature, tmp_path, results_dir, monkeypatch, **params):
+    import papermill
+
+    monkeypatch.setenv("PAPERS_CORE_RESULTS", str(results_dir))
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    out = tmp_path / f"{paper}.ipynb"
+    papermill.execute_notebook(str(ROOT / "notebooks" / f"{paper}.ipynb"), str(out), cwd=str(ROOT),
+                               kernel_name="python3", progress_bar=False,
+                               parameters=dict(profile="paper", device="cpu", data_root=str(miniature / "places365"),
+                                               checkpoint=str(miniature / "checkpoints" / "resnet50_places365.pth.tar"),
+                                               **params))
+    text = "\n".join("".join(o.get("text", [])) + "".join(o.get("data", {}).get("text/plain", []))
+                     for c in json.loads(out.read_text())["cells"] if c["cell_type"] == "code"
+                     for o in c.get("outputs", []))
+    return results_dir / "paper" / paper, text
+
+
+@pytest.mark.slow
+def test_p_fgsm_paper_profile_runs_on_the_miniature(miniature, tmp_path, results_dir, monkeypatch):
+    results, text = _run("p_fgsm", miniature, tmp_path, results_dir, monkeypatch, iterations=5, explore_n=4, batch_size=8)
+    assert "profile=paper" in text and "6 test images of 3 private classes; D = 365 classes" in text
+    run = json.loads((results / "provenance.json").read_text())["settings"]
+    assert run["profile"] == "paper" and run["settings"]["iterations"] == 5
+    claims = (results / "claims.csv").read_text()
+    assert "paper" in claims and claims.count("\n") > 5
+
+
+@pytest.mark.slow
+def test_color_variance_paper_profile_runs_on_the_miniature(miniature, tmp_path, results_dir, monkeypatch):
+    results, text = _run("color_variance", miniature, tmp_path, results_dir, monkeypatch, iterations=5, batch_size=4,
+                         samples_dir=str(tmp_path / "no_samples"))
+    assert "profile=paper" in text and "equals the manual label for" in text
+    run = json.loads((results / "provenance.json").read_text())["settings"]
+    assert run["profile"] == "paper" and run["settings"]["image_size"] == 256 and run["settings"]["iterations"] == 5
+    assert (results / "table1.csv").is_file() and (results / "claims.csv").is_file()
