@@ -93,6 +93,11 @@ def _say(msg: str) -> None:
     print(msg, flush=True)
 
 
+def _data_root(data_root) -> Path:
+    """The data root given, or the project's ``data/``."""
+    return Path(data_root) if data_root is not None else repo_root() / "data"
+
+
 def fetch_lists(names, root: str | Path, base: str = GITHUB_RAW) -> list[Path]:
     """Fetch the named :data:`LISTS` into ``root`` (``data/places365``), each checked by sha256. A file
     already there with the right sha256 is kept; one with another is replaced."""
@@ -130,7 +135,7 @@ def fetch(paper: str, data_root: str | Path | None = None, base: str = GITHUB_RA
     project's ``data/``). Returns what could not be fetched, as lines saying how to get it.
     ``base``, ``images_url`` and ``checkpoint_urls`` replace the public addresses (tests use local copies)."""
     check_choice(paper, PAPERS, "paper")
-    root = Path(data_root) if data_root is not None else repo_root() / "data"
+    root = _data_root(data_root)
     needs = NEEDS[paper]
     _say(f"fetching what {paper}'s paper profile reads into {root}")
     for name in needs.get("datasets", ()):
@@ -177,7 +182,7 @@ def missing(paper: str, data_root: str | Path | None = None, datasets: str = "al
     there; the Places365 images are checked by the page itself, which names any it lacks). ``datasets``:
     the K-anonymity page's parameter of that name (the Yale faces are needed unless it leaves them out)."""
     check_choice(paper, PAPERS, "paper")
-    root = Path(data_root) if data_root is not None else repo_root() / "data"
+    root = _data_root(data_root)
     needs, out = NEEDS[paper], []
     yale = paper == "k_anonymity" and (datasets == "all" or "yale" in datasets)
     if yale and not any((root / "yalefaces").glob("subject*")):

@@ -38,16 +38,12 @@ def colour():
     return nets, x, A.predict_proba(nets[0], x).argmax(1)
 
 
-def _on(models, device):
-    return [freeze(m, device) for m in models] if isinstance(models, list) else freeze(models, device)
-
-
 def _both(fn, models, x, y):
     """The attack on the CPU and on DEVICE (the model moved there), as (cpu result, device result)."""
     import copy
 
     cpu = fn(models, x, y)
-    dev = fn(_on(copy.deepcopy(models), DEVICE), x.to(DEVICE), y.to(DEVICE))
+    dev = fn(freeze(copy.deepcopy(models), DEVICE), x.to(DEVICE), y.to(DEVICE))
     return cpu, dev
 
 
