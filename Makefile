@@ -13,7 +13,7 @@ export STRIP_WIDGET_STATE := import nbformat, sys; nb = nbformat.read(sys.argv[1
 # Notebook kernels draw with the inline backend, so that figures are stored in the executed pages.
 INLINE := MPLBACKEND=module://matplotlib_inline.backend_inline
 
-.PHONY: env book html notebooks scorecard browser test sync clean benchmark reproduce gpu-check
+.PHONY: env book html notebooks scorecard browser test sync clean benchmark reproduce gpu-check standins
 
 env: $(VENV)/.installed
 
@@ -42,6 +42,15 @@ notebooks: sync
 	  $(BIN)/python -c "$$STRIP_WIDGET_STATE" book/papers/$$name.ipynb || exit 1; \
 	done
 	$(MAKE) scorecard
+
+# the quick profile's stand-in classifiers: train every one the pages use (or take it from data/cache)
+# and write the repository's store data/models, dropping entries no page asks for any more; commit it.
+# Needed after a change to the training code (papers_core.experiment.TRAINING_CODE) or a stand-in's
+# settings; a test says when.
+standins: env
+	$(BIN)/python -m papers_core.zoo --only scenes & pid=$$!; \
+	  $(BIN)/python -m papers_core.zoo --only kanon || { kill $$pid; exit 1; }; wait $$pid
+	$(BIN)/python -m papers_core.zoo --clean
 
 # one paper in the paper profile: fetch what is public into data/, then run its page into results/paper/
 PAPER ?=
@@ -83,9 +92,13 @@ browser:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 	@chromium --version
 
+# The tests run in parallel, one pytest-xdist worker per core (JOBS=1 runs them one at a time), each test
+# module and each page on one worker: the unit tests with one CPU thread per worker, the pages with the
+# quick profile's one thread (papers_core.experiment.QUICK_THREADS), as they were executed.
+JOBS ?= auto
 test: env browser
-	$(BIN)/python -m pytest tests --ignore=tests/browser
-	$(INLINE) $(BIN)/python -m pytest --nbval-lax --nbval-current-env -p no:randomly book/papers
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n $(JOBS) --dist loadscope tests --ignore=tests/browser
+	$(INLINE) $(BIN)/python -m pytest -n $(JOBS) --dist loadscope --nbval-lax --nbval-current-env -p no:randomly book/papers
 	$(MAKE) html
 	PAPERS_CORE_BROWSER_TEST=required $(BIN)/python -m pytest -p no:randomly tests/browser
 

@@ -42,7 +42,7 @@
 # **Profiles.** The published page runs the `quick` profile: a 2-core CPU, no network, the embedded
 # *SynthScenes* images (32x32, 30 classes; the 10 "private" classes' test images that the classifier
 # gets right, mirroring the task's test set, which ResNet-50 classifies correctly by construction) and
-# a small CNN trained here. The `paper` profile runs ResNet-50 Places365 on the 600 MediaEval 2019 test
+# a small CNN trained by `papers_core.zoo`. The `paper` profile runs ResNet-50 Places365 on the 600 MediaEval 2019 test
 # images (see *Reproduce at paper scale*).
 
 # %% tags=["remove-cell"]
@@ -78,7 +78,7 @@ SAMPLE_FILES = ["pfgsm_example_church.png", "csail_demo_mountains.jpg"]  # real 
 # %% [markdown]
 # ## Data and classifier
 #
-# Quick profile: SynthScenes at 32x32 and `SmallCNN`, trained here for 8 epochs on 200 images per class
+# Quick profile: SynthScenes at 32x32 and `SmallCNN`, trained by `papers_core.zoo` for 8 epochs on 200 images per class
 # (the same classifier as the P-FGSM page; weights cached, keyed by every setting that made them). The
 # test set is the private classes' test images that the classifier labels correctly, so the original
 # accuracy is 1.00 as in the paper's first row.

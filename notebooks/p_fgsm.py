@@ -37,7 +37,7 @@
 #
 # **Profiles.** The published page runs the `quick` profile: a 2-core CPU, no network, the embedded
 # *SynthScenes* dataset (30 classes in 6 look-alike families; 10 "private" classes with 50 test images
-# each, mirroring the 60 x 50 MediaEval images) and a small CNN trained here. The `paper` profile runs
+# each, mirroring the 60 x 50 MediaEval images) and a small CNN trained by `papers_core.zoo`. The `paper` profile runs
 # ResNet-50 Places365 on the 3000 MEPP18 images (see *Reproduce at paper scale*).
 
 # %% tags=["remove-cell"]
@@ -70,7 +70,7 @@ ROOT, dev, generator, cache, results, timings, cfg = notebook_setup("p_fgsm", gl
 # %% [markdown]
 # ## Data and classifier
 #
-# Quick profile: SynthScenes at 32x32 and `SmallCNN` (three conv blocks), trained here for 8 epochs on
+# Quick profile: SynthScenes at 32x32 and `SmallCNN` (three conv blocks), trained by `papers_core.zoo` for 8 epochs on
 # 200 images per class; the trained weights are cached, keyed by every setting that made them.
 # Paper profile: the 3000 labelled MEPP18 images, bilinearly resized to 224x224 as in Sec. 3.2, and
 # ResNet-50 with the published Places365 weights.

@@ -35,7 +35,7 @@
 #
 # **Profiles.** The published page runs the `quick` profile: a 2-core CPU, no network, the embedded
 # *SynthScenes* dataset (30 classes, 32x32; 120 test images of the 10 "private" classes) and four
-# classifiers trained here, one per role of the paper: a small residual network (for ResNet-18), the
+# classifiers trained by `papers_core.zoo` (weights shipped in `data/models`), one per role of the paper: a small residual network (for ResNet-18), the
 # SmallCNN of the P-FGSM page (for ResNet-50, the most accurate seen classifier), a
 # convolution-then-fully-connected network (for AlexNet) and a larger DenseNet that is never attacked
 # (for DenseNet-161). The `paper` profile runs the four Places365 checkpoints on the 3000 MEPP18 images
@@ -131,13 +131,21 @@ _ = results.table(table2, "table2")
 display(table2.join(paper_table("rp_fgsm_table2").add_prefix("paper "), how="left"))
 
 # %% [markdown]
-# **A premise the quick stand-ins do not keep.** In the paper the unseen DenseNet-161 is the most
-# accurate of the four (58.4 % top-1), so misleading it is the hardest test. The quick profile's small
-# DenseNet is not (Table II; its 16 epochs already take about three minutes on two CPU cores, and
-# more did not fit the CPU budget of the page), so its misleading rates are
-# easier to raise than DenseNet-161's and the unseen-classifier claims are weaker evidence here than in
-# the paper profile. The quick top-5 accuracies are also high (30 classes in families of 5 look-alikes),
-# so the claims below use top-1 beside the paper's top-5.
+# **The premise of the unseen classifier.** In the paper the unseen DenseNet-161 is the most accurate
+# of the four (58.4 % top-1), so misleading it is the hardest test. The quick stand-ins keep this: the
+# small DenseNet is trained for 40 epochs, against 8 to 12 for the seen ones, so that it is the most
+# accurate of the four (on 500 SynthScenes test images of the private classes, 66.4 % top-1 against
+# 60.6 % for SmallCNN, measured when the stand-ins were built; this run's test images are checked
+# below). Its weights ship with the repository, so the longer training costs the page nothing. The
+# quick top-5 accuracies are high (30 classes in families of 5 look-alikes, so the top-5 usually
+# holds the whole family), so the claims below use top-1 beside the paper's top-5.
+
+# %% tags=["hide-input"]
+# NBVAL_CHECK_OUTPUT
+best = table2["T1"].astype(float).idxmax()
+print(f"most accurate on this run's {n_test} test images (top-1): {best} ({table2.loc[best, 'T1']} %); "
+      f"the unseen DenseNet-161 role: {table2.loc['DenseNet161', 'T1']} %; premise "
+      + ("kept" if best == "DenseNet161" else "NOT kept: the unseen-classifier claims are weaker evidence here"))
 
 # %% [markdown]
 # ## Table I: the attacks compared

@@ -33,18 +33,42 @@ __all__ = [
     "timer",
     "in_batches",
     "code_fingerprint",
+    "TRAINING_CODE",
     "git_commit",
     "notebook_setup",
     "NotebookSetup",
+    "QUICK_THREADS",
+    "set_cpu_threads",
 ]
 
-#: quick: 2-core CPU, no network, embedded data, models trained in the notebook, minutes per notebook.
+#: quick: 2-core CPU, no network, embedded data, small models (stand-ins shipped in data/models), minutes per notebook.
 #: paper: the paper's data, models and hyper-parameters; for a GPU machine with the data.
 PROFILES = ("quick", "paper")
 
 
 def check_profile(profile: str) -> str:
     return check_choice(profile, PROFILES, "profile")
+
+
+#: The CPU threads the quick profile computes with (torch and the BLAS of NumPy and SciPy). Floating-point
+#: sums split across threads round differently for each thread count, so a page's numbers depend on it:
+#: one thread everywhere makes the published quick pages reproduce on any CPU, whatever its core count,
+#: and lets CI run two pages at once on two cores. ``PAPERS_CORE_THREADS=N`` overrides it (faster on a
+#: many-core machine, with numbers that no longer match the book's to the last digit).
+QUICK_THREADS = 1
+
+
+def set_cpu_threads(n: int) -> int:
+    """Compute with ``n`` CPU threads from now on: torch's intra-op pool and the BLAS/OpenMP pools NumPy
+    and SciPy use (threadpoolctl). Returns ``n``."""
+    from threadpoolctl import threadpool_limits
+
+    n = int(n)
+    if n < 1:
+        raise ValueError(f"the number of CPU threads must be at least 1, got {n}.")
+    torch.set_num_threads(n)
+    threadpool_limits(limits=n)
+    return n
 
 
 def seed_everything(seed: int) -> torch.Generator:
@@ -72,18 +96,28 @@ def repo_root() -> Path:
     return here if (here / "pyproject.toml").exists() else Path.cwd()
 
 
-def code_fingerprint() -> str:
-    """A hash of papers_core's source: cache entries made by other library code are not reused."""
+#: The sources a trained stand-in's weights depend on (architectures, training loop, the generated and
+#: embedded data, the zoo that names them): the key of a shipped model (:meth:`Cache.get_or_compute`
+#: with ``shipped=True``) covers these files only, so editing a page's reports or an attack does not
+#: invalidate the weights the repository ships in ``data/models``.
+TRAINING_CODE = ("_validate.py", "models.py", "train.py", "zoo.py", "data/embedded.py", "data/images.py",
+                 "data/mnist_subset.py", "data/mnist_subset.npz")
+
+
+def code_fingerprint(files: tuple[str, ...] | None = None) -> str:
+    """A hash of papers_core's source (or of ``files``, paths inside the package): cache entries made by
+    other library code are not reused."""
     h = hashlib.sha256()
     pkg = Path(__file__).resolve().parent
-    for path in sorted(pkg.rglob("*.py")):
+    paths = sorted(pkg.rglob("*.py")) if files is None else [pkg / f for f in files]
+    for path in paths:
         h.update(str(path.relative_to(pkg)).encode())
         h.update(path.read_bytes())
     return h.hexdigest()[:16]
 
 
-def _key(settings: dict) -> str:
-    blob = json.dumps({"settings": settings, "code": code_fingerprint()}, sort_keys=True, default=str)
+def _key(settings: dict, code: str | None = None) -> str:
+    blob = json.dumps({"settings": settings, "code": code or code_fingerprint()}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -94,26 +128,58 @@ class Cache:
     Writes are atomic (temporary file, then rename), so a killed run leaves no file a later run would
     trust, and a rerun resumes from the entries that were finished. Loading is weights-only: a cache
     file can hold tensors, dicts, lists and numbers, nothing that runs code.
+
+    ``shipped`` is a read-only second store, the repository's ``data/models``: the quick profile's
+    stand-in classifiers, trained by this code (``make standins``) and committed, so that a page does not
+    retrain them on every run. An entry asked for with ``shipped=True`` is keyed by its settings and
+    :data:`TRAINING_CODE` alone and is looked up there too; ``ship`` (``make standins`` sets it through
+    ``PAPERS_CORE_SHIP_MODELS=1``) writes such entries there when they are computed. A disabled cache
+    (``use_cache=False``) computes everything, so a page can always retrain its stand-ins itself.
     """
 
-    def __init__(self, root: str | Path, enabled: bool = True):
+    def __init__(self, root: str | Path, enabled: bool = True, shipped: str | Path | None = None,
+                 ship: bool = False, train_shipped: bool = True):
         self.root = Path(root)
         self.enabled = enabled
+        self.shipped = Path(shipped) if shipped is not None else None
+        self.ship = ship
+        self.train_shipped = train_shipped   # False: a shipped entry that is missing raises instead
+        self.requested: list[Path] = []      # the shipped entries asked for, in order
 
-    def path(self, name: str, settings: dict) -> Path:
+    def path(self, name: str, settings: dict, shipped: bool = False) -> Path:
+        if shipped:   # in the store; without one, in the cache itself
+            return (self.shipped or self.root) / f"{name}-{_key(settings, code_fingerprint(TRAINING_CODE))}.pt"
         return self.root / f"{name}-{_key(settings)}.pt"
 
-    def get_or_compute(self, name: str, settings: dict, compute: Callable[[], Any]) -> Any:
-        path = self.path(name, settings)
-        if self.enabled and path.exists():
-            try:
-                return torch.load(path, map_location="cpu", weights_only=True)["value"]
-            except Exception:  # unreadable entry: recompute and replace it
-                path.unlink(missing_ok=True)
+    def get_or_compute(self, name: str, settings: dict, compute: Callable[[], Any], shipped: bool = False) -> Any:
+        path = self.path(name, settings, shipped)
+        candidates = [path] if not shipped or self.shipped is None else [self.root / path.name, path]
+        if shipped:
+            self.requested.append(path)
+            if not self.train_shipped and not path.exists():
+                raise LookupError(f"{path.name}: the store {self.shipped} has no weights for {name} with these "
+                                  "settings and this training code; run `make standins` and commit data/models.")
+        if self.enabled:
+            for p in candidates:
+                if p.exists():
+                    try:
+                        entry = torch.load(p, map_location="cpu", weights_only=True)
+                        if shipped and self.ship and not path.exists():
+                            with atomic_path(path) as tmp:
+                                torch.save(entry, tmp)
+                        return entry["value"]
+                    except Exception:  # unreadable entry: recompute and replace it
+                        if p.parent == self.root:
+                            p.unlink(missing_ok=True)
         value = compute()
         if self.enabled:
-            with atomic_path(path) as tmp:
-                torch.save({"settings": json.dumps(settings, sort_keys=True, default=str), "value": value}, tmp)
+            entry = {"settings": json.dumps(settings, sort_keys=True, default=str), "value": value}
+            if shipped:   # what a retraining needs to match it bit for bit
+                entry.update(code=code_fingerprint(TRAINING_CODE), threads=torch.get_num_threads(),
+                             machine=f"{platform.machine()}, torch {torch.__version__}")
+            for p in candidates[:1] + (candidates[1:] if self.ship else []):
+                with atomic_path(p) as tmp:
+                    torch.save(entry, tmp)
         return value
 
 
@@ -224,7 +290,8 @@ def notebook_setup(paper: str, profile, seed: int = 0, device: str = "auto", use
     """The opening of every paper notebook: check the profile, read the page's settings
     (:func:`papers_core.profiles.settings`, with ``overrides``: the notebook's ``globals()``, where
     papermill puts its parameters), pick the device, seed everything, open the model cache shared by
-    the notebooks (``data/cache/models``) and the paper's results folder (``results/<profile>/<paper>``,
+    the notebooks (``data/cache/models``, with the shipped stand-ins of ``data/models``), compute on
+    :data:`QUICK_THREADS` CPU thread(s) in the quick profile, and open the paper's results folder (``results/<profile>/<paper>``,
     or under ``$PAPERS_CORE_RESULTS`` when set; its provenance records the settings); print the run's
     settings. Returns ``(root, device,
     generator, cache, results, timings, cfg)``, where ``timings`` is an empty dict for :func:`timer` and
@@ -245,9 +312,12 @@ def notebook_setup(paper: str, profile, seed: int = 0, device: str = "auto", use
     cfg = profiles.settings(paper, profile, overrides) if paper in profiles.PAPERS else None
     root = repo_root()
     dev = pick_device(device)
+    if profile == "quick":
+        set_cpu_threads(os.environ.get("PAPERS_CORE_THREADS") or QUICK_THREADS)
     generator = seed_everything(seed)
     set_progress(profile == "paper")
-    cache = Cache(root / "data" / "cache" / "models", enabled=use_cache)
+    cache = Cache(root / "data" / "cache" / "models", enabled=use_cache, shipped=root / "data" / "models",
+                  ship=os.environ.get("PAPERS_CORE_SHIP_MODELS") == "1")
     extra = {} if cfg is None else {"settings": profiles.as_dict(cfg)}
     out = Path(os.environ.get("PAPERS_CORE_RESULTS") or root / "results")
     results = Results(out / profile / paper, profile=profile, seed=seed, device=str(dev), **extra)

@@ -5,7 +5,8 @@ with any field overridden by a papermill parameter of the same name (``papermill
 -p batch_size 32``). The book's reference page lists every field with both profiles' values
 (:func:`table`).
 
-* ``quick``: a 2-core CPU, no network, embedded data and small models trained in the notebook; a few
+* ``quick``: a 2-core CPU, no network, embedded data and small models (the stand-ins' weights shipped
+  in ``data/models``, rebuilt by ``make standins``; MAT's trained in the page); a few
   minutes per page. The published book, ``make book`` and CI run it.
 * ``paper``: the paper's datasets, models and hyper-parameters, for a machine with a GPU and the data.
 
@@ -56,8 +57,8 @@ class RPFGSM:
                                       # paper: the first of the MEPP18test list, disjoint from the test images)
     cw_search_steps: int = 4          # C&W binary-search steps (authors: 9)
     cw_iterations: int = 100          # C&W Adam steps per search step (authors: 10000)
-    ablation_images: int | None = 32  # images of the ablations (Tables V-VII); None: all
-    sweep_images: int | None = 32     # images of the epsilon sweep (Fig. 5); None: all
+    ablation_images: int | None = 24  # images of the ablations (Tables V-VII); None: all
+    sweep_images: int | None = 24     # images of the epsilon sweep (Fig. 5); None: all
     quality_images: int | None = 30   # images per attack for MAD (the slowest metric); None: all
 
 
@@ -104,7 +105,7 @@ class KAnonymity:
     mnist_epochs: int = 15            # LeNet-5
     cifar_epochs: int = 15            # MobileNetV2
     yale_epochs: int = 60             # LightCNN-9
-    yale_size: int = 32               # face image size (paper: 128)
+    yale_size: int = 16               # face image size (paper: 128)
 
 
 @dataclass(frozen=True)

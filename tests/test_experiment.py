@@ -141,3 +141,34 @@ def test_training_with_dropout_does_not_depend_on_what_ran_before():
     b = train_classifier(net, x, y, epochs=1, batch_size=8, seed=0)
     assert torch.equal(torch.random.get_rng_state(), state)          # restored afterwards
     assert all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values()))
+
+
+def _threads_after_setup(tmp_path, profile, env_threads=None):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PAPERS_CORE_RESULTS": str(tmp_path)}
+    env.pop("PAPERS_CORE_THREADS", None)
+    if env_threads:
+        env["PAPERS_CORE_THREADS"] = env_threads
+    code = ("import torch; from threadpoolctl import threadpool_info; torch.set_num_threads(2); "
+            "from papers_core.experiment import notebook_setup; "
+            f"notebook_setup('p_fgsm', {{'profile': {profile!r}}}); "
+            "print(torch.get_num_threads(), max(i['num_threads'] for i in threadpool_info()))")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    return tuple(int(v) for v in out.stdout.split()[-2:])
+
+
+def test_the_quick_profile_computes_on_one_thread_and_the_paper_profile_on_all(tmp_path):
+    # one thread for torch and for NumPy's BLAS: the book's numbers do not depend on the core count
+    assert _threads_after_setup(tmp_path, "quick") == (1, 1)
+    assert _threads_after_setup(tmp_path, "quick", env_threads="2") == (2, 2)
+    assert _threads_after_setup(tmp_path, "paper")[0] == 2    # left as it was
+
+
+def test_set_cpu_threads_rejects_nonsense():
+    from papers_core.experiment import set_cpu_threads
+
+    with pytest.raises(ValueError, match="at least 1"):
+        set_cpu_threads(0)
