@@ -103,7 +103,7 @@ print(cfg)
 # The quick profile's three classifiers are trained by `papers_core.zoo.kanon_classifier`; their weights
 # ship with the repository (`data/models`, keyed by the settings and the training code, rebuilt by
 # `make standins`), so this page loads them instead of retraining them on every run; run it with
-# `-p use_cache False` to train them here (about three minutes on two cores).
+# `-p use_cache False` to train them here (about five minutes on one CPU thread).
 
 # %% tags=["hide-input"]
 with timer(timings, "data and models"):
