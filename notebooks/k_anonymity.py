@@ -145,7 +145,7 @@ display(pd.DataFrame({k: {"training images": e.n_train, "classes": e.classes,
 # Settings, and our reading where the paper is silent ("all methods were implemented using their
 # default parameter settings", "the same target labels were assigned to L-BFGS and C&W"):
 #
-# - **Samples**: 40 per dataset in the quick profile (1000 in the paper profile).
+# - **Samples**: 30 per dataset in the quick profile (1000 in the paper profile).
 # - **Targets of L-BFGS and C&W**: the runner-up of the clean ranking, $r_\mathbf{x}(2)$, for both. This
 #   makes the proposed attack with $K = 1$ (which pushes $r_\mathbf{x}(2)$ above $y$) the same task as
 #   L-BFGS, as the paper's remark says.

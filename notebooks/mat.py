@@ -105,8 +105,8 @@ print(f"victim epochs {EPOCHS}, crafting-model epochs {cfg.crafting_epochs}; can
 # layer for CIFAR, and the same with 2 fully connected layers for SVHN; crafting models are LeNet-5 for
 # MNIST and a 3-convolution (batch norm, pooling), 2-FC network for the others. No augmentation
 # ("no data preprocessing method ... is used"). Every network trains with Adam and a one-cycle
-# schedule (learning rate 0.002, batch 128); victims for 10 (quick) or 20 (paper) epochs, crafting models
-# for 10 (both).
+# schedule (learning rate 0.002, batch 128); victims for 7 (quick) or 20 (paper) epochs, crafting models
+# for 7 (quick) or 10 (paper).
 
 # %% tags=["hide-input"]
 with timer(timings, "data and crafting models"):

@@ -36,8 +36,8 @@
 # paper's own numbers, and ends with the paper's claims as checks.
 #
 # **Profiles.** The published page runs the `quick` profile: a 2-core CPU, no network, the embedded
-# *SynthScenes* dataset (30 classes in 6 look-alike families; 10 "private" classes with 50 test images
-# each, mirroring the 60 x 50 MediaEval images) and a small CNN trained by `papers_core.zoo`. The `paper` profile runs
+# *SynthScenes* dataset (30 classes in 6 look-alike families; 10 "private" classes with 25 test images
+# each, standing in for the 60 x 50 MediaEval images) and a small CNN trained by `papers_core.zoo`. The `paper` profile runs
 # ResNet-50 Places365 on the 3000 MEPP18 images (see *Reproduce at paper scale*).
 
 # %% tags=["remove-cell"]
@@ -214,8 +214,9 @@ display(side_by_side(table1, paper_table("p_fgsm_table1"), profile))
 # classes. For the targeted methods the target is the selected class; for N-FGSM, which has none, it
 # is the class predicted for the protected image. (Reading check: with 50 images per class and
 # $D = 365$, 50 distinct uniform targets give $\sqrt{1/50 - 1/365} \approx 0.13$, and the paper reports
-# 0.1414 for R-FGSM.) With $D = 30$ in the quick profile, 50 draws cannot avoid repeats and the floor
-# for uniform draws over all classes but one is about 0.14.
+# 0.1414 for R-FGSM.) With $D = 30$ and 25 images per class in the quick profile, the draws cannot
+# avoid repeats and the expected floor for uniform draws over all classes but one is
+# $\sqrt{1/25 + (1 - 1/25)/29 - 1/30} \approx 0.20$.
 
 
 # %% tags=["hide-input"]

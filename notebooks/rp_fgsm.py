@@ -34,7 +34,7 @@
 # `papers_core`, beside the paper's numbers, and ends with the paper's claims as checks.
 #
 # **Profiles.** The published page runs the `quick` profile: a 2-core CPU, no network, the embedded
-# *SynthScenes* dataset (30 classes, 32x32; 120 test images of the 10 "private" classes) and four
+# *SynthScenes* dataset (30 classes, 32x32; 100 test images of the 10 "private" classes) and four
 # classifiers trained by `papers_core.zoo` (weights shipped in `data/models`), one per role of the paper: a small residual network (for ResNet-18), the
 # SmallCNN of the P-FGSM page (for ResNet-50, the most accurate seen classifier), a
 # convolution-then-fully-connected network (for AlexNet) and a larger DenseNet that is never attacked
@@ -134,18 +134,29 @@ display(table2.join(paper_table("rp_fgsm_table2").add_prefix("paper "), how="lef
 # **The premise of the unseen classifier.** In the paper the unseen DenseNet-161 is the most accurate
 # of the four (58.4 % top-1), so misleading it is the hardest test. The quick stand-ins keep this: the
 # small DenseNet is trained for 40 epochs, against 8 to 12 for the seen ones, so that it is the most
-# accurate of the four (on 500 SynthScenes test images of the private classes, 66.4 % top-1 against
-# 60.6 % for SmallCNN, measured when the stand-ins were built; this run's test images are checked
-# below). Its weights ship with the repository, so the longer training costs the page nothing. The
+# accurate of the four (checked below, with its margin, on 500 clean test images: 100 are too few to
+# separate the classifiers). Its weights ship with the repository, so the longer training costs the
+# page nothing. The
 # quick top-5 accuracies are high (30 classes in families of 5 look-alikes, so the top-5 usually
 # holds the whole family), so the claims below use top-1 beside the paper's top-5.
 
 # %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
-best = table2["T1"].astype(float).idxmax()
-print(f"most accurate on this run's {n_test} test images (top-1): {best} ({table2.loc[best, 'T1']} %); "
-      f"the unseen DenseNet-161 role: {table2.loc['DenseNet161', 'T1']} %; premise "
-      + ("kept" if best == "DenseNet161" else "NOT kept: the unseen-classifier claims are weaker evidence here"))
+# The premise is a property of the classifiers: in the quick profile it is measured on 500 clean test
+# images of the private classes (the attacks' 10 per class are too few to separate 5 points), in the
+# paper profile on the test images; per image, the unseen classifier's top-1 hit against the best seen one's.
+if profile == "quick":
+    acc_set = synth_scenes("test", n_per_class=50, classes=train.private_classes, seed=seed)
+    x_acc, y_acc = acc_set.images.to(dev), acc_set.labels.to(dev)
+else:
+    x_acc, y_acc = x_test, y_test
+hit = {r: (A.predict_proba(nets[r], x_acc).argmax(1) == y_acc).float().cpu().numpy() for r in ROLES}
+best_seen = max(SEEN, key=lambda r: hit[r].mean())
+premise = compare_claim("The unseen classifier is more accurate than every seen one (top-1)",
+                        "DenseNet-161 58.4 vs ResNet-50 56.4", hit["DenseNet161"], hit[best_seen],
+                        names=("DenseNet161", best_seen), quantity="top-1 accuracy difference")
+print(f"top-1 on {len(y_acc)} clean test images: " + ", ".join(f"{r} {100 * hit[r].mean():.1f} %" for r in ROLES))
+print(f"premise, unseen vs the best seen ({best_seen}): {premise.this_run}; {premise.holds} ({premise.margin})")
 
 # %% [markdown]
 # ## Table I: the attacks compared

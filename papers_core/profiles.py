@@ -31,7 +31,7 @@ class PFGSM:
 
     data_root: str = "data/places365"                            # lists + val_256/ images (paper)
     checkpoint: str = "data/checkpoints/resnet50_places365.pth.tar"  # ResNet-50 Places365 (paper)
-    test_per_class: int = 50          # quick: SynthScenes test images per private class (MEPP18: 50)
+    test_per_class: int = 25          # quick: SynthScenes test images per private class (MEPP18: 50)
     batch_size: int = 500             # images per attack call
     step: float = 0.007 * 255         # eps = 0.007 for [0, 1] images (Sec. 3.1), in 8-bit units
     iterations: int = 50              # at most 50 iterations
@@ -47,7 +47,7 @@ class RPFGSM:
 
     data_root: str = "data/places365"         # lists + val_256/ images (paper)
     checkpoints: str = "data/checkpoints"   # {resnet18,resnet50,alexnet,densenet161}_places365.pth.tar
-    test_per_class: int = 12          # quick: SynthScenes test images per private class (paper: 50)
+    test_per_class: int = 10          # quick: SynthScenes test images per private class (paper: 50)
     batch_size: int = 200             # images per attack call
     step: float = 1.0                 # delta, grey levels (Sec. V-B)
     eps: float = 16.0                 # L-inf budget, grey levels
@@ -73,14 +73,14 @@ class ColorVariance:
     nima_checkpoint: str = ""         # a NIMA state dict, if you have one (none is published with the paper)
     nima_base: str = "mobilenet_v2"
     samples_dir: str = "data/places365/samples"  # real photos to illustrate the map, if present
-    test_per_class: int = 50          # quick: SynthScenes test images per private class
+    test_per_class: int = 25          # quick: SynthScenes test images per private class
     batch_size: int = 500             # images per attack call
     limit: int = 0                    # paper: only the first `limit` listed images (0: all), for a trial run
     alpha: float = 10.0               # weight of the L1 term in the L1 runs (not stated in the paper)
     threshold: float = 50.0           # the multiplier m: the bound is m * cV / 255 in `units`
     units: str = "normalized"         # v, step and bound in ImageNet-normalised units (CV-PIRE's) or "pixel"
     image_size: int = 256             # paper: MEPP19test images at the task's 256x256, not resized
-    sweep_images: int | None = 100    # images of the alpha sweep and the budget check; None: all
+    sweep_images: int | None = 50     # images of the alpha sweep and the budget check; None: all
     window: int = 5                   # colour-variance window (n x n)
     sigma: float = 1.0                # colour-variance Gaussian
     iterations: int = 100             # T
@@ -94,7 +94,7 @@ class KAnonymity:
 
     data_root: str = "data"           # MNIST, cifar-10-batches-py and yalefaces folders (paper)
     datasets: str = "all"             # "all" or a comma-separated subset of mnist, cifar10, yale
-    n_attack: int = 40                # correctly classified training samples attacked per dataset
+    n_attack: int = 30                # correctly classified training samples attacked per dataset
     cw_search_steps: int = 9          # C&W binary-search steps (the authors' default)
     cw_iterations: int = 100          # C&W Adam steps per search step (authors: 10000; quick: the CPU budget)
     cw_iterations_mnist: int = 1000   # ... on MNIST (LeNet-5 is cheap; its 0/1 background needs them)
@@ -116,8 +116,8 @@ class MAT:
     data_root: str = "data"           # MNIST files, cifar-10-batches-py, cifar-100-python, SVHN .mat (paper)
     datasets: str = "all"             # "all" (the profile's datasets) or a comma-separated subset
     all_datasets: tuple = ("cifar10", "cifar100", "mnist", "svhn")   # what "all" means (quick: stand-ins)
-    epochs: int = 10                  # training epochs of every victim
-    crafting_epochs: int = 10         # training epochs of the crafting models
+    epochs: int = 7                   # training epochs of every victim
+    crafting_epochs: int = 7          # training epochs of the crafting models
     candidate_every: int = 2          # candidate training strengths: every n-th strength of MNIST's grid
     candidate_every_8bit: int = 3     # ... of the 8-bit grid (CIFAR-10, CIFAR-100, SVHN: 0, 0.5, ..., 5)
     cifar_widths: tuple = (16, 32, 64)  # the CIFAR victims' convolution widths
