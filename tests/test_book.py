@@ -205,8 +205,14 @@ def test_notebook_setup_turns_progress_on_for_the_paper_profile(tmp_path, monkey
     monkeypatch.setattr("papers_core.experiment.repo_root", lambda: tmp_path)
     notebook_setup("demo", "paper", 0, "cpu")
     assert progress_enabled()
-    notebook_setup("demo", "quick", 0, "cpu")
-    assert not progress_enabled()
+    from papers_core.experiment import set_cpu_threads
+
+    threads = torch.get_num_threads()
+    try:
+        notebook_setup("demo", "quick", 0, "cpu")
+        assert not progress_enabled()
+    finally:
+        set_cpu_threads(threads)   # the quick profile set one thread; the other tests keep theirs
 
 
 # ---------------------------------------------------------------- launch buttons and publishing
