@@ -151,6 +151,11 @@ class Cache:
             return (self.shipped or self.root) / f"{name}-{_key(settings, code_fingerprint(TRAINING_CODE))}.pt"
         return self.root / f"{name}-{_key(settings)}.pt"
 
+    @staticmethod
+    def _save(entry: dict, path: Path) -> None:
+        with atomic_path(path) as tmp:
+            torch.save(entry, tmp)
+
     def get_or_compute(self, name: str, settings: dict, compute: Callable[[], Any], shipped: bool = False) -> Any:
         path = self.path(name, settings, shipped)
         candidates = [path] if not shipped or self.shipped is None else [self.root / path.name, path]
@@ -165,8 +170,7 @@ class Cache:
                     try:
                         entry = torch.load(p, map_location="cpu", weights_only=True)
                         if shipped and self.ship and not path.exists():
-                            with atomic_path(path) as tmp:
-                                torch.save(entry, tmp)
+                            self._save(entry, path)
                         return entry["value"]
                     except Exception:  # unreadable entry: recompute and replace it
                         if p.parent == self.root:
@@ -178,8 +182,7 @@ class Cache:
                 entry.update(code=code_fingerprint(TRAINING_CODE), threads=torch.get_num_threads(),
                              machine=f"{platform.machine()}, torch {torch.__version__}")
             for p in candidates[:1] + (candidates[1:] if self.ship else []):
-                with atomic_path(p) as tmp:
-                    torch.save(entry, tmp)
+                self._save(entry, p)
         return value
 
 
