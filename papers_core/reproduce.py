@@ -130,15 +130,19 @@ def _torchvision_dataset(name: str, root: Path) -> None:
 
 
 def fetch(paper: str, data_root: str | Path | None = None, base: str = GITHUB_RAW, images_url: str | None = None,
-          checkpoint_urls: dict | None = None) -> list[str]:
+          checkpoint_urls: dict | None = None, datasets: str = "all") -> list[str]:
     """Fetch everything public that ``paper``'s paper profile reads into ``data_root`` (default: the
     project's ``data/``). Returns what could not be fetched, as lines saying how to get it.
-    ``base``, ``images_url`` and ``checkpoint_urls`` replace the public addresses (tests use local copies)."""
+    ``base``, ``images_url`` and ``checkpoint_urls`` replace the public addresses (tests use local copies).
+    ``datasets``: the K-anonymity and MAT pages' parameter of that name; only those datasets are fetched."""
     check_choice(paper, PAPERS, "paper")
     root = _data_root(data_root)
     needs = NEEDS[paper]
     _say(f"fetching what {paper}'s paper profile reads into {root}")
+    wanted = None if datasets == "all" else {d.strip() for d in str(datasets).split(",") if d.strip()}
     for name in needs.get("datasets", ()):
+        if wanted is not None and name not in wanted:
+            continue
         try:
             _torchvision_dataset(name, root)
         except RuntimeError as e:  # torchvision: every mirror failed, or an md5 did not match
@@ -238,8 +242,9 @@ def main(argv=None) -> int:
     ap.add_argument("-p", nargs=2, action="append", metavar=("NAME", "VALUE"), default=[],
                     help="a notebook parameter, as papermill's -p (values are read as Python literals when they can be)")
     args = ap.parse_args(argv)
+    datasets = dict(args.p).get("datasets", "all")
     try:
-        manual = fetch(args.paper, args.data)
+        manual = fetch(args.paper, args.data, datasets=datasets)
     except (DownloadError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -118,6 +118,16 @@ def test_fetch_gets_mnist_through_torchvision_from_a_mirror_and_the_loader_reads
     assert R.missing("k_anonymity", tmp_path, datasets="mnist") == []
 
 
+def test_fetch_gets_only_the_datasets_the_run_asks_for(tmp_path, monkeypatch):
+    got = []
+    monkeypatch.setattr(R, "_torchvision_dataset", lambda name, root: got.append(name))
+    R.fetch("mat", tmp_path, datasets="mnist, svhn")
+    assert got == ["mnist", "svhn"]
+    got.clear()
+    R.fetch("mat", tmp_path)
+    assert got == ["mnist", "cifar10", "cifar100", "svhn"]
+
+
 def test_missing_names_what_the_paper_profile_lacks(tmp_path):
     gaps = R.missing("rp_fgsm", tmp_path)
     assert any("MEPP18test.csv" in g for g in gaps)
