@@ -195,7 +195,9 @@ def missing(paper: str, data_root: str | Path | None = None, datasets: str = "al
               "cifar10": root / "cifar-10-batches-py" / "data_batch_1",
               "cifar100": root / "cifar-100-python" / "train",
               "svhn": root / "train_32x32.mat"}
-    out += [str(expect[d]) for d in needs.get("datasets", ()) if not expect[d].exists()]
+    wanted = None if datasets == "all" else {d.strip() for d in str(datasets).split(",") if d.strip()}
+    out += [str(expect[d]) for d in needs.get("datasets", ())
+            if (wanted is None or d in wanted) and not expect[d].exists()]
     out += [str(root / "places365" / LISTS[n].path) for n in needs.get("lists", ())
             if not (root / "places365" / LISTS[n].path).is_file()]
     out += [str(root / "checkpoints" / f"{a}_places365.pth.tar") for a in needs.get("checkpoints", ())

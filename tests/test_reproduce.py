@@ -123,6 +123,7 @@ def test_fetch_gets_only_the_datasets_the_run_asks_for(tmp_path, monkeypatch):
     monkeypatch.setattr(R, "_torchvision_dataset", lambda name, root: got.append(name))
     R.fetch("mat", tmp_path, datasets="mnist, svhn")
     assert got == ["mnist", "svhn"]
+    assert R.missing("mat", tmp_path, datasets="mnist") == [str(tmp_path / "MNIST" / "raw" / "train-images-idx3-ubyte.gz")]
     got.clear()
     R.fetch("mat", tmp_path)
     assert got == ["mnist", "cifar10", "cifar100", "svhn"]
