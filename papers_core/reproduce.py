@@ -30,7 +30,7 @@ from .experiment import repo_root
 
 __all__ = ["PAPERS", "LISTS", "NEEDS", "ListFile", "fetch", "fetch_lists", "missing", "data_parameters", "run", "main"]
 
-PAPERS = ("p_fgsm", "rp_fgsm", "color_variance", "k_anonymity", "mat")
+PAPERS = ("p_fgsm", "rp_fgsm", "color_variance", "k_anonymity", "mat", "compare")
 
 #: Where the public raw files are served from; tests point it at a local ``file://`` copy.
 GITHUB_RAW = "https://raw.githubusercontent.com"
@@ -86,6 +86,8 @@ NEEDS = {
                                 "data/yalefaces/. Without them, run the other datasets with "
                                 "-p datasets mnist,cifar10",)),
     "mat": dict(datasets=("mnist", "cifar10", "cifar100", "svhn")),
+    "compare": dict(lists=("categories", "senscats", "MEPP18val", "MEPP18test"), images=("MEPP18val", "MEPP18test"),
+                    checkpoints=("resnet50", "densenet161")),
 }
 
 
@@ -174,7 +176,7 @@ def data_parameters(paper: str, data_root: str | Path) -> dict:
     if paper in ("k_anonymity", "mat"):
         return {"data_root": str(root)}
     out = {"data_root": str(root / "places365")}
-    if paper == "rp_fgsm":
+    if paper in ("rp_fgsm", "compare"):
         out["checkpoints"] = str(root / "checkpoints")
     else:
         out["checkpoint"] = str(root / "checkpoints" / "resnet50_places365.pth.tar")
@@ -232,6 +234,10 @@ def run(paper: str, device: str = "auto", data_root: str | Path | None = None, p
     out.parent.mkdir(parents=True, exist_ok=True)
     _say(f"running {source.name} in the paper profile ({params}) -> {out}")
     papermill.execute_notebook(str(source), str(out), parameters=params, cwd=str(root), kernel_name="python3")
+    if output is None:   # the run's wall time, beside its provenance (shown with the stored results)
+        from .stored import record_wall_time
+
+        _say(f"wall time {record_wall_time(out, out.parent):.0f} s")
     return out
 
 

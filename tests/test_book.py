@@ -72,9 +72,44 @@ def test_scorecard_collects_each_pages_claims_in_order(tmp_path):
     md = scorecard.scorecard_markdown(df)
     assert "{doc}`Demo paper <papers/b>` | 1 | 1 | 0 | 0 | paper | `def456` (with uncommitted changes) |" in md
     assert "{doc}`Paper A <papers/a>` | 3 | 1 | 1 | 1 | quick | `abc123` |" in md
-    assert "of **4** claims, **2** hold, **1** do not hold and **1** are inconclusive" in md
+    assert "in the quick profile, of **3** claims, **1** hold, **1** do not hold and **1** are inconclusive" in md
+    assert "in the stored paper-profile runs, of **1** claims, **1** hold" in md
     assert r"| x \< y \| z | 1 | 2 | holds |" in md and r"| \*bold\* | 1 | 2 | **does not hold** |" in md
     assert "| u | 1 | 2 | *inconclusive* |" in md
+
+
+def test_scorecard_puts_the_comparison_under_its_own_heading_and_out_of_the_papers_totals(tmp_path):
+    a = _executed_notebook(tmp_path / "a.ipynb", [_claim("paper claim", True)], title="Paper A")
+    c = _executed_notebook(tmp_path / "compare.ipynb", [_claim("X survives every threat", False),
+                                                        _claim("MAT undoes X", True)], title="Compared")
+    md = scorecard.scorecard_markdown(scorecard.collect_claims([a, c]))
+    assert "of **1** claims, **1** hold" in md and "<papers/compare>` | 2 |" not in md
+    assert "### The comparison: {doc}`Compared <papers/compare>`" in md
+    assert "(2: 1 hold, 1 do not hold, 0 inconclusive; quick profile" in md
+    assert md.index("paper claim") < md.index("### The comparison") < md.index("| X survives every threat | 2 | **does not hold** |")
+
+
+def test_the_scorecard_shows_a_stored_paper_profile_run_beside_the_quick_page(tmp_path):
+    import pandas as pd
+
+    nb = _executed_notebook(tmp_path / "demo.ipynb", [_claim("quick claim", True)], title="Paper D")
+    run = tmp_path / "store" / "demo"
+    run.mkdir(parents=True)
+    (run / "provenance.json").write_text(json.dumps({"git_commit": "feedbeef00", "machine": "x86_64, 2 CPUs",
+                                                     "cuda": None, "wall_time_s": 7200,
+                                                     "settings": {"profile": "paper", "settings": {}}}))
+    pd.DataFrame([{"paper": "demo", "claim": "paper claim", "paper_value": "1", "this_run": "9",
+                   "verdict": "does not hold", "profile": "paper"}]).to_csv(run / "claims.csv")
+    page = tmp_path / "intro.md"
+    page.write_text(f"{scorecard.START}\n{scorecard.END}\n")
+    assert scorecard.update_front_page(page, [nb], store=tmp_path / "store") is True
+    text = page.read_text()
+    assert "{doc}`Paper D <papers/demo>` | 1 | 1 | 0 | 0 | quick | `abc123` |" in text
+    assert "{doc}`Paper D <papers/demo>` | 1 | 0 | 1 | 0 | paper | `feedbeef00` |" in text
+    assert "Stored run (paper profile, measured on x86\\_64, 2 CPUs at feedbeef00, 2.0 h):" in text
+    assert text.index("| quick claim |") < text.index("Stored run") < text.index("| paper claim | 1 | 9 | **does not hold** |")
+    # without a stored run, the paper profile is simply absent
+    assert scorecard.collect_stored([nb], tmp_path / "nothing").empty
 
 
 def test_scorecard_refuses_a_notebook_without_claims(tmp_path):

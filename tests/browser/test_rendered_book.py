@@ -83,10 +83,22 @@ def test_front_page_shows_the_scorecard(site):
     assert rows.count() >= 4
     for i in range(rows.count()):
         cells = rows.nth(i).locator("td").all_inner_texts()
-        assert int(cells[1]) == sum(int(c) for c in cells[2:5]) and cells[5] == "quick", cells
+        assert int(cells[1]) == sum(int(c) for c in cells[2:5]) and cells[5] in ("quick", "paper"), cells
         assert rows.nth(i).locator("a").count() == 1          # a link to the paper's page
-    # one claim table per paper page, each with the four columns
-    assert section.locator("table").count() == 1 + rows.count()
+    # one claim table per paper page and profile, then the comparison page's verdicts under their heading
+    assert section.locator("table").count() == 1 + rows.count() + 1
+    assert "The comparison:" in text and "survives every threat" in text
+
+
+def test_comparison_page_has_its_summary_plots_and_verdicts(site):
+    page = _open(site, "book/papers/compare.html")
+    text = page.inner_text("main")
+    for heading in ("The summary table", "Which protection survives which threat", "Privacy against quality",
+                    "What MAT does to each protection", "Verdicts"):
+        assert heading in text, heading
+    assert page.locator("main table").count() >= 6
+    assert _loaded_figures(page) >= 2                          # the privacy-quality panels, the rank pmf
+    assert "survives every threat" in page.locator("main table").last.inner_text()
 
 
 def test_paper_page_has_its_tables_figures_claims_and_launch_buttons(site):

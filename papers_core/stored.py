@@ -1,0 +1,102 @@
+"""Paper-profile runs measured by the project and stored in the repository, shown in the book.
+
+A run of ``make reproduce PAPER=<paper>`` writes its tables (CSV), figures, claims and provenance to
+``results/paper/<paper>/``. Where such a run could be measured (on the CPU here, or on a GPU machine),
+its folder is committed: ``results/paper/`` is tracked, the rest of ``results/`` is not. The paper's
+page, run in the quick profile, then shows the stored tables beside its own, labelled
+"paper profile, measured on <machine> at <commit>", and the front page's scorecard counts the stored
+claims under the paper profile.
+
+:func:`stored_run` reads a stored run; :func:`record_wall_time` adds the papermill wall time of the
+executed notebook to its provenance (``reproduce`` calls it after a run).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+__all__ = ["StoredRun", "stored_run", "record_wall_time", "STORE"]
+
+#: Where paper-profile runs are written, relative to the repository root.
+STORE = Path("results") / "paper"
+
+
+@dataclass
+class StoredRun:
+    """One stored paper-profile run: its folder, provenance and claims."""
+
+    paper: str
+    root: Path
+    provenance: dict
+
+    @property
+    def commit(self) -> str:
+        return str(self.provenance.get("git_commit", "unknown"))
+
+    @property
+    def wall_time_s(self) -> float | None:
+        w = self.provenance.get("wall_time_s")
+        return float(w) if w is not None else None
+
+    @property
+    def label(self) -> str:
+        """``paper profile, measured on <machine> at <commit> (<wall time>)``."""
+        wall = self.wall_time_s
+        took = f", {wall / 3600:.1f} h" if wall and wall >= 3600 else (f", {wall / 60:.0f} min" if wall else "")
+        machine = self.provenance.get("machine", "an unrecorded machine")
+        gpu = self.provenance.get("cuda")
+        where = f"{gpu} ({machine})" if gpu else machine
+        commit = self.commit.replace("-dirty", "")[:10] + (" with uncommitted changes" if self.commit.endswith("-dirty") else "")
+        return f"paper profile, measured on {where} at {commit}{took}"
+
+    @property
+    def settings(self) -> dict:
+        """The page's settings of the run (``papers_core.profiles``), with its overrides."""
+        return dict(self.provenance.get("settings", {}).get("settings", {}))
+
+    def table(self, name: str, **read_csv) -> pd.DataFrame:
+        """The stored table ``<name>.csv``; an error that names the run if it is not there."""
+        path = self.root / f"{name}.csv"
+        if not path.is_file():
+            raise FileNotFoundError(f"the stored paper-profile run of {self.paper} ({self.root}) has no {name}.csv; "
+                                    "rerun `make reproduce` for it.")
+        return pd.read_csv(path, **read_csv)
+
+    def claims(self) -> pd.DataFrame:
+        """The run's claim checks (``claims.csv``, as :func:`papers_core.reports.show_claims` writes it)."""
+        return self.table("claims", index_col=0)
+
+
+def stored_run(paper: str, root: str | Path | None = None) -> StoredRun | None:
+    """The stored paper-profile run of ``paper`` (``results/paper/<paper>/`` under the repository, or under
+    ``root``), or None when none is stored (no ``provenance.json`` and ``claims.csv`` there)."""
+    from .experiment import repo_root
+
+    folder = Path(root) if root is not None else repo_root() / STORE / paper
+    if not ((folder / "provenance.json").is_file() and (folder / "claims.csv").is_file()):
+        return None
+    prov = json.loads((folder / "provenance.json").read_text())
+    profile = prov.get("settings", {}).get("profile")
+    if profile != "paper":
+        raise ValueError(f"{folder} holds a {profile!r} run, not a paper-profile one.")
+    return StoredRun(paper, folder, prov)
+
+
+def record_wall_time(executed_notebook: str | Path, results_dir: str | Path) -> float:
+    """Write the papermill wall time of ``executed_notebook`` (its metadata's ``papermill.duration``, in
+    seconds) into ``results_dir/provenance.json`` as ``wall_time_s``; returns it."""
+    from .experiment import atomic_path
+
+    nb = json.loads(Path(executed_notebook).read_text())
+    wall = nb.get("metadata", {}).get("papermill", {}).get("duration")
+    if wall is None:
+        raise ValueError(f"{executed_notebook} has no papermill duration: was it executed by papermill to the end?")
+    path = Path(results_dir) / "provenance.json"
+    prov = json.loads(path.read_text())
+    prov["wall_time_s"] = round(float(wall), 1)
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(prov, indent=2, default=str))
+    return float(wall)

@@ -1,0 +1,69 @@
+"""Stored paper-profile runs (papers_core.stored)."""
+import json
+
+import nbformat
+import pandas as pd
+import pytest
+
+from papers_core.stored import record_wall_time, stored_run
+
+
+def _run(tmp_path, profile="paper", cuda=None, commit="0123456789abcdef"):
+    prov = {"git_commit": commit, "machine": "x86_64, 2 CPUs, torch threads 1", "cuda": cuda,
+            "settings": {"profile": profile, "seed": 0, "settings": {"n_attack": 1000}}}
+    (tmp_path / "provenance.json").write_text(json.dumps(prov))
+    pd.DataFrame([{"paper": "demo", "claim": "c", "verdict": "holds", "profile": profile}]).to_csv(tmp_path / "claims.csv")
+    pd.DataFrame({"method": ["A"], "ASR%": [99.0]}).to_csv(tmp_path / "table1.csv", index=False)
+    return tmp_path
+
+
+def test_a_stored_run_reads_its_tables_claims_and_says_where_it_was_measured(tmp_path):
+    run = stored_run("demo", _run(tmp_path))
+    assert run.table("table1")["ASR%"].tolist() == [99.0]
+    assert run.claims()["verdict"].tolist() == ["holds"] and run.settings == {"n_attack": 1000}
+    assert run.label == "paper profile, measured on x86_64, 2 CPUs, torch threads 1 at 0123456789"
+    with pytest.raises(FileNotFoundError, match="no table9.csv"):
+        run.table("table9")
+
+
+def test_no_stored_run_is_none_and_a_quick_run_is_refused(tmp_path):
+    assert stored_run("demo", tmp_path) is None
+    with pytest.raises(ValueError, match="not a paper-profile one"):
+        stored_run("demo", _run(tmp_path, profile="quick"))
+
+
+def test_the_wall_time_comes_from_papermill_and_lands_in_the_label(tmp_path):
+    _run(tmp_path, cuda="NVIDIA H200", commit="abc-dirty")
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["papermill"] = {"duration": 5400.04}
+    (tmp_path / "demo.ipynb").write_text(nbformat.writes(nb))
+    assert record_wall_time(tmp_path / "demo.ipynb", tmp_path) == pytest.approx(5400.04)
+    run = stored_run("demo", tmp_path)
+    assert run.wall_time_s == 5400.0
+    assert run.label == ("paper profile, measured on NVIDIA H200 (x86_64, 2 CPUs, torch threads 1) at abc "
+                         "with uncommitted changes, 1.5 h")
+    nb.metadata["papermill"] = {}
+    (tmp_path / "bare.ipynb").write_text(nbformat.writes(nb))
+    with pytest.raises(ValueError, match="no papermill duration"):
+        record_wall_time(tmp_path / "bare.ipynb", tmp_path)
+
+
+@pytest.mark.parametrize("page", ["k_anonymity", "mat"])
+def test_the_executed_pages_show_their_stored_run_as_stored(page):
+    """The quick page shows the stored paper-profile run (its label and its Table 1's numbers), or says
+    that none is stored: the book and results/paper agree."""
+    import math
+
+    from papers_core.experiment import repo_root
+
+    nb = nbformat.read(repo_root() / "book" / "papers" / f"{page}.ipynb", 4)
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    text = "\n".join(str(o.get("text", "")) + str(o.get("data", {}).get("text/html", "")) for o in outputs)
+    run = stored_run(page)
+    if run is None:
+        assert "no paper-profile run is stored yet" in text
+        return
+    assert run.label in text
+    t1 = run.table("table1") if page == "k_anonymity" else run.table("table1", header=[0, 1], index_col=0)
+    numbers = [v for v in t1.select_dtypes("number").to_numpy().ravel() if not math.isnan(v)]
+    assert numbers and all(f"{v:.2f}" in text for v in numbers[:20])
