@@ -315,7 +315,7 @@ def notebook_setup(paper: str, profile, seed: int = 0, device: str = "auto", use
     cfg = profiles.settings(paper, profile, overrides) if paper in profiles.PAPERS else None
     root = repo_root()
     dev = pick_device(device)
-    if profile == "quick":
+    if profile == "quick" or os.environ.get("PAPERS_CORE_THREADS"):   # the variable sets either profile's
         set_cpu_threads(os.environ.get("PAPERS_CORE_THREADS") or QUICK_THREADS)
     generator = seed_everything(seed)
     set_progress(profile == "paper")

@@ -165,6 +165,7 @@ def test_the_quick_profile_computes_on_one_thread_and_the_paper_profile_on_all(t
     assert _threads_after_setup(tmp_path, "quick") == (1, 1)
     assert _threads_after_setup(tmp_path, "quick", env_threads="2") == (2, 2)
     assert _threads_after_setup(tmp_path, "paper")[0] == 2    # left as it was
+    assert _threads_after_setup(tmp_path, "paper", env_threads="1") == (1, 1)   # unless the variable says
 
 
 def test_set_cpu_threads_rejects_nonsense():
