@@ -8,10 +8,12 @@ and a page run with ``use_cache=False`` trains its own.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from .train import train_classifier
 
 __all__ = ["quick_scene_classifier", "quick_scene_task", "quick_rp_classifiers", "QUICK_RP_CLASSIFIERS",
-           "kanon_classifier", "build_standins"]
+           "kanon_classifier", "mat_crafting", "MAT_SCENES", "SceneMAT", "quick_mat_scene_classifiers", "build_standins"]
 
 
 def quick_scene_classifier(cache=None, seed: int = 0, n_per_class: int = 200, epochs: int = 8,
@@ -127,12 +129,135 @@ def kanon_classifier(name: str, cfg, profile: str = "quick", cache=None, seed: i
     return net.eval(), data
 
 
-STANDIN_GROUPS = ("scenes", "kanon")
+def mat_crafting(name: str, data, epochs: int, cache=None, seed: int = 0, device="cpu", shipped: bool = True):
+    """The MAT page's crafting model for dataset ``name`` (:func:`papers_core.mat.mat_crafting_model`),
+    trained on ``data`` (its training split, :func:`papers_core.mat.mat_data`) for ``epochs`` with the
+    page's recipe (Adam, one-cycle, learning rate 0.002, batch 128, no augmentation). Keyed by the
+    architecture, a hash of the exact training set, the epochs and the seed; ``shipped``: looked up in
+    (and written by ``make standins`` to) the shipped store, as the quick profile's are."""
+    from .mat import mat_crafting_model
+
+    net = mat_crafting_model(name, data.num_classes)
+    x, y = data.images.to(device), data.labels.to(device)
+    key = dict(tag=f"{name}_crafting", arch=repr(net), data=_tensor_hash(x, y), epochs=epochs, seed=seed)
+
+    def _train():
+        return train_classifier(net, x, y, epochs=epochs, seed=seed, augment=False, batch_size=128, lr=2e-3).state_dict()
+
+    state = cache.get_or_compute(f"mat_{name}_crafting", key, _train, shipped=shipped) if cache is not None else _train()
+    net.load_state_dict(state)
+    return net.to(device).eval()
+
+
+#: MAT (Song et al.) applied to the quick scene classifier, for the comparison page: the MAT paper's 8-bit
+#: strength grid for CIFAR (0, 0.5, ..., 5 grey levels), candidate training strengths every third step
+#: of it (as the MAT page's quick profile), FGSM examples crafted on a separate model (the ConvPoolNet
+#: stand-in, as the MAT paper crafts on its own model), validation images for the random walk, and the
+#: MAT page's walk and penalty choice. The victims are the scene classifier's recipe (SmallCNN, 8 epochs)
+#: from another seed (``seed + 1``), so that none shares the attacked classifier's initialisation, and so
+#: is their plain twin, trained on the originals only: the control that separates what MAT does from
+#: what any independently trained copy of the scene classifier does.
+MAT_SCENES = dict(grid=(0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0), candidate_every=3,
+                  val_per_class=20, walks=200, walk_steps=4, penalties=(0.0, 0.1, 0.25, 0.5, 1.0, 2.0),
+                  voting_epochs=30)
+
+
+class SceneMAT:
+    """The outcome of :func:`quick_mat_scene_classifiers`: ``mixed`` and ``parallel`` MAT classifiers,
+    their ``plain`` twin (the same recipe and seed on the originals only), the single-strength victims
+    (``single``: strength -> model), the penalty choice of the random walk (``choice``, a
+    :class:`papers_core.mat.PenaltyChoice`) and its accuracy matrix ``A`` (validation)."""
+
+    def __init__(self, mixed, parallel, plain, single, choice, A, candidates, grid):
+        self.mixed, self.parallel, self.plain, self.single, self.choice = mixed, parallel, plain, single, choice
+        self.A, self.candidates, self.grid = A, candidates, grid
+
+    @property
+    def strengths(self) -> list[float]:
+        return list(self.choice.selection.strengths)
+
+
+def _tensor_hash(*tensors) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    for t in tensors:
+        h.update(t.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+def quick_mat_scene_classifiers(cache=None, seed: int = 0, n_per_class: int = 200, device="cpu") -> SceneMAT:
+    """Mixed and parallel MAT (:mod:`papers_core.mat`) applied to the quick scene classifier
+    (:func:`quick_scene_classifier`'s SmallCNN on SynthScenes), as the MAT page applies them to its
+    datasets (:data:`MAT_SCENES`): single-strength victims at the candidate strengths, the random walk's
+    selection with its penalty chosen on held-out validation images, mixed MAT trained on the originals
+    plus the selected strengths, parallel MAT voting over the selected single-strength victims.
+
+    Each victim's weights are cached (shipped in the quick profile), keyed by its settings and a hash of
+    its exact training set (so a change to the FGSM examples retrains it); the walk and the voting unit
+    are cheap and run every time."""
+    import torch
+
+    from . import mat as T
+    from .data import synth_scenes
+    from .models import SmallCNN
+
+    cfg = MAT_SCENES
+    _, train = quick_scene_classifier(cache, seed=seed, n_per_class=n_per_class)
+    crafter = quick_rp_classifiers(cache, seed=seed, n_per_class=n_per_class)[0]["AlexNet"].to(device)
+    val = synth_scenes("val", n_per_class=cfg["val_per_class"], seed=seed)
+    x, y = train.images.to(device), train.labels.to(device)
+    half = len(val.images) // 2
+    order = torch.randperm(len(val.images), generator=torch.Generator().manual_seed(seed))
+    vx, vy = val.images[order].to(device), val.labels[order].to(device)
+    tr = T.FGSMDirections(crafter, x, y, unit=255.0)
+    walk, held = (T.FGSMDirections(crafter, a, b, unit=255.0) for a, b in ((vx[:half], vy[:half]), (vx[half:], vy[half:])))
+    grid = [float(e) for e in cfg["grid"]]
+    candidates = grid[cfg["candidate_every"]::cfg["candidate_every"]]
+
+    twin = seed + 1
+
+    def victim(tag, xs, ys, **key):
+        settings = dict(model="SmallCNN", width=32, data="SynthScenes-v1", n_per_class=n_per_class, epochs=8,
+                        seed=twin, mat=tag, train_set=_tensor_hash(xs, ys), **key)
+
+        def _train():
+            net = SmallCNN(train.num_classes, width=32)
+            return train_classifier(net, xs, ys, epochs=8, seed=twin).state_dict()
+
+        net = SmallCNN(train.num_classes, width=32)
+        net.load_state_dict(cache.get_or_compute(f"matscene_{tag}", settings, _train, shipped=True)
+                            if cache is not None else _train())
+        return net.to(device).eval()
+
+    plain = victim("plain", x, y)
+    single = {}
+    for eps in candidates:
+        xs, ys = T.mat_training_set(x, y, [tr.at(eps)])
+        single[eps] = victim("single", xs, ys, eps=eps)
+    A = np.stack([T.accuracy_under_attack(m, walk, grid) for m in single.values()])
+
+    def parallel(sel):
+        pmat = T.ParallelMAT([single[s] for s in sel], train.num_classes).to(device)
+        xv = torch.cat([walk.at(s) for s in grid])
+        return T.train_voting_unit(pmat, xv, walk.y.repeat(len(grid)), epochs=cfg["voting_epochs"], seed=seed)
+
+    choice = T.choose_penalty(A, candidates, lambda sel: float(T.accuracy_under_attack(parallel(sel), held, grid).mean()),
+                              penalties=cfg["penalties"], steps=cfg["walk_steps"], walks=cfg["walks"], generator=seed)
+    sel = list(choice.selection.strengths)
+    xs, ys = T.mat_training_set(x, y, [tr.at(s) for s in sel])
+    mixed = victim("mixed", xs, ys, strengths=sel)
+    return SceneMAT(mixed, parallel(sel), plain, single, choice, A, candidates, grid)
+
+
+STANDIN_GROUPS = ("scenes", "kanon", "mat")
 
 
 def build_standins(cache, seed: int = 0, groups=STANDIN_GROUPS) -> list[str]:
     """Train (or load) every quick-profile stand-in the pages use, through ``cache``: ``groups`` "scenes"
-    (SmallCNN and the RP-FGSM classifiers, on SynthScenes) and "kanon" (the K-anonymity page's three).
+    (SmallCNN and the RP-FGSM classifiers, on SynthScenes), "kanon" (the K-anonymity page's three) and
+    "mat" (the MAT page's crafting models and the comparison page's MAT-trained scene classifiers; it
+    trains "scenes" first if needed).
     Returns their file names. With a cache whose ``ship`` is on, this writes the shipped store."""
     from ._validate import check_choice
     from .profiles import settings
@@ -145,6 +270,13 @@ def build_standins(cache, seed: int = 0, groups=STANDIN_GROUPS) -> list[str]:
         cfg = settings("k_anonymity", "quick")
         for name in ("mnist", "cifar10", "yale"):
             kanon_classifier(name, cfg, "quick", cache, seed=seed)
+    if "mat" in groups:
+        from .mat import mat_data
+
+        cfg = settings("mat", "quick")
+        for name in cfg.all_datasets:
+            mat_crafting(name, mat_data(name, True, seed=seed)[0], cfg.crafting_epochs, cache, seed=seed)
+        quick_mat_scene_classifiers(cache, seed=seed)
     return [p.name for p in cache.requested]
 
 
