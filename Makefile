@@ -48,7 +48,7 @@ notebooks: sync
 # Needed after a change to the training code (papers_core.experiment.TRAINING_CODE) or a stand-in's
 # settings; a test says when.
 standins: env
-	$(BIN)/python -m papers_core.zoo --only scenes & pid=$$!; \
+	{ $(BIN)/python -m papers_core.zoo --only scenes && $(BIN)/python -m papers_core.zoo --only mat; } & pid=$$!; \
 	  $(BIN)/python -m papers_core.zoo --only kanon || { kill $$pid; exit 1; }; wait $$pid
 	$(BIN)/python -m papers_core.zoo --clean
 
@@ -97,10 +97,17 @@ browser:
 # as they were executed. The unit tests run in one process on every core: split over two single-thread
 # workers they took 850 s on two cores, more than in one process (their convolution-heavy tests, the
 # miniature's ResNet-50 above all, use both cores well on their own).
+# The pages are handed out in this order (each worker starts with two, then takes the next when one
+# finishes), so that the longest, RP-FGSM, shares a worker with one short page and the others balance it:
+# about 1,100 s for each worker here.
 JOBS ?= auto
+PAGE_ORDER := rp_fgsm mat color_variance k_anonymity compare p_fgsm
+PAGES := $(foreach p,$(PAGE_ORDER),book/papers/$(p).ipynb) \
+  $(filter-out $(foreach p,$(PAGE_ORDER),book/papers/$(p).ipynb),$(wildcard book/papers/*.ipynb))
 test: env browser
 	$(BIN)/python -m pytest tests --ignore=tests/browser
-	$(INLINE) $(BIN)/python -m pytest -n $(JOBS) --dist loadscope --nbval-lax --nbval-current-env -p no:randomly book/papers
+	$(INLINE) $(BIN)/python -m pytest -n $(JOBS) --dist loadscope --no-loadscope-reorder --nbval-lax \
+	  --nbval-current-env -p no:randomly $(PAGES)
 	$(MAKE) html
 	PAPERS_CORE_BROWSER_TEST=required $(BIN)/python -m pytest -p no:randomly tests/browser
 

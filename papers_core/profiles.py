@@ -6,7 +6,7 @@ with any field overridden by a papermill parameter of the same name (``papermill
 (:func:`table`).
 
 * ``quick``: a 2-core CPU, no network, embedded data and small models (the stand-ins' weights shipped
-  in ``data/models``, rebuilt by ``make standins``; MAT's trained in the page); a few
+  in ``data/models``, rebuilt by ``make standins``; MAT's victims trained in the page); a few
   minutes per page. The published book, ``make book`` and CI run it.
 * ``paper``: the paper's datasets, models and hyper-parameters, for a machine with a GPU and the data.
 
@@ -20,7 +20,7 @@ from dataclasses import dataclass, fields, replace
 
 from ._validate import check_choice
 
-__all__ = ["PFGSM", "RPFGSM", "ColorVariance", "KAnonymity", "MAT", "PAPERS", "settings", "table", "markdown", "PROFILES"]
+__all__ = ["PFGSM", "RPFGSM", "ColorVariance", "KAnonymity", "MAT", "Compare", "PAPERS", "settings", "table", "markdown", "PROFILES"]
 
 PROFILES = ("quick", "paper")
 
@@ -127,6 +127,39 @@ class MAT:
                                       # the one whose selection does best on held-out validation is used
 
 
+@dataclass(frozen=True)
+class Compare:
+    """The comparison page: the five papers' protections against common threats."""
+
+    data_root: str = "data/places365"         # lists + val_256/ images (paper)
+    checkpoints: str = "data/checkpoints"     # resnet50 (seen) and densenet161 (unseen) _places365.pth.tar (paper)
+    test_per_class: int | None = 6    # test images per private class, the first the seen classifier gets right
+                                      # (quick: of 30 SynthScenes images per class; paper, None: every MEPP18val one)
+    batch_size: int = 200             # images per attack call
+    fgsm_eps: float = 16.0            # FGSM (the reference): one step of this many grey levels (RP-FGSM's budget)
+    pfgsm_step: float = 0.007 * 255   # P-FGSM (Li et al.): step, grey levels
+    pfgsm_iterations: int = 50        # ... at most this many iterations
+    pfgsm_threshold: float = 0.99     # ... stop when p(target) > this
+    sigma: float = 0.99               # ... Eq. 10's threshold
+    rp_step: float = 1.0              # RP-FGSM: delta, grey levels
+    rp_eps: float = 16.0              # ... L-inf budget, grey levels
+    gamma: float = 0.99               # ... Eq. 17's threshold
+    cv_alpha: float = 10.0            # colour variance: weight of the L1 term (Top1-L1; the page's choice)
+    cv_threshold: float = 50.0        # ... the multiplier m, in CV-PIRE's normalised units
+    cv_iterations: int = 100          # ... T
+    cv_lr: float = 0.05               # ... Adam's learning rate
+    kanon_K: int = 5                  # K-anonymity attack: K
+    kanon_search_steps: int = 5       # ... line-search steps on c (its page's quick value; paper: 10)
+    kanon_iterations: int = 20        # ... L-BFGS-B iterations per step (its page's quick value; paper: 100)
+    cw_search_steps: int = 4          # C&W binary-search steps (authors: 9)
+    cw_iterations: int = 100          # C&W Adam steps per search step (authors: 10000)
+    detector_fpr: float = 0.05        # Eq. 4: tau at 5 % false positives on clean images
+    detector_fit_images: int = 600    # clean images tau is learned on (quick: SynthScenes training images;
+                                      # paper: the first of the MEPP18test list, disjoint from the test images)
+    survive: float = 0.5              # a protection survives a threat when more than this share of the images
+                                      # keep the true class out of the threat's top-1
+
+
 #: paper -> (settings class, the paper profile's values where they differ from the quick profile's)
 PAPERS: dict[str, tuple[type, dict]] = {
     "p_fgsm": (PFGSM, dict(batch_size=64)),
@@ -139,6 +172,8 @@ PAPERS: dict[str, tuple[type, dict]] = {
                                      cifar_epochs=30, yale_size=128)),
     "mat": (MAT, dict(epochs=20, crafting_epochs=10,
                       candidate_every=1, candidate_every_8bit=1, cifar_widths=(32, 64, 128))),
+    "compare": (Compare, dict(test_per_class=None, batch_size=32, detector_fit_images=3000, kanon_search_steps=10,
+                              kanon_iterations=100, cw_search_steps=9, cw_iterations=10_000)),
 }
 
 

@@ -1,0 +1,411 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # The protections compared: which holds up against unseen, defended and adversarially trained classifiers, and at what cost
+#
+# Each of the five papers measures its method in its own setting: P-FGSM against one ResNet-50,
+# RP-FGSM against seen and unseen classifiers behind defenses, the colour-variance attack for perceived
+# quality, the K-anonymity attack for the spread of the true label's rank, and MAT from the other side,
+# as a defense. A reader who wants to protect images cannot compare them from the papers, and none of
+# them asks whether a classifier hardened the MAT way undoes the protections the other four propose.
+# This page runs them all on **one set of images and classifiers**, with the same measures, each
+# decided against the run's own sampling noise.
+#
+# **The protections** (each at its paper's settings, on the attacked classifier): P-FGSM (Li et al.),
+# RP-FGSM targeted and untargeted (Sanchez-Matilla et al.), the colour-variance attack in its Top1-L1
+# and Top5-noL1 runs (Sweere et al.), the K-anonymity attack with K = 5 (Mygdalis et al.), and as
+# reference points FGSM, DeepFool and C&W-L2.
+#
+# **The threats**: the attacked (*seen*) classifier; an *unseen* classifier of another architecture
+# (more accurate than the seen one, as the RP-FGSM paper's DenseNet-161 is); each of them behind the
+# RP-FGSM paper's 14 defenses (re-quantisation, median, JPEG); and the seen classifier's recipe
+# adversarially trained the MAT way (mixed and parallel MAT, with the MAT page's strength selection),
+# beside its plain twin (the same recipe and seed without MAT), which separates what MAT does from what
+# any independently trained copy does.
+#
+# **Profiles.** The published page runs the `quick` profile: the SynthScenes images and the stand-in
+# classifiers of the RP-FGSM page (a SmallCNN attacked, a larger DenseNet unseen), and the MAT-trained
+# SmallCNNs, all trained by `papers_core.zoo` (weights shipped in `data/models`). The `paper` profile
+# runs the Places365 ResNet-50 (seen) and DenseNet-161 (unseen) on the 3000 MEPP18 images
+# (`make reproduce PAPER=compare`); MAT at that scale needs the Places365 training set, which the
+# project does not fetch, so the paper profile has no MAT threat. The quick numbers are not any
+# paper's: what carries over is how the protections rank against each threat.
+
+# %% tags=["remove-cell"]
+# Colab, or a Jupyter without the project: clone and install papers_core (nothing to do where it is installed).
+import importlib.util, os, subprocess, sys; importlib.util.find_spec("papers_core") or (subprocess.run(f"git clone --depth 1 https://github.com/papers-core/papers_core papers_core_repo && {sys.executable} -m pip install -q -e papers_core_repo", shell=True, check=True), os.chdir("papers_core_repo"), sys.path.insert(0, os.getcwd()))  # noqa: E401,E501
+
+# %% tags=["parameters"]
+profile = "quick"          # "quick" (CPU, embedded data) or "paper" (the MEPP18 images and Places365 checkpoints)
+seed = 0
+device = "auto"            # "auto", "cpu" or "cuda"
+# use_cache (default True) and every setting of papers_core.profiles.Compare can be overridden here or with papermill's -p NAME VALUE.
+
+# %% tags=["hide-input"]
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import torch
+from IPython.display import display
+
+from papers_core import attacks as A
+from papers_core import defenses as DEF
+from papers_core import metrics as M
+from papers_core.experiment import notebook_setup, timer
+from papers_core.models import freeze
+from papers_core.progress import progress
+from papers_core.reports import Claim, binomial_ci, bootstrap_ci, bound_claim, compare_claim, decide, show_claims
+from papers_core.threats import Threat, pareto_front, protection_measures, rank_entropy
+
+ROOT, dev, generator, cache, results, timings, cfg = notebook_setup("compare", globals())
+
+# %% [markdown]
+# ## Images and classifiers
+
+# %% tags=["hide-input"]
+with timer(timings, "data and models"):
+    if profile == "quick":
+        from papers_core.data import synth_scenes
+        from papers_core.zoo import quick_mat_scene_classifiers, quick_rp_classifiers
+
+        nets, train = quick_rp_classifiers(cache, seed=seed)
+        test = synth_scenes("test", n_per_class=30, classes=train.private_classes, seed=seed)
+        class_names, x_test, y_test = train.class_names, test.images, test.labels
+        x_fit = train.images[:: max(len(train.images) // cfg.detector_fit_images, 1)][:cfg.detector_fit_images]
+        seen, unseen = nets["ResNet50"], nets["DenseNet161"]
+        arch = {"seen": "SmallCNN", "unseen": "DenseNet (small)"}
+        mat = quick_mat_scene_classifiers(cache, seed=seed, device=dev)
+    else:
+        from papers_core.data.places365 import load_images, load_private_subset, read_image_names
+        from papers_core.models import places365_model
+
+        data = load_private_subset(ROOT / cfg.data_root, "MEPP18val", size=224)
+        class_names, x_test, y_test = data.class_names, data.images, data.labels
+        fit_names = read_image_names(ROOT / cfg.data_root, "MEPP18test")[:cfg.detector_fit_images]
+        x_fit = load_images(ROOT / cfg.data_root, fit_names, size=224)
+        seen, unseen = (places365_model(a, ROOT / cfg.checkpoints / f"{a}_places365.pth.tar")
+                        for a in ("resnet50", "densenet161"))
+        arch = {"seen": "ResNet-50 (Places365)", "unseen": "DenseNet-161 (Places365)"}
+        mat = None
+    seen, unseen = freeze(seen, dev), freeze(unseen, dev)
+    x_test, y_test, x_fit = x_test.to(dev), y_test.to(dev), x_fit.to(dev)
+    CLASSIFIERS = {"seen": seen, "unseen": unseen}
+    if mat is not None:
+        CLASSIFIERS.update({"plain twin": freeze(mat.plain, dev), "mixed MAT": freeze(mat.mixed, dev),
+                            "parallel MAT": mat.parallel.to(dev).eval()})
+        arch.update({"plain twin": "SmallCNN, seed + 1", "mixed MAT": "SmallCNN, seed + 1, mixed MAT",
+                     "parallel MAT": f"{len(mat.strengths)} SmallCNNs, seed + 1, parallel MAT"})
+    pool_probs = {k: A.predict_proba(m, x_test) for k, m in CLASSIFIERS.items()}
+    # a protection matters for the images the classifier recognises (and the K-anonymity attack is
+    # defined for those only): keep, per private class, the first test images the seen classifier gets right
+    right = pool_probs["seen"].argmax(1).eq(y_test)
+    keep = torch.cat([torch.nonzero(right & y_test.eq(c)).flatten()[:cfg.test_per_class]
+                      for c in y_test.unique()]).sort().values
+    pool, n_private = len(x_test), len(y_test.unique())
+    clean_acc = pd.DataFrame({k: {"architecture": arch[k],
+                                  **{f"T{j} (%)": round(v, 1) for j, v in M.topk_accuracy(p.cpu(), y_test.cpu()).items()}}
+                              for k, p in pool_probs.items()}).T
+    x_test, y_test = x_test[keep], y_test[keep]
+    n_test, n_classes = len(x_test), len(class_names)
+clean_acc.index.name = f"classifier, accuracy on all {pool} test images ({profile})"
+print(f"{n_test} test images ({n_test / n_private:.0f} per private class) that the seen classifier "
+      f"classifies correctly, of {pool}")
+_ = results.table(clean_acc, "classifiers")
+
+# %% tags=["hide-input"]
+# NBVAL_CHECK_OUTPUT
+display(clean_acc)
+
+# %% [markdown]
+# **MAT on the scene classifier.** The MAT page's method, applied to the seen classifier's recipe: FGSM
+# examples at the MAT paper's 8-bit strengths (0 to 5 grey levels) crafted on a separate model (the
+# ConvPoolNet stand-in), single-strength victims at every third strength, the random walk with its
+# penalty chosen on held-out validation images, then mixed MAT (one network on the originals plus the
+# selected strengths) and parallel MAT (the selected single-strength victims and the voting unit of
+# Eq. 4). Note that the protections below move pixels by up to 16 grey levels (RP-FGSM's budget) or
+# more (C&W, DeepFool): beyond the strengths MAT trains on, as an attacker in the wild would be.
+
+# %% tags=["hide-input"]
+# NBVAL_CHECK_OUTPUT
+if mat is not None:
+    walk = mat.choice.table.copy()
+    walk["strengths"] = [", ".join(f"{v:g}" for v in st) for st in walk.strengths]
+    display(walk.set_index("penalty").round(2))
+    print(f"selected strengths (grey levels): {', '.join(f'{s:g}' for s in mat.strengths)}; parallel MAT's "
+          f"coefficients a_k: {', '.join(f'{a:.2f}' for a in mat.parallel.coefficients(x_test[:1]).flatten().tolist())}")
+else:
+    print("paper profile: no MAT threat (MAT at Places365 scale needs the Places365 training set)")
+
+# %% [markdown]
+# ## The protections
+#
+# All on the seen classifier, at their papers' settings (`papers_core.profiles.Compare`):
+#
+# * **FGSM**: one signed-gradient step of 16 grey levels away from the predicted class.
+# * **P-FGSM**: steps of 0.007 (in [0, 1]) towards a target drawn from the classes outside the top
+#   cumulative probability $\sigma = 0.99$ (Eq. 10), at most 50, until $p(\text{target}) > 0.99$.
+# * **RP-FGSM (T / U)**: $\bar N = 20$ steps of 1 grey level within $\epsilon = 16$, a transformation
+#   (identity, re-quantisation, median, JPEG) drawn for each image at each step; targeted to Eq. 17's
+#   candidates at $\gamma = 0.99$, or untargeted. With one seen classifier, $K = 1$.
+# * **Colour variance, Top1-L1 / Top5-noL1**: Algorithm 1, $T = 100$ Adam steps (learning rate 0.05)
+#   within $m = 50$ times the colour-variance map, in CV-PIRE's normalised units; the L1 weight
+#   $\alpha = 10$ (the colour-variance page's choice).
+# * **K-anonymity (K = 5)**: Eq. 6 by L-BFGS-B with the line search on $c$, the images split into $K$
+#   groups that push the true class to ranks 2, ..., $K + 1$ (so its rank is uniform over 2 to 6).
+# * **DeepFool** (10 candidate classes, overshoot 0.02) and **C&W-L2** towards the runner-up class
+#   (`cw_search_steps` binary-search steps of `cw_iterations` Adam steps; the authors' 9 x 10000 in
+#   the paper profile).
+
+# %% tags=["hide-input"]
+def g(k):
+    return torch.Generator().manual_seed(seed * 1000 + k)
+
+
+PROTECTIONS = {
+    "FGSM": lambda x, y: A.fgsm(seen, x, step=cfg.fgsm_eps),
+    "P-FGSM": lambda x, y: A.p_fgsm(seen, x, sigma=cfg.sigma, generator=g(1), step=cfg.pfgsm_step,
+                                    iterations=cfg.pfgsm_iterations, threshold=cfg.pfgsm_threshold),
+    "RP-FGSM (T)": lambda x, y: A.rp_fgsm(seen, x, targeted=True, gamma=cfg.gamma, step=cfg.rp_step, eps=cfg.rp_eps,
+                                          generator=g(2)),
+    "RP-FGSM (U)": lambda x, y: A.rp_fgsm(seen, x, targeted=False, step=cfg.rp_step, eps=cfg.rp_eps, generator=g(3)),
+    "CV Top1-L1": lambda x, y: A.color_variance_attack(seen, x, y, condition="top1", alpha=cfg.cv_alpha,
+                                                       threshold=cfg.cv_threshold, iterations=cfg.cv_iterations,
+                                                       lr=cfg.cv_lr, generator=g(4)),
+    "CV Top5-noL1": lambda x, y: A.color_variance_attack(seen, x, y, condition="top5", alpha=0.0,
+                                                         threshold=cfg.cv_threshold, iterations=cfg.cv_iterations,
+                                                         lr=cfg.cv_lr, generator=g(5)),
+    f"K-anonymity (K = {cfg.kanon_K})": lambda x, y: A.k_anonymity_attack(
+        seen, x, y, K=cfg.kanon_K, search_steps=cfg.kanon_search_steps, iterations=cfg.kanon_iterations, generator=seed),
+    "DeepFool": lambda x, y: A.deepfool(seen, x, num_candidates=10),
+    "C&W": lambda x, y: A.cw_l2(seen, x, targets=A.predict_proba(seen, x).argsort(1, descending=True)[:, 1],
+                                binary_search_steps=cfg.cw_search_steps, iterations=cfg.cw_iterations),
+}
+METHODS = list(PROTECTIONS)
+PROTECTED, SECONDS = {}, {}
+with timer(timings, "protections"):
+    for name, fn in progress(list(PROTECTIONS.items()), desc="protections"):
+        with timer(SECONDS, name):
+            parts = [fn(x_test[i:i + cfg.batch_size], y_test[i:i + cfg.batch_size])
+                     for i in range(0, n_test, cfg.batch_size)]
+            PROTECTED[name] = torch.cat([p.adv if isinstance(p, A.AttackResult) else p for p in parts])
+        SECONDS[name] /= n_test
+print(f"{len(METHODS)} protections of {n_test} images in {timings['protections']:.0f} s")
+
+# %% [markdown]
+# ## The measures
+#
+# * **Misleading rate** (top-1 / top-5): the share of images whose true class is not among the
+#   threat's top 1 / top 5; behind defenses, the mean over the 14 defenses (the RP-FGSM page's "with
+#   defense").
+# * **Irreversibility** (Li et al., Table 2): the distance between the uniform distribution and the
+#   distribution of the seen classifier's label of the protected images, per true class (lower: harder
+#   to undo by guessing the protection's target). For the attacks without a target the new label stands
+#   in for it.
+# * **Rank spread** (Mygdalis et al., Eq. 5): the entropy (bits) of the true label's rank under the seen
+#   classifier; 0 when every image keeps the same rank, $\log_2 30 = 4.9$ when the ranks are uniform.
+# * **Detectability** (Eq. 4 of the RP-FGSM paper): the share of the seen classifier's three
+#   feature-squeezing detectors (one per defense family, $\tau$ at 5 % false positives on clean
+#   training images) that flag the image; about 5 % on clean images.
+# * **Quality**: PSNR (dB), SSIM, the mean CIEDE2000 colour difference $\Delta E_{00}$ over the pixels,
+#   and BRISQUE (lower is better); **time** per image (batched, this machine).
+
+# %% tags=["hide-input"]
+with timer(timings, "measures"):
+    THREATS = [Threat("seen", seen), Threat("seen + defenses", seen, DEF.paper_defenses()),
+               Threat("unseen", unseen), Threat("unseen + defenses", unseen, DEF.paper_defenses())]
+    if mat is not None:
+        THREATS += [Threat(n, CLASSIFIERS[n]) for n in ("plain twin", "mixed MAT", "parallel MAT")]
+    detectors = DEF.family_detectors({"seen": seen}, x_fit, ("requantize", "median", "jpeg"), cfg.detector_fpr)
+    PER = {name: protection_measures(x_test, adv, y_test, THREATS, detectors=detectors)
+           for name, adv in progress(list(PROTECTED.items()), desc="measures")}
+    CLEAN = protection_measures(x_test, x_test, y_test, THREATS, detectors=detectors, brisque=False)
+THREAT_NAMES = [t.name for t in THREATS]
+
+
+def summary_row(name):
+    per = PER[name]
+    row = {f"{t} T{k}": 100 * per[f"{t} T{k}"].mean() for t in THREAT_NAMES for k in (1, 5)}
+    row["irreversibility"] = M.irreversibility(y_test, torch.as_tensor(per["label"]), n_classes)
+    row["rank entropy (bits)"] = rank_entropy(per["rank"], n_classes)
+    row["Det. (%)"] = 100 * per["Det."].mean()
+    row.update({q: per[q].mean() for q in ("PSNR", "SSIM", "CIEDE2000", "BRISQUE")})
+    row["s / image"] = SECONDS[name]
+    return row
+
+
+summary = pd.DataFrame({n: summary_row(n) for n in METHODS}).T
+_ = results.table(summary.round(4), "summary")
+print(f"clean images: detectors flag {100 * CLEAN['Det.'].mean():.1f} %; misled at top-1 by " +
+      ", ".join(f"{t} {100 * CLEAN[f'{t} T1'].mean():.0f} %" for t in THREAT_NAMES))
+
+# %% [markdown]
+# ### The summary table
+#
+# Top-1 misleading rate (%) against each threat, then the privacy and quality measures (top-5 rates in
+# the full table, `results/<profile>/compare/summary.csv`). Higher misleading rates, rank entropy and
+# PSNR/SSIM, and lower irreversibility, detectability, $\Delta E_{00}$ and BRISQUE are better for the
+# protected person.
+
+# %% tags=["hide-input"]
+# NBVAL_CHECK_OUTPUT
+view = summary[[f"{t} T1" for t in THREAT_NAMES]].astype(float).round(1)
+view.columns = [c.removesuffix(" T1") for c in view.columns]
+view.index.name = f"top-1 misleading rate, % ({profile})"
+display(view)
+
+# %% tags=["hide-input"]
+# NBVAL_CHECK_OUTPUT
+qual = summary[["irreversibility", "rank entropy (bits)", "Det. (%)", "PSNR", "SSIM", "CIEDE2000", "BRISQUE",
+                "s / image"]].astype(float)
+qual_view = qual.round({"irreversibility": 3, "rank entropy (bits)": 2, "Det. (%)": 1, "PSNR": 1, "SSIM": 3,
+                        "CIEDE2000": 2, "BRISQUE": 1, "s / image": 3})
+qual_view.index.name = f"protection ({profile})"
+display(qual_view)
+
+# %% [markdown]
+# ### Which protection survives which threat
+#
+# A protection *survives* a threat when more than half of the images keep their true class out of the
+# threat's top-1: holds when the whole 95 % interval of the misleading rate is above 50 % (exact
+# binomial, or a bootstrap over images behind defenses), fails when it is wholly below, and "?" when the
+# interval straddles 50 %.
+
+# %% tags=["hide-input"]
+SYMBOL = {"holds": "survives", "does not hold": "broken", "inconclusive": "?"}
+cells = {n: {t: bound_claim(f"{n} survives {t}", "", PER[n][f"{t} T1"], cfg.survive) for t in THREAT_NAMES}
+         for n in METHODS}
+survival = pd.DataFrame({n: {t: f"{SYMBOL[c.verdict]} ({c.this_run})" for t, c in row.items()}
+                         for n, row in cells.items()}).T
+survival.index.name = f"protection ({profile})"
+_ = results.table(survival, "survival")
+
+# %% tags=["hide-input"]
+# NBVAL_CHECK_OUTPUT
+display(survival)
+
+# %% [markdown]
+# ## Privacy against quality
+#
+# For each threat, the top-1 misleading rate against SSIM, with the Pareto front (the protections that
+# no other beats on both axes) joined and ringed.
+
+# %% tags=["hide-input"]
+cols = 4 if len(THREAT_NAMES) > 4 else len(THREAT_NAMES)
+rows_ = int(np.ceil(len(THREAT_NAMES) / cols))
+fig, axes = plt.subplots(rows_, cols, figsize=(4.2 * cols, 3.8 * rows_), squeeze=False)
+ssim_mean = summary["SSIM"].astype(float).values
+for ax, t in zip(axes.flat, THREAT_NAMES):
+    priv = summary[f"{t} T1"].astype(float).values
+    front = pareto_front(priv, ssim_mean)
+    for i, n in enumerate(METHODS):
+        ax.scatter(ssim_mean[i], priv[i], color=f"C{i}", label=n, zorder=3)
+        if front[i]:
+            ax.scatter(ssim_mean[i], priv[i], s=160, facecolors="none", edgecolors="k", zorder=4)
+    order = np.argsort(ssim_mean[front])
+    ax.plot(ssim_mean[front][order], priv[front][order], "k--", lw=0.8, zorder=2)
+    ax.set(title=t, xlabel="SSIM", ylabel="top-1 misleading rate (%)", ylim=(-3, 103))
+for ax in list(axes.flat)[len(THREAT_NAMES):]:
+    ax.axis("off")
+handles, labels = axes.flat[0].get_legend_handles_labels()
+fig.legend(handles, labels, loc="lower right" if len(THREAT_NAMES) % cols else "center right", fontsize=8)
+fig.tight_layout(rect=(0, 0, 1 if len(THREAT_NAMES) % cols else 0.86, 1))
+results.figure(fig, "privacy_quality")
+plt.show()
+
+# %% tags=["hide-input"]
+# NBVAL_CHECK_OUTPUT
+fronts = pd.DataFrame({t: {"Pareto front (top-1 misleading rate vs SSIM)": ", ".join(
+    n for n, f in zip(METHODS, pareto_front(summary[f"{t} T1"].astype(float).values, ssim_mean)) if f)}
+    for t in THREAT_NAMES}).T
+fronts.index.name = f"threat ({profile})"
+display(fronts)
+
+# %% [markdown]
+# ## Where the true label goes
+#
+# The rank of the true label under the seen classifier after each protection (the K-anonymity paper's
+# Fig. 1): K-anonymity spreads it over ranks 2 to 6 by design; the others leave it where their
+# objective happens to put it.
+
+# %% tags=["hide-input"]
+fig, ax = plt.subplots(figsize=(10, 3.6))
+width = 0.8 / len(METHODS)
+ranks_shown = np.arange(1, 11)
+for i, n in enumerate(METHODS):
+    pmf = np.bincount(PER[n]["rank"] - 1, minlength=n_classes)[:10] / n_test
+    ax.bar(ranks_shown + (i - len(METHODS) / 2) * width, pmf, width, color=f"C{i}", label=n)
+ax.set(xlabel="rank of the true label (1 = top)", ylabel="share of images", xticks=ranks_shown)
+ax.legend(fontsize=7, ncol=3)
+results.show(fig, "rank_pmf")
+
+# %% [markdown]
+# ## What MAT does to each protection
+#
+# Top-1 misleading rate against the seen classifier, its plain twin (the same recipe and seed as the
+# MAT networks, without MAT) and the two MAT classifiers. MAT's effect is the difference between a MAT
+# classifier and the plain twin, on the same images (paired).
+
+# %% tags=["hide-input"]
+# NBVAL_CHECK_OUTPUT
+if mat is not None:
+    mat_view = summary[[f"{t} T1" for t in ("seen", "plain twin", "mixed MAT", "parallel MAT")]].astype(float)
+    mat_view.columns = ["seen", "plain twin", "mixed MAT", "parallel MAT"]
+    for m_ in ("mixed MAT", "parallel MAT"):
+        mat_view[f"{m_} - twin"] = mat_view[m_] - mat_view["plain twin"]
+    mat_view = mat_view.round(1)
+    mat_view.index.name = f"top-1 misleading rate, % ({profile})"
+    display(mat_view)
+else:
+    print("paper profile: no MAT threat")
+
+# %% [markdown]
+# ## Verdicts
+#
+# One verdict per protection, each a claim decided on the run's sampling noise (the front page's
+# scorecard gathers them under this page): that it **survives every threat** (the survival rule above,
+# for each threat; holds only if it survives all, fails if any threat breaks it), and, where MAT is
+# measured, that **MAT undoes it**: parallel MAT is misled less often than the plain twin (paired
+# bootstrap over the images). No paper makes these claims; they are this page's questions.
+
+# %% tags=["hide-input"]
+# NBVAL_CHECK_OUTPUT
+def survives_all(n):
+    verdicts = {t: c.verdict for t, c in cells[n].items()}
+    weakest = min(THREAT_NAMES, key=lambda t: PER[n][f"{t} T1"].mean())
+    verdict = ("does not hold" if "does not hold" in verdicts.values()
+               else "holds" if all(v == "holds" for v in verdicts.values()) else "inconclusive")
+    broken = [t for t, v in verdicts.items() if v == "does not hold"]
+    return Claim(f"{n} survives every threat", "(this page's question)",
+                 f"weakest: {weakest} {cells[n][weakest].this_run}" + (f"; broken by {', '.join(broken)}" if broken else ""),
+                 verdict, f"top-1 misleading rate under each of {len(THREAT_NAMES)} threats",
+                 f"every threat's rate above {100 * cfg.survive:.0f} % (whole 95 % interval)",
+                 f"{weakest}: {cells[n][weakest].margin}")
+
+
+claims = [survives_all(n) for n in METHODS]
+if mat is not None:
+    claims += [compare_claim(f"MAT (parallel) undoes {n}", "(this page's question)", PER[n]["parallel MAT T1"],
+                             PER[n]["plain twin T1"], names=("parallel MAT", "plain twin"), direction="below",
+                             quantity="top-1 misleading rate, parallel MAT - plain twin") for n in METHODS]
+claims_df = show_claims(claims, "compare", profile, results)
+
+# %% [markdown]
+# ## Run time and provenance
+
+# %% tags=["hide-input"]
+print(f"results in {results.root.relative_to(ROOT) if results.root.is_relative_to(ROOT) else results.root}; "
+      f"commit {results.provenance['git_commit'][:12]}")
+print(pd.Series(timings).round(1).to_string())
