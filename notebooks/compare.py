@@ -118,6 +118,9 @@ with timer(timings, "data and models"):
     clean_acc = pd.DataFrame({k: {"architecture": arch[k],
                                   **{f"T{j} (%)": round(v, 1) for j, v in M.topk_accuracy(p.cpu(), y_test.cpu()).items()}}
                               for k, p in pool_probs.items()}).T
+    if len(keep) < 2:
+        raise RuntimeError(f"the seen classifier classifies {len(keep)} of the {pool} test images correctly: "
+                           "the comparison needs images it recognises (check the checkpoint and the image list).")
     x_test, y_test = x_test[keep], y_test[keep]
     n_test, n_classes = len(x_test), len(class_names)
 clean_acc.index.name = f"classifier, accuracy on all {pool} test images ({profile})"
@@ -279,15 +282,15 @@ display(qual_view)
 # ### Which protection survives which threat
 #
 # A protection *survives* a threat when more than half of the images keep their true class out of the
-# threat's top-1: holds when the whole 95 % interval of the misleading rate is above 50 % (exact
-# binomial, or a bootstrap over images behind defenses), fails when it is wholly below, and "?" when the
-# interval straddles 50 %.
+# threat's top-1: "survives" when the whole 95 % interval of the misleading rate (shown in brackets: exact
+# binomial, or a bootstrap over images behind defenses) is above 50 %, "broken" when it is wholly
+# below, and "?" when the interval straddles 50 %.
 
 # %% tags=["hide-input"]
 SYMBOL = {"holds": "survives", "does not hold": "broken", "inconclusive": "?"}
 cells = {n: {t: bound_claim(f"{n} survives {t}", "", PER[n][f"{t} T1"], cfg.survive) for t in THREAT_NAMES}
          for n in METHODS}
-survival = pd.DataFrame({n: {t: f"{SYMBOL[c.verdict]} ({c.this_run})" for t, c in row.items()}
+survival = pd.DataFrame({n: {t: f"{SYMBOL[c.verdict]}: {c.this_run} {c.margin.split(' (')[0]}" for t, c in row.items()}
                          for n, row in cells.items()}).T
 survival.index.name = f"protection ({profile})"
 _ = results.table(survival, "survival")
