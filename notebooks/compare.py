@@ -107,7 +107,7 @@ with timer(timings, "data and models"):
         CLASSIFIERS.update({"plain twin": freeze(mat.plain, dev), "mixed MAT": freeze(mat.mixed, dev),
                             "parallel MAT": mat.parallel.to(dev).eval()})
         arch.update({"plain twin": "SmallCNN, seed + 1", "mixed MAT": "SmallCNN, seed + 1, mixed MAT",
-                     "parallel MAT": f"{len(mat.strengths)} SmallCNNs, seed + 1, parallel MAT"})
+                     "parallel MAT": f"{len(mat.strengths)} SmallCNN{'s' if len(mat.strengths) > 1 else ''}, seed + 1, parallel MAT"})
     pool_probs = {k: A.predict_proba(m, x_test) for k, m in CLASSIFIERS.items()}
     # a protection matters for the images the classifier recognises (and the K-anonymity attack is
     # defined for those only): keep, per private class, the first test images the seen classifier gets right
@@ -149,6 +149,9 @@ if mat is not None:
     display(walk.set_index("penalty").round(2))
     print(f"selected strengths (grey levels): {', '.join(f'{s:g}' for s in mat.strengths)}; parallel MAT's "
           f"coefficients a_k: {', '.join(f'{a:.2f}' for a in mat.parallel.coefficients(x_test[:1]).flatten().tolist())}")
+    if len(mat.strengths) == 1:
+        print("The walk selects one strength: mixed and parallel MAT are then the same network, adversarial training "
+              "at that strength (the originals plus their FGSM examples), and so give identical results below.")
 else:
     print("paper profile: no MAT threat (MAT at Places365 scale needs the Places365 training set)")
 
