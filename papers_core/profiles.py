@@ -133,7 +133,7 @@ class Compare:
 
     data_root: str = "data/places365"         # lists + val_256/ images (paper)
     checkpoints: str = "data/checkpoints"     # resnet50 (seen) and densenet161 (unseen) _places365.pth.tar (paper)
-    test_per_class: int | None = 6    # test images per private class, the first the seen classifier gets right
+    test_per_class: int | None = 5    # test images per private class, the first the seen classifier gets right
                                       # (quick: of 30 SynthScenes images per class; paper, None: every MEPP18val one)
     batch_size: int = 200             # images per attack call
     fgsm_eps: float = 16.0            # FGSM (the reference): one step of this many grey levels (RP-FGSM's budget)
