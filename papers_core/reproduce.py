@@ -100,6 +100,11 @@ def _data_root(data_root) -> Path:
     return Path(data_root) if data_root is not None else repo_root() / "data"
 
 
+def _wanted(datasets) -> set | None:
+    """The datasets a ``-p datasets`` value names (None for "all")."""
+    return None if datasets == "all" else {d.strip() for d in str(datasets).split(",") if d.strip()}
+
+
 def fetch_lists(names, root: str | Path, base: str = GITHUB_RAW) -> list[Path]:
     """Fetch the named :data:`LISTS` into ``root`` (``data/places365``), each checked by sha256. A file
     already there with the right sha256 is kept; one with another is replaced."""
@@ -141,7 +146,7 @@ def fetch(paper: str, data_root: str | Path | None = None, base: str = GITHUB_RA
     root = _data_root(data_root)
     needs = NEEDS[paper]
     _say(f"fetching what {paper}'s paper profile reads into {root}")
-    wanted = None if datasets == "all" else {d.strip() for d in str(datasets).split(",") if d.strip()}
+    wanted = _wanted(datasets)
     for name in needs.get("datasets", ()):
         if wanted is not None and name not in wanted:
             continue
@@ -197,7 +202,7 @@ def missing(paper: str, data_root: str | Path | None = None, datasets: str = "al
               "cifar10": root / "cifar-10-batches-py" / "data_batch_1",
               "cifar100": root / "cifar-100-python" / "train",
               "svhn": root / "train_32x32.mat"}
-    wanted = None if datasets == "all" else {d.strip() for d in str(datasets).split(",") if d.strip()}
+    wanted = _wanted(datasets)
     out += [str(expect[d]) for d in needs.get("datasets", ())
             if (wanted is None or d in wanted) and not expect[d].exists()]
     out += [str(root / "places365" / LISTS[n].path) for n in needs.get("lists", ())

@@ -47,13 +47,31 @@ class Threat:
             raise ValueError(f"threat {self.name!r}: defenses must be papers_core.defenses.Defense objects, "
                              "e.g. papers_core.defenses.paper_defenses().")
 
-    def misled(self, x: torch.Tensor, labels: torch.Tensor, ks=(1, 5)) -> dict[int, torch.Tensor]:
+    def misled(self, x: torch.Tensor, labels: torch.Tensor, ks=(1, 5), probs=None) -> dict[int, torch.Tensor]:
         """For each k in ``ks``, the per-image share of the views (the image itself, or each defense's
-        output) whose top-k misses the true class."""
+        output) whose top-k misses the true class. ``probs(model, defense)`` (defense None: the image
+        itself) supplies the probabilities when they are shared with other threats."""
         check_images(x)
-        views = [d(x) for d in self.defenses] or [x]
-        probs = [predict_proba(self.model, v) for v in views]
-        return {k: torch.stack([misled(p, labels, k) for p in probs]).mean(0) for k in ks}
+        if probs is None:
+            probs = _Views(x).probs
+        ps = [probs(self.model, d) for d in (self.defenses or [None])]
+        return {k: torch.stack([misled(p, labels, k) for p in ps]).mean(0) for k in ks}
+
+
+class _Views:
+    """Each defense's output of a batch, computed once, and each classifier's probabilities on each view,
+    computed once: what threats and detectors sharing a classifier or a defense share."""
+
+    def __init__(self, x: torch.Tensor):
+        self.views, self.cache = {None: x}, {}
+
+    def probs(self, model, defense=None) -> torch.Tensor:
+        key = None if defense is None else (defense.name, defense.param)
+        if key not in self.views:
+            self.views[key] = defense(self.views[None])
+        if (id(model), key) not in self.cache:
+            self.cache[(id(model), key)] = predict_proba(model, self.views[key])
+        return self.cache[(id(model), key)]
 
 
 def rank_entropy(ranks, num_classes: int) -> float:
@@ -94,25 +112,11 @@ def protection_measures(x: torch.Tensor, adv: torch.Tensor, labels: torch.Tensor
         raise ValueError(f"protected images {tuple(adv.shape)} and originals {tuple(x.shape)} differ in shape.")
     if not threats:
         raise ValueError("pass at least one Threat: the first is the attacked classifier.")
-    views, probs = {None: adv}, {}
-
-    def view(d):
-        key = None if d is None else (d.name, d.param)
-        if key not in views:
-            views[key] = d(adv)
-        return key
-
-    def p(model, d=None):
-        key = (id(model), view(d))
-        if key not in probs:
-            probs[key] = predict_proba(model, views[key[1]])
-        return probs[key]
-
+    p = _Views(adv).probs
     out = {}
     for t in threats:
-        ps = [p(t.model, d) for d in (t.defenses or [None])]
-        for k in (1, 5):
-            out[f"{t.name} T{k}"] = torch.stack([misled(q, labels, k) for q in ps]).mean(0).cpu().numpy()
+        for k, v in t.misled(adv, labels, probs=p).items():
+            out[f"{t.name} T{k}"] = v.cpu().numpy()
     top = p(threats[0].model)
     out["rank"] = M.label_ranks(top, labels).cpu().numpy()
     out["label"] = top.argmax(1).cpu().numpy()
