@@ -13,7 +13,7 @@ export STRIP_WIDGET_STATE := import nbformat, sys; nb = nbformat.read(sys.argv[1
 # Notebook kernels draw with the inline backend, so that figures are stored in the executed pages.
 INLINE := MPLBACKEND=module://matplotlib_inline.backend_inline
 
-.PHONY: env book html notebooks scorecard browser test sync clean benchmark reproduce gpu-check standins
+.PHONY: env book html notebooks scorecard browser test test-long sync clean benchmark reproduce gpu-check standins
 
 env: $(VENV)/.installed
 
@@ -105,11 +105,16 @@ PAGE_ORDER := rp_fgsm mat color_variance k_anonymity compare p_fgsm
 PAGES := $(foreach p,$(PAGE_ORDER),book/papers/$(p).ipynb) \
   $(filter-out $(foreach p,$(PAGE_ORDER),book/papers/$(p).ipynb),$(wildcard book/papers/*.ipynb))
 test: env browser
-	$(BIN)/python -m pytest tests --ignore=tests/browser
+	$(BIN)/python -m pytest tests --ignore=tests/browser -m "not long"
 	$(INLINE) $(BIN)/python -m pytest -n $(JOBS) --dist loadscope --no-loadscope-reorder --nbval-lax \
 	  --nbval-current-env -p no:randomly $(PAGES)
 	$(MAKE) html
 	PAPERS_CORE_BROWSER_TEST=required $(BIN)/python -m pytest -p no:randomly tests/browser
+
+# The RP-FGSM page's whole paper profile on the miniature (the test marked `long`): tens of minutes on
+# 2 CPU cores, so `make test` runs only its paper-only inputs (tests/test_miniature.py).
+test-long: env
+	$(BIN)/python -m pytest -p no:randomly -m long tests
 
 clean:
 	rm -rf _build book/papers/*.ipynb

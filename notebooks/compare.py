@@ -89,15 +89,12 @@ with timer(timings, "data and models"):
         arch = {"seen": "SmallCNN", "unseen": "DenseNet (small)"}
         mat = quick_mat_scene_classifiers(cache, seed=seed, device=dev)
     else:
-        from papers_core.data.places365 import load_images, load_private_subset, read_image_names
-        from papers_core.models import places365_model
+        from papers_core.data.places365 import load_paper_scenes
 
-        data = load_private_subset(ROOT / cfg.data_root, "MEPP18val", size=224)
-        class_names, x_test, y_test = data.class_names, data.images, data.labels
-        fit_names = read_image_names(ROOT / cfg.data_root, "MEPP18test")[:cfg.detector_fit_images]
-        x_fit = load_images(ROOT / cfg.data_root, fit_names, size=224)
-        seen, unseen = (places365_model(a, ROOT / cfg.checkpoints / f"{a}_places365.pth.tar")
-                        for a in ("resnet50", "densenet161"))
+        scenes = load_paper_scenes(ROOT / cfg.data_root, ROOT / cfg.checkpoints, ["resnet50", "densenet161"],
+                                   fit_images=cfg.detector_fit_images)
+        class_names, x_test, y_test, x_fit = scenes.test.class_names, scenes.test.images, scenes.test.labels, scenes.x_fit
+        seen, unseen = scenes.nets["resnet50"], scenes.nets["densenet161"]
         arch = {"seen": "ResNet-50 (Places365)", "unseen": "DenseNet-161 (Places365)"}
         mat = None
     seen, unseen = freeze(seen, dev), freeze(unseen, dev)

@@ -87,7 +87,7 @@ with timer(timings, "data and model"):
         from papers_core.data.places365 import load_private_subset
         from papers_core.models import places365_model
 
-        data = load_private_subset(ROOT / cfg.data_root, "MEPP18val", size=224)
+        data = load_private_subset(ROOT / cfg.data_root, "MEPP18val", size=cfg.image_size)
         class_names, private = data.class_names, data.private_classes
         x_test, y_test = data.images, data.labels
         model = places365_model("resnet50", ROOT / cfg.checkpoint)

@@ -94,19 +94,14 @@ with timer(timings, "data and models"):
         x_fit = train.images[:: max(len(train.images) // n_fit, 1)][:n_fit]   # clean training images for the detector
         arch = {r: a for r, (a, _) in QUICK_RP_CLASSIFIERS.items()}
     else:
-        from papers_core.data.places365 import load_private_subset
-        from papers_core.models import places365_model
+        from papers_core.data.places365 import load_paper_scenes
 
-        data = load_private_subset(ROOT / cfg.data_root, "MEPP18val", size=224)
-        class_names = data.class_names
-        x_test, y_test = data.images, data.labels
-        nets = {r: places365_model(r.lower(), ROOT / cfg.checkpoints / f"{r.lower()}_places365.pth.tar") for r in ROLES}
         # tau is learned on clean images the attacks never see: the MEPP18test list (unlabelled, which the
         # detector does not need), disjoint from the MEPP18val test images
-        from papers_core.data.places365 import load_images, read_image_names
-
-        fit_names = read_image_names(ROOT / cfg.data_root, "MEPP18test")[:cfg.detector_fit_images]
-        x_fit = load_images(ROOT / cfg.data_root, fit_names, size=224)
+        scenes = load_paper_scenes(ROOT / cfg.data_root, ROOT / cfg.checkpoints, [r.lower() for r in ROLES],
+                                   size=cfg.image_size, fit_images=cfg.detector_fit_images)
+        class_names, x_test, y_test, x_fit = scenes.test.class_names, scenes.test.images, scenes.test.labels, scenes.x_fit
+        nets = {r: scenes.nets[r.lower()] for r in ROLES}
         arch = {r: r for r in ROLES}
     nets = freeze(nets, dev)
     x_test, y_test = x_test.to(dev), y_test.to(dev)
@@ -229,7 +224,7 @@ def jsma_smallest(x, i):
     order = A.predict_proba(ref, x).argsort(1, descending=True)
     best, best_l0 = x.clone(), torch.full((len(x),), float("inf"), device=x.device)
     for j in (1, 2, 3):
-        r = A.jsma(ref, x, targets=order[:, j])
+        r = A.jsma(ref, x, targets=order[:, j], gamma=cfg.jsma_gamma)
         l0 = (r.adv != x).any(1).flatten(1).sum(1).float().masked_fill(~r.success, float("inf") / 2)
         take = l0 < best_l0
         best[take], best_l0[take] = r.adv[take], l0[take]
@@ -241,7 +236,7 @@ FNS = {                  # the 14 attacks of Table I, on ResNet-50's role or the
         "CW": lambda x, i: A.cw_l2(ref, x, targets=A.predict_proba(ref, x).argsort(1, descending=True)[:, 1],
                                    binary_search_steps=cfg.cw_search_steps, iterations=cfg.cw_iterations),
         "DeepFool": lambda x, i: A.deepfool(ref, x, num_candidates=10),
-        "SparseFool": lambda x, i: A.sparsefool(ref, x),
+        "SparseFool": lambda x, i: A.sparsefool(ref, x, iterations=cfg.sparsefool_iterations),
         "U-FGSM": lambda x, i: A.fgsm_variant(ref, x, variant="U-FGSM"),
         "R-FGSM": lambda x, i: A.fgsm_variant(ref, x, variant="R-FGSM", generator=g(1)),
         "L-FGSM": lambda x, i: A.fgsm_variant(ref, x, variant="L-FGSM"),

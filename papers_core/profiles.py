@@ -38,6 +38,8 @@ class PFGSM:
     threshold: float = 0.99           # stop when p(target) > 0.99 (N-FGSM: 1 - p(y) > 0.99)
     sigma: float = 0.99               # Eq. 10's threshold
     explore_n: int = 100              # test images of the epsilon explorer
+    image_size: int = 224             # paper: the side the MEPP18 images are resized to (Sec. 3.2); smaller
+                                      # only for a trial run (the tests' miniature uses 64)
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,10 @@ class RPFGSM:
     sweep_images: int | None = 24     # images of the epsilon sweep (Fig. 5); None: all
     quality_images: int | None = 30   # images per attack for MAD (the slowest metric); None: all
     runtime_images: int | None = 3    # images timed one at a time for Fig. 6 (paper: 300); None: all
+    jsma_gamma: float = 0.1           # JSMA: the largest fraction of features it may change (the paper's 10 %)
+    sparsefool_iterations: int = 20   # SparseFool: outer iterations (the authors' 20)
+    image_size: int = 224             # paper: the side the Places365 images are resized to (the checkpoints'
+                                      # input); smaller only for a trial run (the tests' miniature uses 64)
 
 
 @dataclass(frozen=True)

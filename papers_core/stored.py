@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["StoredRun", "stored_run", "record_wall_time", "STORE"]
+__all__ = ["StoredRun", "stored_run", "record_wall_time", "show_stored_claims", "STORE"]
 
 #: Where paper-profile runs are written, relative to the repository root.
 STORE = Path("results") / "paper"
@@ -100,3 +100,36 @@ def record_wall_time(executed_notebook: str | Path, results_dir: str | Path) -> 
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(prov, indent=2, default=str))
     return float(wall)
+
+
+def show_stored_claims(paper: str, profile: str, root: str | Path | None = None) -> pd.DataFrame | None:
+    """On a quick page, display the claim checks of ``paper``'s stored paper-profile run under its label
+    (the claim, the paper's value, the run's, the verdict and what it was decided on), or say that none
+    is stored; on a paper-profile run, say that the page is that run. Returns the displayed table, or None.
+
+    The table carries no scorecard metadata: the scorecard reads stored claims from ``results/paper``
+    (:func:`papers_core.scorecard.collect_stored`), so they are never counted twice."""
+    from IPython.display import display
+
+    from .reports import VERDICTS
+
+    if profile != "quick":
+        print("this page is the paper-profile run: its claims are the ones above")
+        return None
+    run = stored_run(paper, root)
+    if run is None:
+        print(f"no paper-profile run is stored yet: `make reproduce PAPER={paper}` makes one (see Reproduce)")
+        return None
+    df = run.claims()
+    missing = {"claim", "paper_value", "this_run", "verdict", "margin"} - set(df.columns)
+    if missing:
+        raise ValueError(f"{run.root / 'claims.csv'} lacks the columns {sorted(missing)}: it was not written by "
+                         "papers_core.reports.show_claims; rerun `make reproduce` for it.")
+    shown = df.set_index("claim")[["paper_value", "this_run", "verdict", "margin"]]
+    shown = shown.rename(columns={"this_run": "stored run", "margin": "decided on"})
+    shown.index.name = f"claim ({run.label})"
+    counts = df["verdict"].value_counts()
+    print(f"{run.label}: {len(df)} claims, " + ", ".join(f"{counts.get(v, 0)} {v}"
+                                                         for v in VERDICTS))
+    display(shown)
+    return shown

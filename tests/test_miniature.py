@@ -18,7 +18,6 @@ PRIVATE = list(range(0, 360, 6))[:60]
 
 @pytest.fixture(scope="module")
 def miniature(tmp_path_factory):
-    import torchvision
     from PIL import Image
 
     root = tmp_path_factory.mktemp("miniature")
@@ -46,13 +45,59 @@ def miniature(tmp_path_factory):
         csv.writer(f, quoting=csv.QUOTE_ALL).writerows([n] for n in test19)
     with open(places / "MEPP19labels" / "MEPP19test_manual.csv", "w", newline="") as f:
         csv.writer(f, quoting=csv.QUOTE_ALL).writerows([(test19[0], PRIVATE[0])])
-    torch.manual_seed(0)
-    net = torchvision.models.resnet50(weights=None, num_classes=365)
+    test18 = [f"Places365_val_{i:08d}.jpg" for i in range(201, 205)]   # RP-FGSM's detector fit (unlabelled)
+    for name in test18:
+        image(name)
+    with open(places / "MEPP18labels" / "MEPP18test.csv", "w", newline="") as f:
+        csv.writer(f, quoting=csv.QUOTE_ALL).writerows([n] for n in test18)
     (root / "checkpoints").mkdir()
-    torch.save({"epoch": 90, "arch": "resnet50", "best_prec1": 54.7,
-                "state_dict": {"module." + k: v for k, v in net.state_dict().items()}},
-               root / "checkpoints" / "resnet50_places365.pth.tar", _use_new_zipfile_serialization=False)
     return root
+
+
+def _checkpoint(root, arch):
+    """A random-weight ``arch`` saved the way the 2017 Places365 files are: legacy serialization, a
+    ``state_dict`` with ``module.`` prefixes beside ``epoch``/``arch``/``best_prec1``, and for
+    DenseNet-161 the old torchvision key names (``norm.1``, ``conv.2``, ...)."""
+    import re
+
+    import torchvision
+
+    path = root / "checkpoints" / f"{arch}_places365.pth.tar"
+    if not path.exists():
+        torch.manual_seed(0)
+        state = getattr(torchvision.models, arch)(weights=None, num_classes=365).state_dict()
+        if arch == "densenet161":
+            state = {re.sub(r"(norm|relu|conv)([12])\.", r"\1.\2.", k): v for k, v in state.items()}
+            assert any(".norm.1." in k for k in state)
+        torch.save({"epoch": 90, "arch": arch, "best_prec1": 54.7,
+                    "state_dict": {"module." + k: v for k, v in state.items()}}, path,
+                   _use_new_zipfile_serialization=False)
+    return path
+
+
+def test_the_scene_pages_paper_data_and_four_checkpoints_load_from_the_miniature(miniature):
+    """RP-FGSM's and the comparison page's paper-profile inputs: the labelled MEPP18val list (quoted CSV,
+    the private-class list's BOM), the unlabelled MEPP18test list for the detector, and the four 2017-style
+    checkpoints, DenseNet-161's old key names included, loaded into the very weights that were saved."""
+    import torchvision
+
+    from papers_core.data.places365 import load_paper_scenes
+
+    archs = ("resnet18", "resnet50", "alexnet", "densenet161")
+    for arch in archs:
+        _checkpoint(miniature, arch)
+    scenes = load_paper_scenes(miniature / "places365", miniature / "checkpoints", archs, size=64, fit_images=3)
+    assert scenes.test.images.shape == (6, 3, 64, 64) and scenes.test.labels.tolist() == [0, 0, 6, 6, 12, 12]
+    assert scenes.test.private_classes == PRIVATE and len(scenes.test.class_names) == 365
+    assert scenes.x_fit.shape == (3, 3, 64, 64) and not torch.equal(scenes.x_fit[0], scenes.test.images[0])
+    torch.manual_seed(0)
+    reference = torchvision.models.densenet161(weights=None, num_classes=365).state_dict()
+    loaded = scenes.nets["densenet161"].model.state_dict()
+    assert loaded.keys() == reference.keys() and all(torch.equal(loaded[k], reference[k]) for k in reference)
+    with torch.no_grad():
+        assert all(scenes.nets[a](scenes.test.images[:2]).shape == (2, 365) for a in archs)
+    with pytest.raises(ValueError, match="at least 64 pixels"):
+        load_paper_scenes(miniature / "places365", miniature / "checkpoints", archs, size=32)
 
 
 @pytest.fixture
@@ -69,14 +114,16 @@ def results_dir(tmp_path):
 def _run(paper, miniature, tmp_path, results_dir, monkeypatch, **params):
     import papermill
 
+    _checkpoint(miniature, "resnet50")
     monkeypatch.setenv("PAPERS_CORE_RESULTS", str(results_dir))
     monkeypatch.setenv("MPLBACKEND", "Agg")
     out = tmp_path / f"{paper}.ipynb"
+    checkpoints = ({"checkpoints": str(miniature / "checkpoints")} if paper == "rp_fgsm" else
+                   {"checkpoint": str(miniature / "checkpoints" / "resnet50_places365.pth.tar")})
     papermill.execute_notebook(str(ROOT / "notebooks" / f"{paper}.ipynb"), str(out), cwd=str(ROOT),
                                kernel_name="python3", progress_bar=False,
                                parameters=dict(profile="paper", device="cpu", data_root=str(miniature / "places365"),
-                                               checkpoint=str(miniature / "checkpoints" / "resnet50_places365.pth.tar"),
-                                               **params))
+                                               **checkpoints, **params))
     text = "\n".join("".join(o.get("text", [])) + "".join(o.get("data", {}).get("text/plain", []))
                      for c in json.loads(out.read_text())["cells"] if c["cell_type"] == "code"
                      for o in c.get("outputs", []))
@@ -85,10 +132,11 @@ def _run(paper, miniature, tmp_path, results_dir, monkeypatch, **params):
 
 @pytest.mark.slow
 def test_p_fgsm_paper_profile_runs_on_the_miniature(miniature, tmp_path, results_dir, monkeypatch):
-    results, text = _run("p_fgsm", miniature, tmp_path, results_dir, monkeypatch, iterations=5, explore_n=4, batch_size=8)
+    results, text = _run("p_fgsm", miniature, tmp_path, results_dir, monkeypatch, iterations=5, explore_n=4, batch_size=8,
+                         image_size=64)
     assert "profile=paper" in text and "6 test images of 3 private classes; D = 365 classes" in text
     run = json.loads((results / "provenance.json").read_text())["settings"]
-    assert run["profile"] == "paper" and run["settings"]["iterations"] == 5
+    assert run["profile"] == "paper" and run["settings"]["iterations"] == 5 and run["settings"]["image_size"] == 64
     claims = (results / "claims.csv").read_text()
     assert "paper" in claims and claims.count("\n") > 5
 
@@ -101,3 +149,22 @@ def test_color_variance_paper_profile_runs_on_the_miniature(miniature, tmp_path,
     run = json.loads((results / "provenance.json").read_text())["settings"]
     assert run["profile"] == "paper" and run["settings"]["image_size"] == 256 and run["settings"]["iterations"] == 5
     assert (results / "table1.csv").is_file() and (results / "claims.csv").is_file()
+
+
+@pytest.mark.long
+def test_rp_fgsm_paper_profile_runs_on_the_miniature(miniature, tmp_path, results_dir, monkeypatch):
+    """The four checkpoints (DenseNet-161 with its old key names), the MEPP18test list for the detector
+    and the labelled MEPP18val list, at 64 pixels (AlexNet's smallest), with C&W, JSMA and SparseFool cut
+    to a few steps to fit the CPU budget."""
+    for arch in ("resnet18", "alexnet", "densenet161"):
+        _checkpoint(miniature, arch)
+    results, text = _run("rp_fgsm", miniature, tmp_path, results_dir, monkeypatch, image_size=64, batch_size=8,
+                         detector_fit_images=4, cw_search_steps=1, cw_iterations=2, runtime_images=1,
+                         jsma_gamma=0.005, sparsefool_iterations=1)
+    assert "profile=paper" in text and "6 test images, 365 classes" in text
+    run = json.loads((results / "provenance.json").read_text())["settings"]
+    assert run["profile"] == "paper" and run["settings"]["image_size"] == 64
+    table2 = (results / "table2.csv").read_text()
+    assert all(r in table2 for r in ("ResNet18", "ResNet50", "AlexNet", "DenseNet161"))
+    claims = (results / "claims.csv").read_text()
+    assert "paper" in claims and claims.count("\n") > 5

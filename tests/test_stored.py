@@ -67,3 +67,27 @@ def test_the_executed_pages_show_their_stored_run_as_stored(page):
     t1 = run.table("table1") if page == "k_anonymity" else run.table("table1", header=[0, 1], index_col=0)
     numbers = [v for v in t1.select_dtypes("number").to_numpy().ravel() if not math.isnan(v)]
     assert numbers and all(f"{v:.2f}" in text for v in numbers[:20])
+
+
+def test_a_quick_page_shows_the_stored_claims_under_the_runs_label(tmp_path, capsys):
+    from papers_core.stored import show_stored_claims
+
+    root = _run(tmp_path)
+    pd.DataFrame([{"paper": "demo", "claim": "K = 5 spreads y", "paper_value": "<= 0.2", "this_run": "0.19",
+                   "verdict": "holds", "rule": "r", "margin": "[0.17, 0.21]", "profile": "paper"},
+                  {"paper": "demo", "claim": "K = 1 beats L-BFGS", "paper_value": "1.87 < 2.42", "this_run": "2.1 vs 2.0",
+                   "verdict": "does not hold", "rule": "r", "margin": "[0.05, 0.12]", "profile": "paper"}]
+                 ).to_csv(root / "claims.csv")
+    shown = show_stored_claims("demo", "quick", root)
+    out = capsys.readouterr().out
+    assert "paper profile, measured on x86_64, 2 CPUs, torch threads 1 at 0123456789: 2 claims, " \
+           "1 holds, 1 does not hold, 0 inconclusive" in out
+    assert shown.index.name.endswith("at 0123456789)") and shown.loc["K = 1 beats L-BFGS", "verdict"] == "does not hold"
+    assert list(shown.columns) == ["paper_value", "stored run", "verdict", "decided on"]
+    assert show_stored_claims("demo", "paper", root) is None
+    assert "this page is the paper-profile run" in capsys.readouterr().out
+    assert show_stored_claims("demo", "quick", tmp_path / "none") is None
+    assert "no paper-profile run is stored yet" in capsys.readouterr().out
+    pd.DataFrame([{"claim": "c", "verdict": "holds"}]).to_csv(root / "claims.csv")
+    with pytest.raises(ValueError, match="lacks the columns"):
+        show_stored_claims("demo", "quick", root)
