@@ -111,8 +111,8 @@ test: env browser
 	$(MAKE) html
 	PAPERS_CORE_BROWSER_TEST=required $(BIN)/python -m pytest -p no:randomly tests/browser
 
-# The RP-FGSM page's whole paper profile on the miniature (the test marked `long`): tens of minutes on
-# 2 CPU cores, so `make test` runs only its paper-only inputs (tests/test_miniature.py).
+# The RP-FGSM page's whole paper profile on the miniature (the test marked `long`): about ten minutes
+# on 2 CPU cores, so `make test` runs only its paper-only inputs (tests/test_miniature.py).
 test-long: env
 	$(BIN)/python -m pytest -p no:randomly -m long tests
 

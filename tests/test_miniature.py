@@ -155,12 +155,13 @@ def test_color_variance_paper_profile_runs_on_the_miniature(miniature, tmp_path,
 def test_rp_fgsm_paper_profile_runs_on_the_miniature(miniature, tmp_path, results_dir, monkeypatch):
     """The four checkpoints (DenseNet-161 with its old key names), the MEPP18test list for the detector
     and the labelled MEPP18val list, at 64 pixels (AlexNet's smallest), with C&W, JSMA and SparseFool cut
-    to a few steps to fit the CPU budget."""
+    to a few steps, the ablations and the epsilon sweep to two images (34 min on one thread without these two
+    cuts; most of it the ablations and the sweep)."""
     for arch in ("resnet18", "alexnet", "densenet161"):
         _checkpoint(miniature, arch)
     results, text = _run("rp_fgsm", miniature, tmp_path, results_dir, monkeypatch, image_size=64, batch_size=8,
                          detector_fit_images=4, cw_search_steps=1, cw_iterations=2, runtime_images=1,
-                         jsma_gamma=0.005, sparsefool_iterations=1)
+                         jsma_gamma=0.005, sparsefool_iterations=1, ablation_images=2, sweep_images=2)
     assert "profile=paper" in text and "6 test images, 365 classes" in text
     run = json.loads((results / "provenance.json").read_text())["settings"]
     assert run["profile"] == "paper" and run["settings"]["image_size"] == 64
