@@ -13,6 +13,7 @@ import pandas as pd
 from .experiment import repo_root
 
 __all__ = ["paper_table", "side_by_side", "fmt_mean_std", "Claim", "claims_table", "show_claims", "CLAIMS_KEY", "VERDICTS",
+           "verdict_counts",
            "bootstrap_ci", "binomial_ci", "decide", "compare_claim", "bound_claim", "rank_bound_claim", "rank_slack"]
 
 #: The key, in a displayed output's metadata, under which :func:`show_claims` stores the claim checks
@@ -52,6 +53,12 @@ def side_by_side(ours: pd.DataFrame, paper: pd.DataFrame, profile: str) -> pd.Da
 
 #: A claim's verdict against the run's own sampling noise.
 VERDICTS = ("holds", "does not hold", "inconclusive")
+
+
+def verdict_counts(verdicts) -> dict[str, int]:
+    """How many of ``verdicts`` (a column of verdicts) are each of :data:`VERDICTS`, in that order."""
+    verdicts = list(verdicts)
+    return {v: sum(x == v for x in verdicts) for v in VERDICTS}
 
 #: The confidence level of every interval a claim is decided on.
 LEVEL = 0.95

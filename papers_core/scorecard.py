@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .reports import CLAIMS_KEY, VERDICTS
+from .reports import CLAIMS_KEY, VERDICTS, verdict_counts
 
 __all__ = ["collect_claims", "collect_stored", "scorecard_markdown", "update_front_page", "START", "END", "COMPARISON_PAGES"]
 
@@ -81,11 +81,6 @@ def collect_stored(notebooks, store=None) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _counts(g: pd.DataFrame) -> dict[str, int]:
-    """How many of the claims in ``g`` have each verdict."""
-    return {v: int((g["verdict"] == v).sum()) for v in VERDICTS}
-
-
 def _md(text) -> str:
     """A table cell's text with the characters Markdown would interpret escaped."""
     text = str(text).replace("\n", " ")
@@ -112,7 +107,7 @@ def scorecard_markdown(df: pd.DataFrame, pages_dir: str = "papers") -> str:
              "|---|---|---|---|---|---|---|"]
     totals = {}
     for (page, profile), g in df.groupby(["page", "profile"], sort=False):
-        counts = _counts(g)
+        counts = verdict_counts(g["verdict"])
         t = totals.setdefault(profile, dict.fromkeys(VERDICTS, 0) | {"n": 0})
         t.update({v: t[v] + counts[v] for v in VERDICTS}, n=t["n"] + len(g))
         lines.append(f"| {{doc}}`{_md(g['title'].iloc[0])} <{pages_dir}/{page}>` | {len(g)} | "
@@ -134,7 +129,7 @@ def scorecard_markdown(df: pd.DataFrame, pages_dir: str = "papers") -> str:
                 lines.append(f"| {_md(r.claim)} | {_md(r.paper_value)} | {_md(r.this_run)} | {mark[r.verdict]} |")
             lines.append("")
     for page, g in comparison.groupby("page", sort=False):
-        counts = _counts(g)
+        counts = verdict_counts(g["verdict"])
         lines += [f"### The comparison: {{doc}}`{_md(g['title'].iloc[0])} <{pages_dir}/{page}>`", "",
                   f"Not any paper's claims: the comparison page's own verdicts on the five papers' protections "
                   f"({len(g)}: {counts['holds']} hold, {counts['does not hold']} do not hold, "

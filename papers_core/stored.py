@@ -111,7 +111,7 @@ def show_stored_claims(paper: str, profile: str, root: str | Path | None = None)
     (:func:`papers_core.scorecard.collect_stored`), so they are never counted twice."""
     from IPython.display import display
 
-    from .reports import VERDICTS
+    from .reports import verdict_counts
 
     if profile != "quick":
         print("this page is the paper-profile run: its claims are the ones above")
@@ -128,8 +128,6 @@ def show_stored_claims(paper: str, profile: str, root: str | Path | None = None)
     shown = df.set_index("claim")[["paper_value", "this_run", "verdict", "margin"]]
     shown = shown.rename(columns={"this_run": "stored run", "margin": "decided on"})
     shown.index.name = f"claim ({run.label})"
-    counts = df["verdict"].value_counts()
-    print(f"{run.label}: {len(df)} claims, " + ", ".join(f"{counts.get(v, 0)} {v}"
-                                                         for v in VERDICTS))
+    print(f"{run.label}: {len(df)} claims, " + ", ".join(f"{k} {v}" for v, k in verdict_counts(df["verdict"]).items()))
     display(shown)
     return shown
