@@ -48,8 +48,9 @@
 # expressions and glasses, 16x16) for the Yale faces. The models are the paper's architectures, trained
 # by `papers_core.zoo` (MobileNetV2 thinned to half width, with ImageNet strides, so that it trains on a CPU). The
 # `paper` profile uses MNIST, CIFAR-10 and the Yale faces from `data_root` (see *Reproduce at paper
-# scale*). The Yale faces' terms forbid public redistribution: a page executed at the paper profile
-# shows Yale faces and must not be published.
+# scale*). The Yale faces' terms forbid public redistribution, so at the paper profile the page draws no
+# Yale image (neither Fig. 2 nor the explorer's panels): its run is stored, and may be published, with the
+# Yale numbers only.
 
 # %% tags=["remove-cell"]
 # Colab, or a Jupyter without the project: clone and install papers_core (nothing to do where it is installed).
@@ -307,7 +308,7 @@ else:
 # %% tags=["hide-input"]
 first = next(iter(exps))
 e = exps[first]
-lbfgs_mse = float(M.mse(e.x, runs[first]["L-BFGS"].adv).mean())
+lbfgs_mse = float(M.mse(e.x, runs[first]["L-BFGS"].adv).mean()) or float("nan")   # nan: L-BFGS changed nothing
 solver_rows = []
 for K in (1, 5, 9):
     adam = A.k_anonymity_attack(e.model, e.x, e.y, K=K, solver="adam", lr=cfg.adam_lr,
@@ -329,10 +330,13 @@ display(solver_df.round(3))
 # ## Fig. 2: the perturbations on one face
 #
 # The first attacked face; each column shows $0.5 + 10\,\mathbf{p}$ (the perturbation magnified ten
-# times, grey is zero). Quick profile: a SynthFaces image (generated, not a person).
+# times, grey is zero). Quick profile: a SynthFaces image (generated, not a person). The paper profile
+# does not draw it: a Yale face may not be redistributed, and its magnified perturbation shows the face.
 
 # %% tags=["hide-input"]
-if "Yale" in runs:
+if "Yale" in runs and profile != "quick":
+    print("Fig. 2 is not drawn at the paper profile: the Yale faces may not be redistributed.")
+elif "Yale" in runs:
     xf = exps["Yale"].x[0, 0].cpu()
     fig, axes = plt.subplots(1, 1 + len(METHODS), figsize=(2.1 * (1 + len(METHODS)), 2.5))
     axes[0].imshow(xf, cmap="gray", vmin=0, vmax=1)
@@ -366,7 +370,10 @@ k_pmf = {K: M.rank_pmf(r.probs, e0.y)[:10] for K, r in by_k.items()}
 def draw_k(K, fig):
     a0, a1 = fig.subplots(1, 2, width_ratios=[1, 2])
     img = by_k[K].adv[0].cpu()
-    a0.imshow(img[0] if img.shape[0] == 1 else img.permute(1, 2, 0), cmap="gray", vmin=0, vmax=1)
+    if ds0 == "Yale" and profile != "quick":   # no Yale face is drawn (see Fig. 2)
+        a0.text(0.5, 0.5, "Yale face\nnot shown", ha="center", va="center", fontsize=8)
+    else:
+        a0.imshow(img[0] if img.shape[0] == 1 else img.permute(1, 2, 0), cmap="gray", vmin=0, vmax=1)
     a0.set_title(f"rank of y: {int(M.label_ranks(by_k[K].probs[:1], e0.y[:1])[0])}", fontsize=8)
     a0.axis("off")
     a1.bar(np.arange(1, 11), k_pmf[K], color="C0")

@@ -70,7 +70,7 @@ from IPython.display import display
 from papers_core import mat as T
 from papers_core.data import images as D
 from papers_core import explore
-from papers_core.experiment import notebook_setup, timer
+from papers_core.experiment import TRAINING_CODE, notebook_setup, timer
 from papers_core.train import train_classifier
 from papers_core.zoo import mat_crafting
 from papers_core.reports import compare_claim, show_claims
@@ -116,10 +116,13 @@ with timer(timings, "data and crafting models"):
 
 
     def trained(net, x, y, tag, n_epochs, **key):
-        """Train (or load from the cache, keyed by the architecture, the exact training data and settings)."""
-        key = dict(tag=tag, arch=repr(net), data=fingerprint(x, y), epochs=n_epochs, seed=seed, **key)
+        """Train (or load from the cache, keyed by the architecture, the exact training data, the settings
+        and the training code alone, so that an interrupted paper-profile run resumes after library edits)."""
+        key = dict(tag=tag, arch=repr(net), data=fingerprint(x, y), epochs=n_epochs, seed=seed, batch_size=128,
+                   lr=2e-3, **key)
         state = cache.get_or_compute(f"mat_{tag}", key, lambda: train_classifier(
-            net, x.to(dev), y.to(dev), epochs=n_epochs, seed=seed, augment=False, batch_size=128, lr=2e-3).state_dict())
+            net, x.to(dev), y.to(dev), epochs=n_epochs, seed=seed, augment=False, batch_size=128, lr=2e-3).state_dict(),
+            code=TRAINING_CODE)
         net.load_state_dict(state)
         return net.to(dev).eval()
 

@@ -110,6 +110,10 @@ def code_fingerprint(files: tuple[str, ...] | None = None) -> str:
     h = hashlib.sha256()
     pkg = Path(__file__).resolve().parent
     paths = sorted(pkg.rglob("*.py")) if files is None else [pkg / f for f in files]
+    missing = [str(f) for f, path in zip(files or (), paths) if not path.is_file()]
+    if missing:
+        raise ValueError(f"code_fingerprint: no file {', '.join(missing)} in {pkg}; name files inside papers_core "
+                         "(e.g. 'train.py', 'data/images.py')")
     for path in paths:
         h.update(str(path.relative_to(pkg)).encode())
         h.update(path.read_bytes())
@@ -146,18 +150,28 @@ class Cache:
         self.train_shipped = train_shipped   # False: a shipped entry that is missing raises instead
         self.requested: list[Path] = []      # the shipped entries asked for, in order
 
-    def path(self, name: str, settings: dict, shipped: bool = False) -> Path:
+    def path(self, name: str, settings: dict, shipped: bool = False, code: tuple[str, ...] | None = None) -> Path:
         if shipped:   # in the store; without one, in the cache itself
             return (self.shipped or self.root) / f"{name}-{_key(settings, code_fingerprint(TRAINING_CODE))}.pt"
-        return self.root / f"{name}-{_key(settings)}.pt"
+        return self.root / f"{name}-{_key(settings, code_fingerprint(code) if code else None)}.pt"
 
     @staticmethod
     def _save(entry: dict, path: Path) -> None:
         with atomic_path(path) as tmp:
             torch.save(entry, tmp)
 
-    def get_or_compute(self, name: str, settings: dict, compute: Callable[[], Any], shipped: bool = False) -> Any:
-        path = self.path(name, settings, shipped)
+    def get_or_compute(self, name: str, settings: dict, compute: Callable[[], Any], shipped: bool = False,
+                       code: tuple[str, ...] | None = None) -> Any:
+        """The entry ``name`` for ``settings``, computed (and stored) if there is none.
+
+        The key covers ``settings`` and the library's source: all of it by default, or only the files
+        ``code`` names (paths inside the package), for an entry that depends on nothing else, such as a
+        model whose exact training data is part of ``settings``. Such an entry survives edits of the
+        rest of the library, so a long paper-profile run interrupted in one version resumes in the next.
+        ``shipped`` entries are keyed by :data:`TRAINING_CODE`."""
+        if shipped and code is not None:
+            raise ValueError("a shipped entry is keyed by TRAINING_CODE; pass either shipped=True or code, not both")
+        path = self.path(name, settings, shipped, code)
         candidates = [path] if not shipped or self.shipped is None else [self.root / path.name, path]
         if shipped:
             self.requested.append(path)

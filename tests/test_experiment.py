@@ -173,3 +173,39 @@ def test_set_cpu_threads_rejects_nonsense():
 
     with pytest.raises(ValueError, match="at least 1"):
         set_cpu_threads(0)
+
+
+def test_an_entry_keyed_by_named_code_survives_edits_of_the_rest_of_the_library(tmp_path):
+    """A long paper-profile run's models (``code=``) resume after the library changes elsewhere; an edit of
+    a named file, or the default whole-library key, recomputes."""
+    import shutil
+
+    import papers_core
+
+    pkg = tmp_path / "lib" / "papers_core"
+    shutil.copytree(os.path.dirname(papers_core.__file__), pkg, ignore=shutil.ignore_patterns("__pycache__"))
+    script = textwrap.dedent(f"""
+        from papers_core.experiment import Cache
+        cache = Cache({str(tmp_path / "cache")!r})
+        for name, code in (("named", ("train.py",)), ("whole", None)):
+            cache.get_or_compute(name, {{"a": 1}}, lambda: print("computed", name), code=code)
+    """)
+
+    def run():
+        env = dict(os.environ, PYTHONPATH=str(tmp_path / "lib"))
+        out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True,
+                             cwd=tmp_path).stdout
+        return sorted(line.split()[1] for line in out.splitlines() if line.startswith("computed"))
+
+    assert run() == ["named", "whole"]
+    assert run() == []                                  # both cached
+    with open(pkg / "reports.py", "a") as f:            # an edit elsewhere in the library
+        f.write("\n# edited\n")
+    assert run() == ["whole"]
+    with open(pkg / "train.py", "a") as f:              # an edit of the code the entry depends on
+        f.write("\n# edited\n")
+    assert run() == ["named", "whole"]
+    with pytest.raises(ValueError, match="no file nosuch.py"):
+        Cache(tmp_path).get_or_compute("m", {}, lambda: 1, code=("nosuch.py",))
+    with pytest.raises(ValueError, match="either shipped=True or code"):
+        Cache(tmp_path).get_or_compute("m", {}, lambda: 1, shipped=True, code=("train.py",))

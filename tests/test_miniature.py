@@ -169,3 +169,40 @@ def test_rp_fgsm_paper_profile_runs_on_the_miniature(miniature, tmp_path, result
     assert all(r in table2 for r in ("ResNet18", "ResNet50", "AlexNet", "DenseNet161"))
     claims = (results / "claims.csv").read_text()
     assert "paper" in claims and claims.count("\n") > 5
+
+
+@pytest.mark.slow
+def test_k_anonymity_paper_profile_stores_yale_numbers_and_draws_no_face(tmp_path, results_dir, monkeypatch):
+    """The Yale faces may not be redistributed: the K-anonymity page in the paper profile, on a miniature of
+    their layout (SynthFaces' 15 generated identities x 11 conditions as 320x243 GIFs, not people), stores Yale's numbers
+    and draws no Yale image (no Fig. 2 file, the explorer's panels without the face)."""
+    import papermill
+    from PIL import Image
+
+    from papers_core.data import images as D
+    from papers_core.data.images import YALE_CONDITIONS
+
+    faces = tmp_path / "data" / "yalefaces"
+    faces.mkdir(parents=True)
+    gen = D.synth_faces(per_identity=len(YALE_CONDITIONS), size=64, seed=0)   # 15 generated identities
+    for img, label, cond in zip(gen.images[:, 0], gen.labels, YALE_CONDITIONS * 15):
+        face = Image.fromarray((img.numpy() * 255).astype(np.uint8)).resize((243, 243))
+        page = Image.new("L", (320, 243), 128)
+        page.paste(face, (38, 0))
+        page.save(faces / f"subject{int(label) + 1:02d}.{cond}", format="GIF")
+    monkeypatch.setenv("PAPERS_CORE_RESULTS", str(results_dir))
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    out = tmp_path / "k_anonymity.ipynb"
+    papermill.execute_notebook(str(ROOT / "notebooks" / "k_anonymity.ipynb"), str(out), cwd=str(ROOT),
+                               kernel_name="python3", progress_bar=False,
+                               parameters=dict(profile="paper", device="cpu", data_root=str(tmp_path / "data"),
+                                               datasets="yale", yale_size=16, yale_epochs=60, n_attack=6,
+                                               cw_search_steps=2, cw_iterations=5, lbfgs_search_steps=3,
+                                               lbfgs_iterations=20, adam_iterations=10, use_cache=False))
+    results = results_dir / "paper" / "k_anonymity"
+    table1 = (results / "table1.csv").read_text()
+    assert "Yale" in table1 and "C&W" in table1
+    assert not (results / "fig2_perturbations.png").exists()
+    text = "\n".join("".join(o.get("text", [])) for c in json.loads(out.read_text())["cells"]
+                     if c["cell_type"] == "code" for o in c.get("outputs", []))
+    assert "Fig. 2 is not drawn at the paper profile" in text
