@@ -57,7 +57,7 @@ PAPER ?=
 DEVICE ?= auto
 ARGS ?=
 reproduce: sync
-	@test -n "$(PAPER)" || { echo "usage: make reproduce PAPER=<p_fgsm|rp_fgsm|color_variance|k_anonymity|mat> [DEVICE=cuda] [ARGS='-p NAME VALUE ...']"; exit 2; }
+	@test -n "$(PAPER)" || { echo "usage: make reproduce PAPER=<p_fgsm|rp_fgsm|color_variance|k_anonymity|mat|compare> [DEVICE=cuda] [ARGS='-p NAME VALUE ...']"; exit 2; }
 	$(INLINE) $(BIN)/python -m papers_core.reproduce $(PAPER) --device $(DEVICE) $(ARGS)
 
 # on a machine with CUDA, in under ten minutes: every attack on the GPU against its CPU run
