@@ -63,7 +63,7 @@ device = "auto"            # "auto", "cpu" or "cuda"
 # use_cache (default True: reuse trained models from data/cache) and every setting of papers_core.profiles.KAnonymity can be overridden here or with papermill's -p NAME VALUE.
 
 # %% tags=["hide-input"]
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -74,7 +74,7 @@ from IPython.display import display
 from papers_core import attacks as A
 from papers_core import metrics as M
 from papers_core import explore
-from papers_core.experiment import notebook_setup, timer
+from papers_core.experiment import fingerprint, notebook_setup, timer
 from papers_core.models import freeze
 from papers_core.reports import bound_claim, compare_claim, rank_bound_claim, show_claims
 from papers_core.stored import show_stored_claims, stored_run
@@ -176,6 +176,7 @@ display(pd.DataFrame({k: {"training images": e.n_train, "classes": e.classes,
 
 # %%
 METHODS = ["L-BFGS", "DeepFool", "C&W", "Proposed (K = 1)", "Proposed (K = 5)", "Proposed (K = 9)"]
+SETTINGS = {k: v for k, v in asdict(cfg).items() if k not in ("data_root", "datasets")} | {"seed": seed}
 
 
 def run_attacks(e, ds):
@@ -183,9 +184,9 @@ def run_attacks(e, ds):
     runner_up = A.predict_proba(model, x).argsort(1, descending=True)[:, 1]
     out, secs = {}, {}
 
-    def timed(name, fn):
-        with timer(secs, name):
-            out[name] = fn()
+    def timed(name, fn):   # run, or load from data/cache: an interrupted run resumes at the first unfinished attack
+        out[name] = cache.attack_result(f"kanon_{ds}", dict(method=name, inputs=fingerprint(model, x, y), **SETTINGS), fn)
+        secs[name] = out[name].seconds
 
     timed("L-BFGS", lambda: A.lbfgs_attack(model, x, y, targets=runner_up, search_steps=cfg.lbfgs_search_steps,
                                            iterations=cfg.lbfgs_iterations))
@@ -311,8 +312,9 @@ e = exps[first]
 lbfgs_mse = float(M.mse(e.x, runs[first]["L-BFGS"].adv).mean()) or float("nan")   # nan: L-BFGS changed nothing
 solver_rows = []
 for K in (1, 5, 9):
-    adam = A.k_anonymity_attack(e.model, e.x, e.y, K=K, solver="adam", lr=cfg.adam_lr,
-                                iterations=cfg.adam_iterations, generator=seed)
+    adam = cache.attack_result(f"kanon_{first}", dict(method=f"Proposed (K = {K}), Adam", inputs=fingerprint(e.model, e.x, e.y), **SETTINGS),
+                               lambda K=K: A.k_anonymity_attack(e.model, e.x, e.y, K=K, solver="adam", lr=cfg.adam_lr,
+                                                                iterations=cfg.adam_iterations, generator=seed))
     for solver, r in (("L-BFGS-B, line search on c", runs[first][f"Proposed (K = {K})"]), ("Adam", adam)):
         p_rank = M.rank_pmf(r.probs, e.y)
         solver_rows.append({"solver": solver, "K": K, "MSE / L-BFGS's": float(M.mse(e.x, r.adv).mean()) / lbfgs_mse,
@@ -352,7 +354,8 @@ elif "Yale" in runs:
 # %% [markdown]
 # ## Explore: $K$ against the rank distribution
 #
-# The proposed attack for every $K$ from 1 to 9 on the first dataset: where the true label ends up
+# The proposed attack for every $K$ from 1 to 9 on the first dataset (its first `explore_n` attacked
+# samples: all 30 in the quick profile, 100 in the paper profile): where the true label ends up
 # ($P(r_{\tilde{\mathbf{x}}}(j) = y)$, with the bound $1/K$ of condition (5) dashed), the share of
 # samples that meet the constraint, and one protected sample. The figure shows every $K$; in a live
 # notebook (the launch buttons at the top of the page), the cell below it shows a slider instead.
@@ -360,11 +363,16 @@ elif "Yale" in runs:
 # %% tags=["hide-input"]
 ds0 = next(iter(exps))
 e0 = exps[ds0]
+n_k = len(e0.y) if cfg.explore_n is None else min(cfg.explore_n, len(e0.y))   # the first n_k attacked samples
+x_k, y_k = e0.x[:n_k], e0.y[:n_k]
 with timer(timings, "K sweep"):
-    by_k = {K: runs[ds0][f"Proposed (K = {K})"] if f"Proposed (K = {K})" in runs[ds0] else
-            A.k_anonymity_attack(e0.model, e0.x, e0.y, K=K, search_steps=cfg.lbfgs_search_steps,
-                                 iterations=cfg.lbfgs_iterations, generator=seed) for K in range(1, 10)}
-k_pmf = {K: M.rank_pmf(r.probs, e0.y)[:10] for K, r in by_k.items()}
+    by_k = {K: runs[ds0][f"Proposed (K = {K})"].subset(slice(0, n_k)) if f"Proposed (K = {K})" in runs[ds0] else
+            cache.attack_result(f"kanon_{ds0}", dict(method=f"Proposed (K = {K})", inputs=fingerprint(e0.model, x_k, y_k), **SETTINGS),
+                                lambda K=K: A.k_anonymity_attack(e0.model, x_k, y_k, K=K, search_steps=cfg.lbfgs_search_steps,
+                                                                 iterations=cfg.lbfgs_iterations, generator=seed))
+            for K in range(1, 10)}
+k_pmf = {K: M.rank_pmf(r.probs, y_k)[:10] for K, r in by_k.items()}
+print(f"{ds0}, the first {n_k} attacked samples ({profile} profile)")
 
 
 def draw_k(K, fig):
@@ -374,7 +382,7 @@ def draw_k(K, fig):
         a0.text(0.5, 0.5, "Yale face\nnot shown", ha="center", va="center", fontsize=8)
     else:
         a0.imshow(img[0] if img.shape[0] == 1 else img.permute(1, 2, 0), cmap="gray", vmin=0, vmax=1)
-    a0.set_title(f"rank of y: {int(M.label_ranks(by_k[K].probs[:1], e0.y[:1])[0])}", fontsize=8)
+    a0.set_title(f"rank of y: {int(M.label_ranks(by_k[K].probs[:1], y_k[:1])[0])}", fontsize=8)
     a0.axis("off")
     a1.bar(np.arange(1, 11), k_pmf[K], color="C0")
     a1.axhline(1 / K, ls="--", color="grey", lw=1)

@@ -33,7 +33,9 @@ __all__ = [
     "timer",
     "in_batches",
     "code_fingerprint",
+    "fingerprint",
     "TRAINING_CODE",
+    "ATTACK_CODE",
     "git_commit",
     "notebook_setup",
     "NotebookSetup",
@@ -104,25 +106,66 @@ TRAINING_CODE = ("_validate.py", "models.py", "train.py", "zoo.py", "data/embedd
                  "data/mnist_subset.py", "data/mnist_subset.npz")
 
 
+#: The sources an attack's result depends on besides its model's weights and its inputs (the attacks,
+#: the metrics and defenses some of them use, the architectures' forward passes): the key of
+#: :meth:`Cache.attack_result`, so cached attacks survive edits of the pages' reports, the data loaders
+#: or the training loop.
+ATTACK_CODE = ("attacks", "_validate.py", "defenses.py", "metrics.py", "models.py")
+
+
 def code_fingerprint(files: tuple[str, ...] | None = None) -> str:
-    """A hash of papers_core's source (or of ``files``, paths inside the package): cache entries made by
-    other library code are not reused."""
+    """A hash of papers_core's source (or of ``files``, paths inside the package: files, or folders for
+    every ``.py`` file under them): cache entries made by other library code are not reused."""
     h = hashlib.sha256()
     pkg = Path(__file__).resolve().parent
-    paths = sorted(pkg.rglob("*.py")) if files is None else [pkg / f for f in files]
-    missing = [str(f) for f, path in zip(files or (), paths) if not path.is_file()]
+    missing = [str(f) for f in files or () if not (pkg / f).exists()]
     if missing:
-        raise ValueError(f"code_fingerprint: no file {', '.join(missing)} in {pkg}; name files inside papers_core "
-                         "(e.g. 'train.py', 'data/images.py')")
+        raise ValueError(f"code_fingerprint: no file {', '.join(missing)} in {pkg}; name files or folders inside "
+                         "papers_core (e.g. 'train.py', 'data/images.py', 'attacks')")
+    paths = sorted(pkg.rglob("*.py")) if files is None else [
+        q for f in files for q in ((sorted((pkg / f).rglob("*.py"))) if (pkg / f).is_dir() else [pkg / f])]
     for path in paths:
         h.update(str(path.relative_to(pkg)).encode())
         h.update(path.read_bytes())
     return h.hexdigest()[:16]
 
 
+def fingerprint(*items) -> str:
+    """A hash of tensors (their values, dtype and shape) and modules (their state dicts, in order): the
+    identity of an attack's inputs in a cache key (:meth:`Cache.attack_result`)."""
+    h = hashlib.sha256()
+
+    def add(t: torch.Tensor):
+        t = t.detach().cpu().contiguous()
+        h.update(f"{t.dtype}{tuple(t.shape)}".encode())
+        h.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+
+    for item in items:
+        if isinstance(item, torch.nn.Module):
+            for name, t in item.state_dict().items():
+                h.update(name.encode())
+                add(t)
+        elif isinstance(item, torch.Tensor):
+            add(item)
+        else:
+            raise TypeError(f"fingerprint() takes tensors and modules, not {type(item).__name__}.")
+    return h.hexdigest()[:16]
+
+
 def _key(settings: dict, code: str | None = None) -> str:
     blob = json.dumps({"settings": settings, "code": code or code_fingerprint()}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def _attack_result_types() -> dict:
+    from .attacks.base import AttackResult
+
+    types, todo = {}, [AttackResult]
+    while todo:
+        t = todo.pop()
+        types[t.__name__] = t
+        todo += t.__subclasses__()
+    return types
 
 
 class Cache:
@@ -198,6 +241,26 @@ class Cache:
             for p in candidates[:1] + (candidates[1:] if self.ship else []):
                 self._save(entry, p)
         return value
+
+
+    def attack_result(self, name: str, settings: dict, run: Callable[[], Any]):
+        """An attack's result (:class:`papers_core.attacks.AttackResult` or a subclass), run by ``run()`` or
+        loaded from the cache. ``settings`` must identify the run: the attack's settings and the
+        :func:`fingerprint` of its model and inputs; the key also covers the attack code
+        (:data:`ATTACK_CODE`), not the rest of the library. A long
+        paper-profile page that caches its attacks this way resumes, after an interruption, at the first
+        attack that had not finished. The result's ``seconds`` is the wall time of the run that made it."""
+        def compute():
+            start = time.perf_counter()
+            result = run()
+            result.seconds = time.perf_counter() - start
+            return {"type": type(result).__name__, "state": result.state()}
+
+        entry = self.get_or_compute(name, settings, compute, code=ATTACK_CODE)
+        types = _attack_result_types()
+        if entry.get("type") not in types:
+            raise ValueError(f"cache entry {name}: unknown result type {entry.get('type')!r}")
+        return types[entry["type"]].from_state(entry["state"])
 
 
 #: What a run's numbers depend on: changes to these, and only these, make its commit "dirty".

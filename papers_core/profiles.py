@@ -113,6 +113,7 @@ class KAnonymity:
     cifar_epochs: int = 15            # MobileNetV2
     yale_epochs: int = 60             # LightCNN-9
     yale_size: int = 16               # face image size (paper: 128)
+    explore_n: int | None = None      # samples of the K explorer (the first attacked ones; None: all)
 
 
 @dataclass(frozen=True)
@@ -175,7 +176,7 @@ PAPERS: dict[str, tuple[type, dict]] = {
     "color_variance": (ColorVariance, dict(batch_size=64, sweep_images=None)),
     "k_anonymity": (KAnonymity, dict(n_attack=1000, cw_iterations=10_000, cw_iterations_mnist=10_000, lbfgs_search_steps=10,
                                      lbfgs_iterations=100, adam_iterations=2000, mnist_epochs=10,
-                                     cifar_epochs=30, yale_size=128)),
+                                     cifar_epochs=30, yale_size=128, explore_n=100)),
     "mat": (MAT, dict(epochs=20, crafting_epochs=10,
                       candidate_every=1, candidate_every_8bit=1, cifar_widths=(32, 64, 128))),
     "compare": (Compare, dict(test_per_class=None, batch_size=32, detector_fit_images=3000, kanon_search_steps=10,

@@ -205,7 +205,46 @@ def test_an_entry_keyed_by_named_code_survives_edits_of_the_rest_of_the_library(
     with open(pkg / "train.py", "a") as f:              # an edit of the code the entry depends on
         f.write("\n# edited\n")
     assert run() == ["named", "whole"]
+    from papers_core.experiment import code_fingerprint
+
+    assert code_fingerprint(("attacks",)) == code_fingerprint(("attacks",)) != code_fingerprint(("attacks/cw.py",))
     with pytest.raises(ValueError, match="no file nosuch.py"):
         Cache(tmp_path).get_or_compute("m", {}, lambda: 1, code=("nosuch.py",))
     with pytest.raises(ValueError, match="either shipped=True or code"):
         Cache(tmp_path).get_or_compute("m", {}, lambda: 1, shipped=True, code=("train.py",))
+
+
+def test_attack_results_are_cached_with_their_type_time_and_per_sample_subsets(tmp_path):
+    """Cache.attack_result: a long page's attacks resume from the cache, as the same result type with the
+    same tensors and the wall time of the run that made them; fingerprint() tells inputs apart."""
+    from papers_core import attacks as A
+    from papers_core.experiment import fingerprint
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(256, 4)).eval()
+    x = torch.rand(6, 1, 16, 16)
+    y = A.predict_proba(model, x).argmax(1)
+    calls = []
+
+    def run():
+        calls.append(1)
+        return A.k_anonymity_attack(model, x, y, K=2, solver="adam", iterations=20)
+
+    cache = Cache(tmp_path)
+    key = {"method": "K = 2", "inputs": fingerprint(model, x, y)}
+    first = cache.attack_result("kanon", key, run)
+    again = Cache(tmp_path).attack_result("kanon", key, run)
+    assert len(calls) == 1 and type(again) is type(first) is A.KAnonymityResult
+    for f in ("adv", "target", "success", "prediction", "probs", "k", "satisfied"):
+        assert torch.equal(getattr(first, f), getattr(again, f)), f
+    assert again.seconds == first.seconds > 0
+    part = again.subset(slice(0, 2))
+    assert type(part) is A.KAnonymityResult and len(part) == 2 and torch.equal(part.k, first.k[:2])
+    assert torch.equal(part.probs, first.probs[:2])
+    assert fingerprint(model, x, y) != fingerprint(model, x[:5], y[:5])
+    model[1].bias.data += 1
+    assert fingerprint(model, x, y) != key["inputs"]
+    with pytest.raises(TypeError, match="tensors and modules"):
+        fingerprint([1, 2])
+    with pytest.raises(ValueError, match="not an attack result's state"):
+        A.AttackResult.from_state({"adv": x})

@@ -122,6 +122,32 @@ class AttackResult:
     def __len__(self) -> int:
         return self.adv.shape[0]
 
+    _FIELDS = ("adv", "target", "success", "iterations", "prediction", "probs")
+
+    def state(self) -> dict:
+        """The result as a dict of tensors (its fields and its extra attributes), for
+        :meth:`from_state` and for :class:`papers_core.experiment.Cache`, which stores no code."""
+        extra = {k: v for k, v in vars(self).items() if not k.startswith("_") and k not in self._FIELDS}
+        bad = [k for k, v in extra.items() if not isinstance(v, (torch.Tensor, int, float, bool, str))]
+        if bad:
+            raise TypeError(f"{type(self).__name__}.state(): attributes {bad} are not tensors or numbers.")
+        return {**{f: getattr(self, f) for f in self._FIELDS}, **extra}
+
+    @classmethod
+    def from_state(cls, state: dict) -> "AttackResult":
+        """The result whose :meth:`state` is ``state`` (as ``cls``: e.g. ``KAnonymityResult``)."""
+        missing = [f for f in cls._FIELDS if f not in state]
+        if missing:
+            raise ValueError(f"not an attack result's state: {missing} missing (make it with AttackResult.state()).")
+        return cls(*(state[f] for f in cls._FIELDS), **{k: v for k, v in state.items() if k not in cls._FIELDS})
+
+    def subset(self, index) -> "AttackResult":
+        """The result of the samples ``index`` (a slice, indices or a boolean mask), of the same type;
+        per-sample attributes (tensors as long as the batch) are indexed, others kept."""
+        n = len(self)
+        return type(self).from_state({k: v[index] if isinstance(v, torch.Tensor) and v.dim() and v.shape[0] == n else v
+                                      for k, v in self.state().items()})
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(n={len(self)}, image shape={tuple(self.adv.shape[1:])})"
 
