@@ -138,7 +138,7 @@ def fingerprint(*items) -> str:
     def add(t: torch.Tensor):
         t = t.detach().cpu().contiguous()
         h.update(f"{t.dtype}{tuple(t.shape)}".encode())
-        h.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
 
     for item in items:
         if isinstance(item, torch.nn.Module):
