@@ -67,6 +67,11 @@ def test_the_executed_pages_show_their_stored_run_as_stored(page):
     t1 = run.table("table1") if page == "k_anonymity" else run.table("table1", header=[0, 1], index_col=0)
     numbers = [v for v in t1.select_dtypes("number").to_numpy().ravel() if not math.isnan(v)]
     assert numbers and all(f"{v:.2f}" in text for v in numbers[:20])
+    from papers_core.reports import verdict_counts
+
+    claims = run.claims()   # the stored run's claims, counted as the page shows them
+    assert f"{run.label}: {len(claims)} claims, " + ", ".join(
+        f"{k} {v}" for v, k in verdict_counts(claims["verdict"]).items()) in text
 
 
 def test_a_quick_page_shows_the_stored_claims_under_the_runs_label(tmp_path, capsys):
