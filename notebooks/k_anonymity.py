@@ -179,13 +179,19 @@ METHODS = ["L-BFGS", "DeepFool", "C&W", "Proposed (K = 1)", "Proposed (K = 5)", 
 SETTINGS = {k: v for k, v in asdict(cfg).items() if k not in ("data_root", "datasets")} | {"seed": seed}
 
 
+def attack(ds, method, model, x, y, run):
+    """``run()``'s result, or the one in data/cache for this method, model, inputs and settings: an
+    interrupted run resumes at the first unfinished attack."""
+    return cache.attack_result(f"kanon_{ds}", dict(method=method, inputs=fingerprint(model, x, y), **SETTINGS), run)
+
+
 def run_attacks(e, ds):
     model, x, y = e.model, e.x, e.y
     runner_up = A.predict_proba(model, x).argsort(1, descending=True)[:, 1]
     out, secs = {}, {}
 
-    def timed(name, fn):   # run, or load from data/cache: an interrupted run resumes at the first unfinished attack
-        out[name] = cache.attack_result(f"kanon_{ds}", dict(method=name, inputs=fingerprint(model, x, y), **SETTINGS), fn)
+    def timed(name, fn):
+        out[name] = attack(ds, name, model, x, y, fn)
         secs[name] = out[name].seconds
 
     timed("L-BFGS", lambda: A.lbfgs_attack(model, x, y, targets=runner_up, search_steps=cfg.lbfgs_search_steps,
@@ -312,9 +318,9 @@ e = exps[first]
 lbfgs_mse = float(M.mse(e.x, runs[first]["L-BFGS"].adv).mean()) or float("nan")   # nan: L-BFGS changed nothing
 solver_rows = []
 for K in (1, 5, 9):
-    adam = cache.attack_result(f"kanon_{first}", dict(method=f"Proposed (K = {K}), Adam", inputs=fingerprint(e.model, e.x, e.y), **SETTINGS),
-                               lambda K=K: A.k_anonymity_attack(e.model, e.x, e.y, K=K, solver="adam", lr=cfg.adam_lr,
-                                                                iterations=cfg.adam_iterations, generator=seed))
+    adam = attack(first, f"Proposed (K = {K}), Adam", e.model, e.x, e.y,
+                  lambda K=K: A.k_anonymity_attack(e.model, e.x, e.y, K=K, solver="adam", lr=cfg.adam_lr,
+                                                   iterations=cfg.adam_iterations, generator=seed))
     for solver, r in (("L-BFGS-B, line search on c", runs[first][f"Proposed (K = {K})"]), ("Adam", adam)):
         p_rank = M.rank_pmf(r.probs, e.y)
         solver_rows.append({"solver": solver, "K": K, "MSE / L-BFGS's": float(M.mse(e.x, r.adv).mean()) / lbfgs_mse,
@@ -367,9 +373,9 @@ n_k = len(e0.y) if cfg.explore_n is None else min(cfg.explore_n, len(e0.y))   # 
 x_k, y_k = e0.x[:n_k], e0.y[:n_k]
 with timer(timings, "K sweep"):
     by_k = {K: runs[ds0][f"Proposed (K = {K})"].subset(slice(0, n_k)) if f"Proposed (K = {K})" in runs[ds0] else
-            cache.attack_result(f"kanon_{ds0}", dict(method=f"Proposed (K = {K})", inputs=fingerprint(e0.model, x_k, y_k), **SETTINGS),
-                                lambda K=K: A.k_anonymity_attack(e0.model, x_k, y_k, K=K, search_steps=cfg.lbfgs_search_steps,
-                                                                 iterations=cfg.lbfgs_iterations, generator=seed))
+            attack(ds0, f"Proposed (K = {K})", e0.model, x_k, y_k,
+                   lambda K=K: A.k_anonymity_attack(e0.model, x_k, y_k, K=K, search_steps=cfg.lbfgs_search_steps,
+                                                    iterations=cfg.lbfgs_iterations, generator=seed))
             for K in range(1, 10)}
 k_pmf = {K: M.rank_pmf(r.probs, y_k)[:10] for K, r in by_k.items()}
 print(f"{ds0}, the first {n_k} attacked samples ({profile} profile)")
