@@ -3,12 +3,12 @@
 A run of ``make reproduce PAPER=<paper>`` writes its tables (CSV), figures, claims and provenance to
 ``results/paper/<paper>/``. Where such a run could be measured (on the CPU here, or on a GPU machine),
 its folder is committed: ``results/paper/`` is tracked, the rest of ``results/`` is not. The paper's
-page, run in the quick profile, then shows the stored tables beside its own, labelled
+page, run in the quick profile, then shows the stored tables and figures beside its own, labelled
 "paper profile, measured on <machine> at <commit>", and the front page's scorecard counts the stored
 claims under the paper profile.
 
-:func:`stored_run` reads a stored run; :func:`record_wall_time` adds the papermill wall time of the
-executed notebook to its provenance (``reproduce`` calls it after a run).
+:func:`stored_run` reads a stored run (its tables, figures and claims); :func:`record_wall_time` adds
+the papermill wall time of the executed notebook to its provenance (``reproduce`` calls it after a run).
 """
 from __future__ import annotations
 
@@ -64,6 +64,17 @@ class StoredRun:
             raise FileNotFoundError(f"the stored paper-profile run of {self.paper} ({self.root}) has no {name}.csv; "
                                     "rerun `make reproduce` for it.")
         return pd.read_csv(path, **read_csv)
+
+    def figure(self, name: str):
+        """The stored figure ``<name>.png``, ready to display in a notebook (an ``IPython.display.Image``:
+        the executed page embeds it); an error that names the run if it is not there."""
+        from IPython.display import Image
+
+        path = self.root / f"{name}.png"
+        if not path.is_file():
+            raise FileNotFoundError(f"the stored paper-profile run of {self.paper} ({self.root}) has no {name}.png; "
+                                    "rerun `make reproduce` for it.")
+        return Image(filename=str(path))
 
     def claims(self) -> pd.DataFrame:
         """The run's claim checks (``claims.csv``, as :func:`papers_core.reports.show_claims` writes it)."""

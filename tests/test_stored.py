@@ -24,6 +24,13 @@ def test_a_stored_run_reads_its_tables_claims_and_says_where_it_was_measured(tmp
     assert run.label == "paper profile, measured on x86_64, 2 CPUs, torch threads 1 at 0123456789"
     with pytest.raises(FileNotFoundError, match="no table9.csv"):
         run.table("table9")
+    from PIL import Image
+
+    Image.new("RGB", (4, 3), (200, 10, 10)).save(tmp_path / "fig1.png")
+    shown = run.figure("fig1")      # what a notebook displays: the file's bytes, embedded in the page
+    assert shown.data == (tmp_path / "fig1.png").read_bytes() and shown.format == "png"
+    with pytest.raises(FileNotFoundError, match="demo .* no fig9.png"):
+        run.figure("fig9")
 
 
 def test_no_stored_run_is_none_and_a_quick_run_is_refused(tmp_path):
