@@ -100,14 +100,15 @@ browser:
 # The pages are handed out in this order (each worker starts with two, then takes the next when one
 # finishes), so that the longest, RP-FGSM, shares a worker with one short page and the others balance it:
 # about 1,100 s for each worker here.
+# --durations lists the slowest unit tests and page cells, so that a slow run says where its time went.
 JOBS ?= auto
 PAGE_ORDER := rp_fgsm mat color_variance k_anonymity compare p_fgsm
 PAGES := $(foreach p,$(PAGE_ORDER),book/papers/$(p).ipynb) \
   $(filter-out $(foreach p,$(PAGE_ORDER),book/papers/$(p).ipynb),$(wildcard book/papers/*.ipynb))
 test: env browser
-	$(BIN)/python -m pytest tests --ignore=tests/browser -m "not long"
+	$(BIN)/python -m pytest tests --ignore=tests/browser -m "not long" --durations=15
 	$(INLINE) $(BIN)/python -m pytest -n $(JOBS) --dist loadscope --no-loadscope-reorder --nbval-lax \
-	  --nbval-current-env -p no:randomly $(PAGES)
+	  --nbval-current-env -p no:randomly --durations=6 $(PAGES)
 	$(MAKE) html
 	PAPERS_CORE_BROWSER_TEST=required $(BIN)/python -m pytest -p no:randomly tests/browser
 
