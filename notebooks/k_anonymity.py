@@ -287,7 +287,7 @@ display(show.round(2))
 # A paper-profile run (`make reproduce PAPER=k_anonymity`: the real datasets, all the samples the
 # protocol attacks, the baselines at their authors' settings), where one could be measured, is stored
 # in `results/paper/k_anonymity/` with its provenance and shown here as it was measured, beside the
-# paper's numbers. (Yale numbers only: no Yale image is stored or shown.)
+# paper's numbers, with its Fig. 1. (Yale numbers only: no Yale image is stored or shown.)
 
 # %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
@@ -301,6 +301,11 @@ else:
                                             + ["ASR% (misclassified)", "L2"]]
     st.index.names = [f"dataset ({stored.label})", "method"]
     display(st.round(2))
+
+# %% tags=["hide-input"]
+if stored is not None:
+    print(f"Fig. 1, where the true label ends up ({stored.label})")
+    display(stored.figure("fig1_rank_pmf"))
 
 # %% [markdown]
 # ## The solver

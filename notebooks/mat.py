@@ -479,7 +479,7 @@ display(table1.round(2))
 #
 # A paper-profile run (`make reproduce PAPER=mat`: the real datasets, every candidate strength, the
 # paper's epochs), where one could be measured, is stored in `results/paper/mat/` with its provenance
-# and shown here as it was measured.
+# and shown here as it was measured, with its Fig. 4 (the four schemes across the test strengths).
 
 # %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
@@ -491,6 +491,11 @@ else:
     st = stored.table("table1", header=[0, 1], index_col=0)
     st.index.name = f"dataset ({stored.label})"
     display(st.round(2))
+
+# %% tags=["hide-input"]
+if stored is not None:
+    print(f"Fig. 4, the schemes across the test strengths ({stored.label})")
+    display(stored.figure("fig4_schemes"))
 
 # %% [markdown]
 # ## Sec. 5.3's numbers

@@ -55,10 +55,15 @@ def test_the_wall_time_comes_from_papermill_and_lands_in_the_label(tmp_path):
         record_wall_time(tmp_path / "bare.ipynb", tmp_path)
 
 
+#: the stored figure each page shows beside its own
+STORED_FIGURE = {"k_anonymity": "fig1_rank_pmf", "mat": "fig4_schemes"}
+
+
 @pytest.mark.parametrize("page", ["k_anonymity", "mat"])
 def test_the_executed_pages_show_their_stored_run_as_stored(page):
-    """The quick page shows the stored paper-profile run (its label and its Table 1's numbers), or says
-    that none is stored: the book and results/paper agree."""
+    """The quick page shows the stored paper-profile run (its label, its Table 1's numbers, its main
+    figure, its claims), or says that none is stored: the book and results/paper agree."""
+    import base64
     import math
 
     from papers_core.experiment import repo_root
@@ -74,6 +79,9 @@ def test_the_executed_pages_show_their_stored_run_as_stored(page):
     t1 = run.table("table1") if page == "k_anonymity" else run.table("table1", header=[0, 1], index_col=0)
     numbers = [v for v in t1.select_dtypes("number").to_numpy().ravel() if not math.isnan(v)]
     assert numbers and all(f"{v:.2f}" in text for v in numbers[:20])
+    stored_png = base64.b64encode((run.root / f"{STORED_FIGURE[page]}.png").read_bytes()).decode()
+    assert any(o.get("data", {}).get("image/png", "").replace("\n", "") == stored_png for o in outputs), \
+        f"the {page} page does not show the stored {STORED_FIGURE[page]}.png: re-execute it"
     from papers_core.reports import verdict_counts
 
     claims = run.claims()   # the stored run's claims, counted as the page shows them
