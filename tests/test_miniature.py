@@ -196,7 +196,7 @@ def test_k_anonymity_paper_profile_stores_yale_numbers_and_draws_no_face(tmp_pat
     papermill.execute_notebook(str(ROOT / "notebooks" / "k_anonymity.ipynb"), str(out), cwd=str(ROOT),
                                kernel_name="python3", progress_bar=False,
                                parameters=dict(profile="paper", device="cpu", data_root=str(tmp_path / "data"),
-                                               datasets="yale", yale_size=16, yale_epochs=60, n_attack=6,
+                                               datasets="yale", yale_size=16, yale_epochs=15, n_attack=6,
                                                cw_search_steps=2, cw_iterations=5, lbfgs_search_steps=3,
                                                lbfgs_iterations=20, adam_iterations=10, use_cache=False))
     results = results_dir / "paper" / "k_anonymity"
