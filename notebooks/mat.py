@@ -489,6 +489,7 @@ if stored is None:
           "no paper-profile run is stored yet: `make reproduce PAPER=mat` makes one (see Reproduce)")
 else:
     st = stored.table("table1", header=[0, 1], index_col=0)
+    st = st.rename(columns={"this run (paper)": "stored run"}, level=1)   # as the run wrote its own header
     st.index.name = f"dataset ({stored.label})"
     display(st.round(2))
 
