@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .reports import CLAIMS_KEY, VERDICTS, verdict_counts
+from .reports import CLAIMS_KEY, NO_PAPER_EFFECT, SIZES, VERDICTS, counted, verdict_counts
 
 __all__ = ["collect_claims", "collect_stored", "scorecard_markdown", "update_front_page", "START", "END", "COMPARISON_PAGES"]
 
@@ -55,10 +55,27 @@ def collect_claims(notebooks) -> pd.DataFrame:
             verdict = c.get("verdict") or {"yes": "holds", "no": "does not hold"}.get(c.get("holds"), c.get("holds"))
             rows.append({"page": path.stem, "title": _title(nb, path.stem), "profile": meta["profile"],
                          "git_commit": meta["git_commit"], "verdict": verdict,
-                         **{k: c[k] for k in ("claim", "paper_value", "this_run")}})
+                         **{k: c[k] for k in ("claim", "paper_value", "this_run")}, **_extra(c)})
     if not rows:
         raise ValueError("no notebooks given: pass the executed paper notebooks (book/papers/*.ipynb).")
     return pd.DataFrame(rows)
+
+
+def _extra(c: dict) -> dict:
+    """A claim's size column and flag (claims written before they existed: no paper effect, no flag)."""
+    def text(v, default):
+        return default if v is None or v != v else str(v)
+    return {"paper_effect": text(c.get("paper_effect"), NO_PAPER_EFFECT), "size": text(c.get("size"), NO_PAPER_EFFECT),
+            "flag": text(c.get("flag"), "")}
+
+
+def _counts(g: pd.DataFrame) -> dict:
+    """A page's (or a total's) counts: claims, each verdict of the counted claims, how many of those that
+    hold are at the paper's size or larger, and how many are flagged (undecidable at the profile's N)."""
+    k = counted(g)
+    return {"n": len(g), **verdict_counts(k["verdict"]),
+            "at size": int(((k["verdict"] == "holds") & k["size"].isin(SIZES[:2])).sum()),
+            "flagged": len(g) - len(k)}
 
 
 def collect_stored(notebooks, store=None) -> pd.DataFrame:
@@ -77,7 +94,7 @@ def collect_stored(notebooks, store=None) -> pd.DataFrame:
         for c in run.claims().to_dict(orient="records"):
             rows.append({"page": path.stem, "title": title, "profile": "paper", "git_commit": run.commit,
                          "verdict": c["verdict"], "label": run.label,
-                         **{k: c[k] for k in ("claim", "paper_value", "this_run")}})
+                         **{k: c[k] for k in ("claim", "paper_value", "this_run")}, **_extra(c)})
     return pd.DataFrame(rows)
 
 
@@ -103,30 +120,35 @@ def scorecard_markdown(df: pd.DataFrame, pages_dir: str = "papers") -> str:
     comparison page's verdicts (:data:`COMPARISON_PAGES`) under their own heading."""
     comparison = df[df["page"].isin(COMPARISON_PAGES)]
     df = df[~df["page"].isin(COMPARISON_PAGES)]
-    lines = ["| paper | claims | hold | do not hold | inconclusive | profile | commit |",
-             "|---|---|---|---|---|---|---|"]
+    lines = ["| paper | claims | hold | of which at the paper's size | do not hold | inconclusive | "
+             "flagged, not counted | profile | commit |",
+             "|---|---|---|---|---|---|---|---|---|"]
     totals = {}
     for (page, profile), g in df.groupby(["page", "profile"], sort=False):
-        counts = verdict_counts(g["verdict"])
-        t = totals.setdefault(profile, dict.fromkeys(VERDICTS, 0) | {"n": 0})
-        t.update({v: t[v] + counts[v] for v in VERDICTS}, n=t["n"] + len(g))
-        lines.append(f"| {{doc}}`{_md(g['title'].iloc[0])} <{pages_dir}/{page}>` | {len(g)} | "
-                     + " | ".join(str(counts[v]) for v in VERDICTS) + " | "
-                     f"{profile} | {', '.join(_commit(c) for c in sorted(set(g['git_commit'])))} |")
+        c = _counts(g)
+        t = totals.setdefault(profile, dict.fromkeys(c, 0))
+        t.update({k: t[k] + c[k] for k in c})
+        lines.append(f"| {{doc}}`{_md(g['title'].iloc[0])} <{pages_dir}/{page}>` | {c['n']} | {c['holds']} | "
+                     f"{c['at size']} | {c['does not hold']} | {c['inconclusive']} | {c['flagged']} | "
+                     f"{profile} | {', '.join(_commit(x) for x in sorted(set(g['git_commit'])))} |")
     lines.append("")
     for profile, t in totals.items():
         lines += [f"In all, {'in the stored paper-profile runs' if profile == 'paper' else f'in the {profile} profile'}, "
-                  f"of **{t['n']}** claims, **{t['holds']}** hold, **{t['does not hold']}** do not hold and "
-                  f"**{t['inconclusive']}** are inconclusive (decided against each run's own sampling noise).", ""]
+                  f"of **{t['n']}** claims, **{t['holds']}** hold (**{t['at size']}** of them at the paper's size or "
+                  f"larger), **{t['does not hold']}** do not hold and **{t['inconclusive']}** are inconclusive, "
+                  "decided against each run's own sampling noise and each claim's floor"
+                  + (f"; **{t['flagged']}** are flagged and not counted (the profile's sample size cannot decide "
+                     "them, or a stored run decided them before claims had floors)" if t["flagged"] else "") + ".", ""]
     mark = {"holds": "holds", "does not hold": "**does not hold**", "inconclusive": "*inconclusive*"}
     for page, g in df.groupby("page", sort=False):
         lines += [f"### {_md(g['title'].iloc[0])}", ""]
         for profile, h in g.groupby("profile", sort=False):
             if profile == "paper" and "label" in h and h["label"].notna().any():
                 lines += [f"Stored run ({_md(h['label'].iloc[0])}):", ""]
-            lines += ["| claim | paper's value | this run | verdict |", "|---|---|---|---|"]
+            lines += ["| claim | paper's value | this run | verdict | size vs paper |", "|---|---|---|---|---|"]
             for r in h.itertuples():
-                lines.append(f"| {_md(r.claim)} | {_md(r.paper_value)} | {_md(r.this_run)} | {mark[r.verdict]} |")
+                verdict = mark[r.verdict] + (" (flagged: not counted)" if r.flag else "")
+                lines.append(f"| {_md(r.claim)} | {_md(r.paper_value)} | {_md(r.this_run)} | {verdict} | {_md(r.size)} |")
             lines.append("")
     for page, g in comparison.groupby("page", sort=False):
         counts = verdict_counts(g["verdict"])

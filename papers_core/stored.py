@@ -20,6 +20,11 @@ import pandas as pd
 
 __all__ = ["StoredRun", "stored_run", "record_wall_time", "show_stored_claims", "STORE"]
 
+#: The flag of a stored claim decided before claims had floors (any non-zero difference held) and that
+#: stored no per-image values to re-decide it: the page shows it, the scorecard does not count it.
+OLD_RULES = ("decided before claims had floors (a difference of any size held) and stored no per-image values: "
+             "not counted; rerun `make reproduce` to re-decide it")
+
 #: Where paper-profile runs are written, relative to the repository root.
 STORE = Path("results") / "paper"
 
@@ -76,9 +81,26 @@ class StoredRun:
                                     "rerun `make reproduce` for it.")
         return Image(filename=str(path))
 
+    @property
+    def redecided(self) -> bool:
+        """Whether the run stored the per-image values behind its claims (``claims_values.npz``), so that
+        :meth:`claims` decides them by today's rules rather than showing them as the run decided them."""
+        from .reports import VALUES_FILE
+
+        return (self.root / VALUES_FILE).is_file()
+
     def claims(self) -> pd.DataFrame:
-        """The run's claim checks (``claims.csv``, as :func:`papers_core.reports.show_claims` writes it)."""
-        return self.table("claims", index_col=0)
+        """The run's claim checks: re-decided by today's rules from the per-image values the run stored
+        (:func:`papers_core.reports.redecide`), or, for a run that stored none, ``claims.csv`` as
+        :func:`papers_core.reports.show_claims` wrote it."""
+        from .reports import VALUES_FILE, claims_table, redecide
+
+        if self.redecided:
+            return claims_table(redecide(self.root / VALUES_FILE), self.paper, "paper")
+        df = self.table("claims", index_col=0)
+        if "floor" not in df:   # decided before claims had floors and paper effects: shown, not counted
+            df["flag"] = OLD_RULES
+        return df
 
 
 def stored_run(paper: str, root: str | Path | None = None) -> StoredRun | None:
@@ -122,7 +144,7 @@ def show_stored_claims(paper: str, profile: str, root: str | Path | None = None)
     (:func:`papers_core.scorecard.collect_stored`), so they are never counted twice."""
     from IPython.display import display
 
-    from .reports import verdict_counts
+    from .reports import claims_display, verdict_counts
 
     if profile != "quick":
         print("this page is the paper-profile run: its claims are the ones above")
@@ -136,9 +158,12 @@ def show_stored_claims(paper: str, profile: str, root: str | Path | None = None)
     if missing:
         raise ValueError(f"{run.root / 'claims.csv'} lacks the columns {sorted(missing)}: it was not written by "
                          "papers_core.reports.show_claims; rerun `make reproduce` for it.")
-    shown = df.set_index("claim")[["paper_value", "this_run", "verdict", "margin"]]
-    shown = shown.rename(columns={"this_run": "stored run", "margin": "decided on"})
+    shown = claims_display(df).rename(columns={"this run": "stored run", "run's effect [95 % interval]":
+                                               "stored run's effect [95 % interval]"})
     shown.index.name = f"claim ({run.label})"
-    print(f"{run.label}: {len(df)} claims, " + ", ".join(f"{k} {v}" for v, k in verdict_counts(df["verdict"]).items()))
+    how = ("re-decided by today's rules from the per-image values it stored" if run.redecided else
+           "as the run decided them (it stored no per-image values: rerun `make reproduce` to re-decide them)")
+    print(f"{run.label}: {len(df)} claims, " + ", ".join(f"{k} {v}" for v, k in verdict_counts(df["verdict"]).items())
+          + f"; {how}")
     display(shown)
     return shown

@@ -51,7 +51,8 @@ def test_show_claims_displays_the_table_with_its_metadata(tmp_path, monkeypatch)
     (table, meta), = shown
     assert list(table.index) == ["a holds", "b fails", "c unclear"]
     assert list(table["verdict"]) == ["holds", "does not hold", "inconclusive"]
-    assert list(table["decided on"]) == ["point estimate only (no noise margin)"] * 2 + ["[1, 5]"]
+    assert list(table["run's effect [95 % interval]"]) == ["point estimate only (no noise margin)"] * 2 + ["[1, 5]"]
+    assert list(table["size vs paper"]) == ["-"] * 3 and "flag" not in table   # no flagged claim: no flag column
     m = meta[CLAIMS_KEY]
     assert m["paper"] == "demo" and m["profile"] == "quick" and m["git_commit"] == results.provenance["git_commit"]
     assert [c["verdict"] for c in m["claims"]] == ["holds", "does not hold", "inconclusive"]
@@ -70,12 +71,25 @@ def test_scorecard_collects_each_pages_claims_in_order(tmp_path):
     df = scorecard.collect_claims([b, a])
     assert list(df["page"]) == ["b", "a", "a", "a"] and list(df["title"]) == ["Demo paper"] + ["Paper A"] * 3
     md = scorecard.scorecard_markdown(df)
-    assert "{doc}`Demo paper <papers/b>` | 1 | 1 | 0 | 0 | paper | `def456` (with uncommitted changes) |" in md
-    assert "{doc}`Paper A <papers/a>` | 3 | 1 | 1 | 1 | quick | `abc123` |" in md
-    assert "in the quick profile, of **3** claims, **1** hold, **1** do not hold and **1** are inconclusive" in md
+    assert "{doc}`Demo paper <papers/b>` | 1 | 1 | 0 | 0 | 0 | 0 | paper | `def456` (with uncommitted changes) |" in md
+    assert "{doc}`Paper A <papers/a>` | 3 | 1 | 0 | 1 | 1 | 0 | quick | `abc123` |" in md
+    assert ("in the quick profile, of **3** claims, **1** hold (**0** of them at the paper's size or larger), "
+            "**1** do not hold and **1** are inconclusive") in md
     assert "in the stored paper-profile runs, of **1** claims, **1** hold" in md
-    assert r"| x \< y \| z | 1 | 2 | holds |" in md and r"| \*bold\* | 1 | 2 | **does not hold** |" in md
-    assert "| u | 1 | 2 | *inconclusive* |" in md
+    assert r"| x \< y \| z | 1 | 2 | holds | - |" in md and r"| \*bold\* | 1 | 2 | **does not hold** | - |" in md
+    assert "| u | 1 | 2 | *inconclusive* | - |" in md
+
+
+def test_the_scorecard_counts_claims_at_the_papers_size_and_leaves_flagged_ones_out(tmp_path):
+    at = {**_claim("at size", True), "size": "at the paper's size"}
+    larger = {**_claim("larger", True), "size": "larger than the paper's"}
+    sign = {**_claim("sign only", True), "size": "smaller than the paper's"}
+    flagged = {**_claim("N cannot decide", True), "verdict": "inconclusive", "flag": "cannot hold on 250 images"}
+    a = _executed_notebook(tmp_path / "a.ipynb", [at, larger, sign, flagged], title="Paper A")
+    md = scorecard.scorecard_markdown(scorecard.collect_claims([a]))
+    assert "{doc}`Paper A <papers/a>` | 4 | 3 | 2 | 0 | 0 | 1 | quick | `abc123` |" in md
+    assert "**3** hold (**2** of them at the paper's size or larger)" in md and "**1** are flagged and not counted" in md
+    assert "| N cannot decide | 1 | 2 | *inconclusive* (flagged: not counted) | - |" in md
 
 
 def test_scorecard_puts_the_comparison_under_its_own_heading_and_out_of_the_papers_totals(tmp_path):
@@ -104,10 +118,11 @@ def test_the_scorecard_shows_a_stored_paper_profile_run_beside_the_quick_page(tm
     page.write_text(f"{scorecard.START}\n{scorecard.END}\n")
     assert scorecard.update_front_page(page, [nb], store=tmp_path / "store") is True
     text = page.read_text()
-    assert "{doc}`Paper D <papers/demo>` | 1 | 1 | 0 | 0 | quick | `abc123` |" in text
-    assert "{doc}`Paper D <papers/demo>` | 1 | 0 | 1 | 0 | paper | `feedbeef00` |" in text
+    assert "{doc}`Paper D <papers/demo>` | 1 | 1 | 0 | 0 | 0 | 0 | quick | `abc123` |" in text
+    # a stored run decided before claims had floors, without per-image values: shown, flagged, not counted
+    assert "{doc}`Paper D <papers/demo>` | 1 | 0 | 0 | 0 | 0 | 1 | paper | `feedbeef00` |" in text
     assert "Stored run (paper profile, measured on x86\\_64, 2 CPUs at feedbeef00, 2.0 h):" in text
-    assert text.index("| quick claim |") < text.index("Stored run") < text.index("| paper claim | 1 | 9 | **does not hold** |")
+    assert text.index("| quick claim |") < text.index("Stored run") < text.index("| paper claim | 1 | 9 | **does not hold** (flagged: not counted) | - |")
     # without a stored run, the paper profile is simply absent
     assert scorecard.collect_stored([nb], tmp_path / "nothing").empty
 

@@ -38,7 +38,7 @@ def test_a_one_image_difference_is_inconclusive():
     b = np.ones(497)
     a[:13] = 0                      # 484 / 497 = 97.4 %
     b[:14] = 0                      # 483 / 497 = 97.2 %
-    c = compare_claim("A beats B", "-", a, b)
+    c = compare_claim("A beats B", "-", a, b, by=0.0)
     assert c.holds == "inconclusive" and "497 images" in c.margin
 
 
@@ -46,11 +46,11 @@ def test_a_clear_difference_holds_and_the_reverse_does_not():
     rng = np.random.default_rng(0)
     a = (rng.random(200) < 0.8).astype(float)
     b = (rng.random(200) < 0.4).astype(float)
-    assert compare_claim("A misleads more", "-", a, b).holds == "holds"
-    assert compare_claim("B misleads more", "-", b, a).holds == "does not hold"
-    assert compare_claim("A misleads less", "-", a, b, direction="below").holds == "does not hold"
+    assert compare_claim("A misleads more", "-", a, b, by=0.0).holds == "holds"
+    assert compare_claim("B misleads more", "-", b, a, by=0.0).holds == "does not hold"
+    assert compare_claim("A misleads less", "-", a, b, direction="below", by=0.0).holds == "does not hold"
     with pytest.raises(ValueError, match="image by image"):
-        compare_claim("x", "-", a, b[:10])
+        compare_claim("x", "-", a, b[:10], by=0.0)
 
 
 def test_bound_claims_use_the_exact_interval_for_rates():
@@ -80,13 +80,13 @@ def test_k_bound_fails_for_a_no_op_and_an_overshooting_attack_and_holds_for_a_un
 def test_unpaired_comparison_for_different_image_sets():
     rng = np.random.default_rng(3)
     a, b = (rng.random(300) < 0.7).astype(float), (rng.random(500) < 0.3).astype(float)
-    assert compare_claim("A above B", "-", a, b, paired=False).holds == "holds"
-    assert "independent bootstrap, 300 and 500 images" in compare_claim("x", "-", a, b, paired=False).margin
+    assert compare_claim("A above B", "-", a, b, paired=False, by=0.0).holds == "holds"
+    assert "independent bootstrap, 300 and 500 images" in compare_claim("x", "-", a, b, paired=False, by=0.0).margin
     assert compare_claim("A at most 2 points below B", "-", b[:300], b[:300], by=-0.02).holds == "holds"
 
 
 def test_claims_on_no_images_are_inconclusive():
-    assert compare_claim("x", "-", np.array([]), np.array([])).holds == "inconclusive"
+    assert compare_claim("x", "-", np.array([]), np.array([]), by=0.0).holds == "inconclusive"
     assert bound_claim("x", "-", np.array([]), 0.5).holds == "inconclusive"
 
 
@@ -124,3 +124,106 @@ def test_a_whole_set_statistic_is_decided_on_its_bootstrap_interval():
                                direction="below")
     lo, hi = (float(v) for v in distinct.margin.split("]")[0].strip("[").split(","))
     assert lo <= 1.0 <= hi and distinct.verdict == "does not hold"   # all 200 distinct: 1.0, not about 0.63
+
+
+# ------------------------------------------------------------------ effect sizes, floors, decidability
+from papers_core.reports import (Floor, bootstrap_means, claims_table, counted, decidable_bound, redecide,  # noqa: E402
+                                 save_claim_values, size_counts, size_vs_paper)
+
+
+def test_the_bootstrap_matches_the_normal_closed_form_and_scipy():
+    """One bootstrap for every interval: on 4000 normal values its percentile interval of the mean is the
+    closed form mean +- 1.96 s / sqrt(n) to within Monte Carlo error, and scipy's percentile bootstrap
+    agrees; a paired comparison's interval is exactly the bootstrap of the per-image difference."""
+    from scipy.stats import bootstrap, norm
+
+    rng = np.random.default_rng(7)
+    v = rng.normal(3.0, 2.0, 4000)
+    half = norm.ppf(0.975) * v.std(ddof=1) / np.sqrt(v.size)
+    lo, hi = bootstrap_ci(v)
+    assert lo == pytest.approx(v.mean() - half, abs=0.15 * half)
+    assert hi == pytest.approx(v.mean() + half, abs=0.15 * half)
+    ref = bootstrap((v,), np.mean, method="percentile", n_resamples=4000, random_state=1).confidence_interval
+    assert (lo, hi) == pytest.approx((ref.low, ref.high), abs=0.15 * half)
+    a, b = rng.normal(1.0, 1.0, 300), rng.normal(0.8, 1.0, 300)
+    c = compare_claim("a above b", "-", a, b, by=0.0, scale=1.0, unit="", digits=6)
+    lo_d, hi_d = bootstrap_ci(a - b)
+    assert f"[{lo_d:.6f}, {hi_d:.6f}]" in c.margin
+    ma, mb = bootstrap_means(a, b, paired=False, n_boot=4000)
+    assert ma.std() == pytest.approx(a.std() / np.sqrt(a.size), rel=0.1)   # independent resamples of each
+    with pytest.raises(ValueError, match="paired"):
+        bootstrap_means(a, b[:10])
+
+
+def test_a_tiny_significant_effect_below_its_floor_does_not_hold():
+    """The MAT case: +0.1 point on 10,000 images is significant, and below a 1-point floor."""
+    rng = np.random.default_rng(0)
+    b = (rng.random(10000) < 0.989).astype(float)
+    a = b.copy()
+    a[np.flatnonzero(a == 0)[:12]] = 1.0                 # 12 more correct images: +0.12 point
+    assert compare_claim("A above B", "-", a, b, by=0.0).holds == "holds"   # the old rule: any difference
+    c = compare_claim("A above B", "-", a, b, by=Floor(0.01, "practical floor: 1 point"))
+    assert c.holds == "does not hold" and "practical floor" in c.floor
+    with pytest.raises(ValueError, match="floor"):
+        compare_claim("A above B", "-", a, b)            # no floor: the claim must say one
+
+
+def test_a_share_of_the_papers_effect_sets_the_floor_and_the_size_column():
+    rng = np.random.default_rng(1)
+    b = (rng.random(2000) < 0.70).astype(float)
+    a = np.where(rng.random(2000) < 0.2, 1.0, b)          # about +6 points
+    sub = Floor(share=0.5, source="'substantially': half the paper's gap")
+    at = compare_claim("A substantially above B", "-", a, b, by=sub, paper=(76.0, 70.0))
+    assert at.holds == "holds" and at.size == "at the paper's size" and at.paper_effect == "+6.0%"
+    small = compare_claim("A substantially above B", "-", a, b, by=sub, paper=(90.0, 70.0))   # paper: +20
+    assert small.holds == "does not hold" and small.size == "smaller than the paper's"
+    big = compare_claim("A above B", "-", a, b, by=0.005, paper=(71.0, 70.0), tol=0.0)
+    assert big.holds == "holds" and big.size == "larger than the paper's"
+    with pytest.raises(ValueError, match="share of the paper's effect"):
+        compare_claim("x", "-", a, b, by=sub)
+    assert size_vs_paper(None, 0.0, 1.0, "above") == "-"
+    assert size_vs_paper(-0.05, -0.2, -0.1, "below") == "larger than the paper's"    # further below than the paper
+    assert size_vs_paper(-0.5, -0.2, -0.1, "below") == "smaller than the paper's"
+
+
+def test_a_ratio_effect_against_the_papers_relative_gap():
+    """K-anonymity's 'K = 1 has a lower MSE than L-BFGS': the paper's gap is 1.87 vs 2.42 (-23 %); a run
+    2.3 % lower holds in sign only against a 0 floor and does not hold against a 10 % floor."""
+    rng = np.random.default_rng(2)
+    lbfgs = rng.gamma(4.0, 1e-3, 1000)
+    k1 = lbfgs * 0.977
+    sign_only = compare_claim("K=1 lower", "-", k1, lbfgs, direction="below", effect="ratio", by=0.0,
+                              paper=(1.87, 2.42))
+    assert sign_only.holds == "holds" and sign_only.size == "smaller than the paper's"
+    assert sign_only.paper_effect == "-22.7%"
+    assert compare_claim("K=1 lower", "-", k1, lbfgs, direction="below", effect="ratio", by=0.10,
+                         paper=(1.87, 2.42)).holds == "does not hold"
+
+
+def test_a_claim_that_n_cannot_decide_is_flagged_and_not_counted():
+    assert decidable_bound(250, "below") == pytest.approx(1 - 0.025 ** (1 / 250))
+    flagged = bound_claim("top-1 below 1 %", "0.00 %", np.zeros(250), 0.01, direction="below")
+    assert flagged.holds == "inconclusive" and "cannot hold on 250 images" in flagged.flag and "1.46" in flagged.flag
+    fine = bound_claim("top-1 below 1 %", "0.00 %", np.zeros(500), 0.01, direction="below")
+    assert fine.holds == "holds" and fine.flag == ""
+    df = claims_table([flagged, fine], "p", "quick")
+    assert len(counted(df)) == 1 and size_counts(df) == {"holds at size": 0, "with paper effect": 0}
+
+
+def test_stored_values_re_decide_a_run_without_its_attacks(tmp_path):
+    """A run's per-image values are stored beside its claims; a rule change re-decides them: here the
+    stored claim is rebuilt exactly, and a page's own override (two schemes that are one model) stays."""
+    rng = np.random.default_rng(4)
+    a, b = (rng.random(400) < 0.7).astype(float), (rng.random(400) < 0.5).astype(float)
+    claims = [compare_claim("A above B", "70 vs 50", a, b, by=Floor(0.01, "practical"), paper=(70.0, 50.0)),
+              bound_claim("A above 60 %", "-", a, 0.6),
+              rank_bound_claim("K = 5 spreads", "-", 2 + np.arange(90) % 5, 5),
+              compare_claim("B above A", "-", b, a, by=0.0)]
+    claims[3].holds = "inconclusive"                      # the page's override
+    from papers_core.reports import Claim
+    claims.append(Claim("a setting", "-", "-", True))     # no per-image values
+    save_claim_values(claims, tmp_path)
+    again = redecide(tmp_path / "claims_values.npz")
+    assert [c.holds for c in again] == [c.holds for c in claims]
+    assert again[0] == claims[0] and again[1] == claims[1] and again[2] == claims[2]
+    assert again[3].holds == "inconclusive" and again[4] == claims[4]

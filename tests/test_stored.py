@@ -106,7 +106,8 @@ def test_a_quick_page_shows_the_stored_claims_under_the_runs_label(tmp_path, cap
     assert "paper profile, measured on x86_64, 2 CPUs, torch threads 1 at 0123456789: 2 claims, " \
            "1 holds, 1 does not hold, 0 inconclusive" in out
     assert shown.index.name.endswith("at 0123456789)") and shown.loc["K = 1 beats L-BFGS", "verdict"] == "does not hold"
-    assert list(shown.columns) == ["paper_value", "stored run", "verdict", "decided on"]
+    assert list(shown.columns) == ["paper's value", "stored run", "stored run's effect [95 % interval]", "verdict", "flag"]
+    assert shown["flag"].str.startswith("decided before claims had floors").all()   # old rules: not counted
     assert show_stored_claims("demo", "paper", root) is None
     assert "this page is the paper-profile run" in capsys.readouterr().out
     assert show_stored_claims("demo", "quick", tmp_path / "none") is None
@@ -114,3 +115,31 @@ def test_a_quick_page_shows_the_stored_claims_under_the_runs_label(tmp_path, cap
     pd.DataFrame([{"claim": "c", "verdict": "holds"}]).to_csv(root / "claims.csv")
     with pytest.raises(ValueError, match="lacks the columns"):
         show_stored_claims("demo", "quick", root)
+
+
+def test_a_run_that_stored_its_per_image_values_is_re_decided_by_todays_rules(tmp_path, monkeypatch, capsys):
+    """The run stored its claims' per-image values: the page and the scorecard show them decided by the
+    rules in force (here a floor that a later commit raised), not as the run decided them."""
+    import numpy as np
+
+    from papers_core import reports
+    from papers_core.reports import Floor, claims_table, compare_claim, save_claim_values
+    from papers_core.stored import show_stored_claims
+
+    root = _run(tmp_path)
+    b = (np.random.default_rng(0).random(5000) < 0.9).astype(float)
+    a = b.copy()
+    a[np.flatnonzero(a == 0)[:25]] = 1.0                  # +0.5 point on 5000 images
+    claims = [compare_claim("A beats B", "97.36 vs 95.76", a, b, by=Floor(0.0, "no floor then"), paper=(97.36, 95.76))]
+    claims_table(claims, "demo", "paper").to_csv(root / "claims.csv")
+    save_claim_values(claims, root)
+    run = stored_run("demo", root)
+    assert run.redecided and run.claims()["verdict"].tolist() == ["holds"]
+    assert run.claims()["size"].tolist() == ["smaller than the paper's"] and run.claims()["paper_effect"][0] == "+1.6%"
+    real = reports.compare_claim     # a later rule: every floor at least one point
+    monkeypatch.setattr(reports, "compare_claim",
+                        lambda *a, by, **kw: real(*a, by=Floor(max(by.value, 0.01), "raised"), **kw))
+    assert run.claims()["verdict"].tolist() == ["does not hold"]
+    shown = show_stored_claims("demo", "quick", root)
+    assert shown["verdict"].tolist() == ["does not hold"]
+    assert "re-decided by today's rules from the per-image values it stored" in capsys.readouterr().out
