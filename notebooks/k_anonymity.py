@@ -76,7 +76,7 @@ from papers_core import metrics as M
 from papers_core import explore
 from papers_core.experiment import fingerprint, notebook_setup, timer
 from papers_core.models import freeze
-from papers_core.reports import bound_claim, compare_claim, rank_bound_claim, show_claims
+from papers_core.reports import Floor, bound_claim, compare_claim, rank_bound_claim, rank_slack, show_claims, show_floors
 from papers_core.stored import show_stored_claims, stored_run
 from papers_core.zoo import kanon_classifier
 
@@ -424,11 +424,17 @@ print("results in", results.root.relative_to(ROOT), "| commit", results.provenan
 # the whole 95 % interval of the tested quantity is on the claimed side, **does not hold** when it is on
 # the other side, **inconclusive** otherwise. Comparisons of two methods use a paired bootstrap over the
 # attacked samples (the same images under both); rates use the exact binomial interval. Condition (5)
-# needs two things: the mass on ranks $2 \dots K+1$ at least $1 - $ slack, the slack from $N$ alone (4.0 %
-# for $N = 90$, 6.0 % for the quick profile's $N = 60$: so an attack that does nothing, or overshoots past rank $K + 1$, fails), and no rank
-# $j$ significantly above $1/K$. The perturbation and SSIM claims compare per-image MSE and SSIM (MS-SSIM
-# on the RGB dataset) on the samples where both methods met their goal (a failed attack leaves the image
-# unchanged); "very close to L-BFGS" is read as no more than 2 points below it.
+# needs two things: the mass on ranks $2 \dots K+1$ at least $1 - $ slack, the slack from $N$ alone (printed
+# below for this run's $N$: so an attack that does nothing, or overshoots past rank $K + 1$, fails), and
+# no rank $j$ significantly above $1/K$. The perturbation and SSIM claims compare per-image MSE and SSIM
+# (MS-SSIM on the RGB dataset) on the samples where both methods met their goal (a failed attack leaves
+# the image unchanged). MSE is compared as a ratio (the paper's MSE units differ by dataset), SSIM as a
+# difference in points.
+#
+# A comparison holds only when its whole interval clears the claim's **floor**: "very close to L-BFGS"
+# is read as no more than 2 points below it; where the paper states no size, the page's floors of
+# practical relevance apply (the table below). Beside the run's effect stands the paper's, from its
+# Table 1, and whether the run's effect is at the paper's size, larger, or smaller.
 
 # %% tags=["hide-input"]
 ds_list = list(runs)
@@ -441,6 +447,21 @@ for ds in ds_list:
         per_image[(ds, m)] = dict(mse=M.mse(x, r.adv).cpu().numpy(), ssim=sim(x, r.adv).cpu().numpy(),
                                   rank=M.label_ranks(r.probs, y).cpu().numpy(),
                                   met=(r.satisfied if hasattr(r, "satisfied") else r.success).cpu().numpy())
+MSE_FLOOR = Floor(0.05, "the page's floor of practical relevance: 5 % of the MSE")
+SSIM_FLOOR = Floor(0.005, "the page's floor of practical relevance")
+CLOSE = Floor(-0.02, "'very close, or even increased': at most 2 points below")
+show_floors([("MSE ratio", MSE_FLOOR, 100, " %"), ("SSIM difference", SSIM_FLOOR, 100, " points"),
+             ("'very close' (SSIM)", CLOSE, 100, " points")])
+for ds in ds_list:
+    print(f"{ds}: slack on the rank mass from N = {len(per_image[(ds, METHODS[0])]['rank'])}: "
+          f"{100 * rank_slack(len(per_image[(ds, METHODS[0])]['rank'])):.1f} %")
+
+
+def t1(ds, m, col):
+    """The paper's Table 1 value of method ``m`` on ``ds`` (column ``col``: ASR%, SSIM or MSE)."""
+    return float(paper.loc[(paper.dataset == ds) & (paper.method == m), col].iloc[0])
+
+
 claims = []
 for K in (5, 9):
     for ds in ds_list:
@@ -454,15 +475,19 @@ for ds in ds_list:
 for ds in ds_list:
     worst_m = min(METHODS, key=lambda m: per_image[(ds, m)]["met"].mean())
     claims.append(bound_claim(f"{ds}: every method meets its goal on at least 90 % of the samples (the lowest, {worst_m})",
-                              "91.34 % or more", per_image[(ds, worst_m)]["met"], 0.9))
+                              "91.34 % or more", per_image[(ds, worst_m)]["met"], 0.9,
+                              paper=t1(ds, worst_m, "ASR%") if ds in set(paper.dataset) else None, tol=0.01))
+
+
 def pair(ds, m1, m2, key):
     """The two methods' per-image values on the samples where both met their goal."""
     both = per_image[(ds, m1)]["met"] & per_image[(ds, m2)]["met"]
     return per_image[(ds, m1)][key][both], per_image[(ds, m2)][key][both]
 
 
-paper_mse = {"MNIST": "1.87 < 2.42", "CIFAR10": "1.65 < 5.35", "Yale": "1.59 < 5.97"}
-paper_ssim = {"MNIST": "84.64 (next 80.35)", "CIFAR10": "99.99 (tied)", "Yale": "98.05 (next 97.87)"}
+def paper_pair(ds, m1, m2, col):
+    """The paper's two Table 1 values, where it has the dataset."""
+    return (t1(ds, m1, col), t1(ds, m2, col)) if ds in set(paper.dataset) else None
 
 
 def mse_units(ds):
@@ -473,20 +498,30 @@ def mse_units(ds):
 
 for ds in ds_list:
     mse_scale, mse_unit = mse_units(ds)
-    claims.append(compare_claim(f"{ds}: K = 1 has a lower MSE than L-BFGS", paper_mse.get(ds, "-"),
-                                *pair(ds, "Proposed (K = 1)", "L-BFGS", "mse"), names=("K=1", "L-BFGS"),
-                                direction="below", scale=mse_scale, unit=mse_unit, digits=2))
-    best_other = max(METHODS[:3], key=lambda m: pair(ds, m, "Proposed (K = 1)", "ssim")[0].mean())
+    k1 = "Proposed (K = 1)"
+    mse_pair = paper_pair(ds, k1, "L-BFGS", "MSE")
+    claims.append(compare_claim(f"{ds}: K = 1 has a lower MSE than L-BFGS",
+                                f"{mse_pair[0]:.2f} < {mse_pair[1]:.2f}" if mse_pair else "-",
+                                *pair(ds, k1, "L-BFGS", "mse"), names=("K=1", "L-BFGS"),
+                                direction="below", effect="ratio", by=MSE_FLOOR, paper=mse_pair,
+                                scale=mse_scale, unit=mse_unit, digits=2))
+    best_other = max(METHODS[:3], key=lambda m: pair(ds, m, k1, "ssim")[0].mean())
+    paper_best = max(METHODS[:3], key=lambda m: t1(ds, m, "SSIM")) if ds in set(paper.dataset) else None
     claims.append(compare_claim(f"{ds}: K = 1 gives the most similar images (SSIM above the best baseline, {best_other})",
-                                paper_ssim.get(ds, "-"), *pair(ds, "Proposed (K = 1)", best_other, "ssim"),
-                                names=("K=1", best_other), direction="above", unit=""))
+                                (f"{t1(ds, k1, 'SSIM'):.2f} (next {t1(ds, paper_best, 'SSIM'):.2f}, {paper_best})"
+                                 if paper_best else "-"), *pair(ds, k1, best_other, "ssim"),
+                                names=("K=1", best_other), direction="above", unit="", by=SSIM_FLOOR,
+                                paper=paper_pair(ds, k1, best_other, "SSIM")))
     for K in (5, 9):
+        kk = f"Proposed (K = {K})"
         claims.append(compare_claim(f"{ds}: K = {K}'s SSIM is close to or above L-BFGS's (at most 2 points below)",
-                                    "'very close, or even increased'", *pair(ds, f"Proposed (K = {K})", "L-BFGS", "ssim"),
-                                    names=(f"K={K}", "L-BFGS"), direction="above", by=-0.02, unit=""))
+                                    "'very close, or even increased'", *pair(ds, kk, "L-BFGS", "ssim"),
+                                    names=(f"K={K}", "L-BFGS"), direction="above", by=CLOSE, unit="",
+                                    paper=paper_pair(ds, kk, "L-BFGS", "SSIM")))
         claims.append(compare_claim(f"{ds}: K = {K} adds more perturbation than K = 1", "MSE K=5, K=9 > K=1 on all three",
-                                    *pair(ds, f"Proposed (K = {K})", "Proposed (K = 1)", "mse"),
-                                    names=(f"K={K}", "K=1"), direction="above", scale=mse_scale, unit=mse_unit, digits=2))
+                                    *pair(ds, kk, k1, "mse"), names=(f"K={K}", "K=1"), direction="above",
+                                    effect="ratio", by=MSE_FLOOR, paper=paper_pair(ds, kk, k1, "MSE"),
+                                    scale=mse_scale, unit=mse_unit, digits=2))
 
 # %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
