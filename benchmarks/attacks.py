@@ -374,14 +374,14 @@ def run(quick: bool, attacks, libraries, device) -> dict:
     info = machine()  # at the start: the commit whose code is measured
     for name, model, shape, batches in build_models(quick):
         model = model.to(device)
-        num_classes = model(torch.zeros((1,) + shape, device=device)).shape[1]
-        wrappers = make_wrappers(model, shape, num_classes, device)
+        n_classes = model(torch.zeros((1,) + shape, device=device)).shape[1]
+        wrappers = make_wrappers(model, shape, n_classes, device)
         for batch in batches:
             g = torch.Generator().manual_seed(1)
             x = torch.rand((batch,) + shape, generator=g).to(device)
             with torch.no_grad():
                 y = model(x).argmax(1)
-            t = (y + 1) % num_classes
+            t = (y + 1) % n_classes
             if batch == max(batches):
                 agreement += agree(name, model, x, y, t, libraries, wrappers, device)
             for attack in attacks:

@@ -134,3 +134,63 @@ def test_lenet_input_gradient_attacks_run_in_batches_without_weight_gradients():
     y = net(x).argmax(1)
     bim(net, x, y, iterations=2)
     assert all(p.grad is None for p in net.parameters())
+
+
+def _full_pair_search(alpha, beta, domain, increase, max_candidates):
+    """JSMA's pair search over every D x D pair (papers_core before the Pareto pruning): the reference."""
+    n, d = alpha.shape
+    if not increase:
+        alpha, beta = -alpha, -beta
+    cand = None
+    if d > max_candidates:
+        score = (alpha - beta).masked_fill(~domain, float("-inf"))
+        cand = score.topk(max_candidates, dim=1).indices
+        alpha, beta, domain = alpha.gather(1, cand), beta.gather(1, cand), domain.gather(1, cand)
+    k = alpha.shape[1]
+    a = alpha.masked_fill(~domain, float("-inf"))
+    score = (a[:, :, None] + a[:, None, :]).clamp_min(0.0) * (beta[:, :, None] + beta[:, None, :])
+    score.diagonal(dim1=1, dim2=2).zero_()
+    value, best = score.flatten(1).min(1)
+    p, q = best // k, best % k
+    if cand is not None:
+        p, q = cand.gather(1, p[:, None]).squeeze(1), cand.gather(1, q[:, None]).squeeze(1)
+    return p, q, value < 0
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_jsma_pareto_pair_search_equals_the_full_search(seed):
+    """The pruned search returns the full search's pair (the first best one, ties included) and the same
+    'found', on random gradients, on gradients with many exact ties (rounded), and for both signs."""
+    from papers_core.attacks.jsma import _best_pairs
+
+    g = torch.Generator().manual_seed(seed)
+    n, d = 16, 300
+    alpha, beta = torch.randn(n, d, generator=g), torch.randn(n, d, generator=g)
+    if seed % 2:                                      # coarse values: exact ties in both coordinates
+        alpha, beta = (alpha * 2).round() / 2, (beta * 2).round() / 2
+    if seed % 4 == 3:                                 # anti-correlated: long Pareto fronts
+        beta = -alpha + 0.1 * beta
+    domain = torch.rand(n, d, generator=g) < 0.8
+    domain[0] = False                                 # no feature left
+    domain[1, 2:] = False                             # one pair left
+    alpha[2] = -alpha[2].abs()                        # no valid pair
+    for increase in (True, False):
+        for mc in (1024, 64):
+            ours = _best_pairs(alpha, beta, domain, increase, mc)
+            ref = _full_pair_search(alpha, beta, domain, increase, mc)
+            assert torch.equal(ours[2], ref[2])
+            f = ref[2]
+            assert torch.equal(ours[0][f], ref[0][f]) and torch.equal(ours[1][f], ref[1][f])
+
+
+def test_jsma_images_are_those_of_the_full_pair_search(model, batch, monkeypatch):
+    """The whole attack, on a trained LeNet-5's batch: identical images with the pruned search."""
+    import sys
+
+    J = sys.modules["papers_core.attacks.jsma"]    # the module (the package exports the function by this name)
+    x, y = batch[0][:8], batch[1][:8]              # the reference's full D x D search is slow: 8 images
+    t = (y + 1) % 10
+    ours = jsma(model, x, targets=t, gamma=0.1)
+    monkeypatch.setattr(J, "_best_pairs", _full_pair_search)
+    ref = jsma(model, x, targets=t, gamma=0.1)
+    assert torch.equal(ours.adv, ref.adv) and torch.equal(ours.iterations, ref.iterations)
