@@ -76,7 +76,8 @@ from papers_core import metrics as M
 from papers_core import explore
 from papers_core.experiment import fingerprint, notebook_setup, timer
 from papers_core.models import freeze
-from papers_core.reports import Floor, bound_claim, compare_claim, rank_bound_claim, rank_slack, show_claims, show_floors
+from papers_core.reports import (Floor, bound_claim, compare_claim, decidable_bound, rank_bound_claim, rank_slack,
+                                 show_claims, show_floors)
 from papers_core.stored import show_stored_claims, stored_run
 from papers_core.zoo import kanon_classifier
 
@@ -284,10 +285,13 @@ display(show.round(2))
 # %% [markdown]
 # ### Table 1 at the paper's scale (a stored run)
 #
-# A paper-profile run (`make reproduce PAPER=k_anonymity`: the real datasets, all the samples the
-# protocol attacks, the baselines at their authors' settings), where one could be measured, is stored
-# in `results/paper/k_anonymity/` with its provenance and shown here as it was measured, beside the
-# paper's numbers, with its Fig. 1. (Yale numbers only: no Yale image is stored or shown.)
+# A paper-profile run (`make reproduce PAPER=k_anonymity`: the real datasets, the attacks and baselines
+# at the paper's and their authors' settings, on `n_attack` of the training samples the paper attacks),
+# where one could be measured, is stored in `results/paper/k_anonymity/` with its provenance and shown
+# here as it was measured, beside the paper's numbers, with its Fig. 1. The stored run is MNIST only,
+# on 1000 of its 60,000 training samples: CIFAR-10's MobileNetV2 and Yale's LightCNN-9 need a GPU at
+# the paper's settings (Reproduce gives the measured cost). A Yale run, where one is stored, shows
+# numbers only: no Yale image is stored or shown.
 
 # %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
@@ -474,8 +478,14 @@ for ds in ds_list:
                               per_image[(ds, worst_m)]["rank"] == 2, 0.5))
 for ds in ds_list:
     worst_m = min(METHODS, key=lambda m: per_image[(ds, m)]["met"].mean())
-    claims.append(bound_claim(f"{ds}: every method meets its goal on at least 90 % of the samples (the lowest, {worst_m})",
-                              "91.34 % or more", per_image[(ds, worst_m)]["met"], 0.9,
+    n_met = len(per_image[(ds, worst_m)]["met"])
+    # "at least 90 %" needs N >= 36 samples to be decidable (N of N must bound the rate above 90 %); with
+    # fewer, the claim is decided against the tightest bound N allows, rounded down to a whole percent
+    goal = min(0.9, np.floor(100 * decidable_bound(n_met, "above")) / 100)
+    goal_text = ("at least 90 %" if goal == 0.9 else
+                 f"at least {100 * goal:.0f} %, the tightest bound {n_met} samples can decide; the paper's 90 % needs 36")
+    claims.append(bound_claim(f"{ds}: every method meets its goal on {goal_text} of the samples (the lowest, {worst_m})",
+                              "91.34 % or more", per_image[(ds, worst_m)]["met"], goal,
                               paper=t1(ds, worst_m, "ASR%") if ds in set(paper.dataset) else None, tol=0.01))
 
 
