@@ -6,6 +6,13 @@ BIN    := $(VENV)/bin
 NOTEBOOKS := $(wildcard notebooks/*.py)
 export PYTHONHASHSEED := 0
 export MPLBACKEND := Agg
+# The same numbers on every x86 CPU: PyTorch picks AVX-512 kernels where the CPU has them and AVX2
+# kernels elsewhere, and the two round differently, enough to change a trained stand-in and a page's
+# verdicts (measured 2026-12-03: on an AVX-512 machine LeNet-5 retrained differently and the MAT walk of
+# the comparison page picked another strength). The stand-ins and the pages are built with the AVX2
+# kernels, which every x86-64 CPU these pages target has.
+export ATEN_CPU_CAPABILITY ?= avx2
+export ONEDNN_MAX_CPU_ISA ?= AVX2
 # papermill stores the state of the explorers' sliders, which only a live kernel can drive: the HTML
 # shows the static figures instead, so the executed pages keep no widget state.
 export STRIP_WIDGET_STATE := import nbformat, sys; nb = nbformat.read(sys.argv[1], 4); \
