@@ -114,10 +114,9 @@ browser:
 # as they were executed. The unit tests run in one process on every core: split over two single-thread
 # workers they took 850 s on two cores, more than in one process (their convolution-heavy tests, the
 # miniature's ResNet-50 above all, use both cores well on their own).
-# The pages are handed out in this order, longest first (measured from a fresh clone on 2 cores, no
-# cache, 2026-12-03: compare 432 s, RP-FGSM 278, MAT 169, K-anonymity 135, colour variance 68, P-FGSM 59),
-# so that the two workers finish close together (make book: compare + K-anonymity on one, the rest on
-# the other).
+# The pages are handed out in this order (measured on 2 cores without a cache, 2026-12-03: RP-FGSM 349 s,
+# MAT 231, K-anonymity 154, compare 95, colour variance 83, P-FGSM 70), so that the two workers finish
+# close together (make book: RP-FGSM, colour variance and P-FGSM on one, the rest on the other: 502 s).
 # --durations lists the slowest unit tests and page cells, so that a slow run says where its time went.
 JOBS ?= auto
 PAGE_ORDER := compare rp_fgsm mat k_anonymity color_variance p_fgsm
