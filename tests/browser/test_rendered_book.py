@@ -77,13 +77,16 @@ def test_front_page_shows_the_scorecard(site):
     section = page.locator("section#reproduction-scorecard")
     summary = section.locator("table").first
     header = summary.locator("th").all_inner_texts()
-    assert [h.strip() for h in header] == ["paper", "claims", "hold", "do not hold", "inconclusive", "profile",
-                                           "commit"]
+    assert [h.strip().replace("\u2019", "'") for h in header] == [
+        "paper", "claims", "hold", "of which at the paper's size", "do not hold", "inconclusive",
+        "flagged, not counted", "profile", "commit"]
     rows = summary.locator("tbody tr")
     assert rows.count() >= 4
     for i in range(rows.count()):
         cells = rows.nth(i).locator("td").all_inner_texts()
-        assert int(cells[1]) == sum(int(c) for c in cells[2:5]) and cells[5] in ("quick", "paper"), cells
+        hold, at_size, no, unclear, flagged = (int(c) for c in cells[2:7])
+        # every claim is counted once: as a verdict, or flagged; those at the paper's size are among those that hold
+        assert int(cells[1]) == hold + no + unclear + flagged and at_size <= hold and cells[7] in ("quick", "paper"), cells
         assert rows.nth(i).locator("a").count() == 1          # a link to the paper's page
     # one claim table per paper page and profile, then the comparison page's verdicts under their heading
     assert section.locator("table").count() == 1 + rows.count() + 1
