@@ -322,6 +322,7 @@ def machine() -> dict:
                 cpu = line.split(":", 1)[1].strip()
                 break
     info = {"cpu": cpu, "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+            "cpu_kernels": torch.backends.cpu.get_cpu_capability(),
             "python": platform.python_version(), "torch": torch.__version__, "platform": platform.platform(),
             "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
     for name in ("torchattacks", "art", "foolbox"):
@@ -333,6 +334,10 @@ def machine() -> dict:
         dirty = subprocess.run(["git", "status", "--porcelain", "--", "papers_core", "benchmarks/attacks.py"],
                                cwd=ROOT, capture_output=True, text=True).stdout.strip()
         info["papers_core_commit"] = commit + ("-dirty" if dirty else "")
+    # the code the timings measure, fingerprinted as the attack cache keys it: a test fails when it changes
+    from papers_core.experiment import ATTACK_CODE, code_fingerprint
+
+    info["attack_code"] = code_fingerprint(ATTACK_CODE)
     return info
 
 
