@@ -53,3 +53,15 @@ def test_stored_agreement(results):
         if a["attack"] == "FGSM" or (a["attack"] == "BIM" and a["library"] == "torchattacks") \
                 or a["model"] == "LeNet-5":
             assert a["max_abs_diff"] <= 1e-6, a
+
+
+def test_the_cpu_results_measured_todays_attack_code(results):
+    """The Performance page says which commit it measured; when the code the benchmark times (the attacks,
+    metrics, defenses and models: ATTACK_CODE, as the attack cache keys it) changed since, the page is
+    stale and this fails until make benchmark is re-run and committed."""
+    from papers_core.experiment import ATTACK_CODE, code_fingerprint
+
+    measured = results["machine"].get("attack_code")
+    assert measured == code_fingerprint(ATTACK_CODE), (
+        f"benchmarks/results/cpu.json measured papers_core at {results['machine'].get('papers_core_commit')} "
+        "and the attack code has changed since: re-run `make benchmark` (about 20 minutes on 2 cores) and commit it")
