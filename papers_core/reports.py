@@ -5,6 +5,7 @@ The papers' own numbers are transcribed once into ``data/paper/<paper>_*.csv`` a
 """
 from __future__ import annotations
 
+import itertools
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -14,8 +15,8 @@ from .experiment import repo_root
 
 __all__ = ["paper_table", "side_by_side", "fmt_mean_std", "Claim", "Floor", "claims_table", "claims_display", "show_claims",
            "CLAIMS_KEY", "VERDICTS", "SIZES", "verdict_counts", "counted", "size_counts", "save_claim_values", "redecide",
-           "bootstrap_means", "decidable_bound", "size_vs_paper", "statistic_claim", "show_floors",
-           "bootstrap_ci", "binomial_ci", "decide", "compare_claim", "bound_claim", "rank_bound_claim", "rank_slack"]
+           "bootstrap_means", "decidable_bound", "decidable_goal", "size_vs_paper", "statistic_claim", "show_floors",
+           "bootstrap_ci", "binomial_ci", "decide", "MIN_IMAGES", "compare_claim", "bound_claim", "rank_bound_claim", "rank_slack"]
 
 #: The key, in a displayed output's metadata, under which :func:`show_claims` stores the claim checks
 #: for the book's scorecard (:mod:`papers_core.scorecard`).
@@ -75,6 +76,11 @@ LEVEL = 0.95
 
 #: Bootstrap resamples behind every bootstrap interval.
 N_BOOT = 4000
+
+#: The fewest images a comparison is decided on: below it the bootstrap draws too few distinct samples
+#: for its interval to be a 95 % interval (3 images have 10 distinct resamples), so the claim is flagged
+#: (shown, not counted).
+MIN_IMAGES = 10
 
 
 @dataclass(frozen=True)
@@ -233,6 +239,27 @@ def decidable_bound(n: int, direction: str, level: float = LEVEL) -> float:
     raise ValueError(f"direction is 'above' or 'below', got {direction!r}.")
 
 
+def decidable_goal(bound: float, n: int, direction: str, step: float, noun: str = "images",
+                   level: float = LEVEL) -> tuple[float, str]:
+    """The bound a rate claim on ``n`` images is decided against, and what to say about it: the paper's
+    ``bound`` when ``n`` images can decide it (note ""); otherwise the tightest bound ``n`` allows
+    (:func:`decidable_bound`), rounded to ``step`` on the side that stays decidable, with a note naming
+    how many images the paper's bound needs. E.g. below 1 % on 250 images: (0.015, "the tightest bound
+    250 images can decide; the paper's 1 % needs 368")."""
+    import math
+
+    def can(m):   # can m images (all of them on the claimed side) decide the paper's bound?
+        best = decidable_bound(m, direction, level)
+        return best > bound if direction == "above" else best < bound
+
+    if can(n):
+        return float(bound), ""
+    best = decidable_bound(n, direction, level)
+    goal = (math.floor(best / step) if direction == "above" else math.ceil(best / step)) * step
+    need = next(m for m in itertools.count(n + 1) if can(m))
+    return round(goal, 10), f"the tightest bound {n} {noun} can decide; the paper's {100 * bound:g} % needs {need}"
+
+
 def decide(lo: float, hi: float, threshold: float, direction: str) -> str:
     """The verdict for a claim that a quantity is ``direction`` ("above" or "below") ``threshold``,
     given its interval [lo, hi]: holds when the whole interval is on the claimed side, does not hold
@@ -271,7 +298,7 @@ def compare_claim(claim: str, paper_value: str, a, b, *, names=("A", "B"), direc
                   by: float | Floor | None = None, paper=None, paper_effect: float | None = None,
                   effect: str = "difference", tol: float | None = None, paired: bool = True, scale: float = 100.0,
                   unit: str = "%", digits: int = 1, quantity: str = "", level: float = LEVEL,
-                  seed: int = 0) -> Claim:
+                  min_images: int = MIN_IMAGES, seed: int = 0) -> Claim:
     """The claim that the mean of ``a`` is ``direction`` ("above"/"below") the mean of ``b`` by at
     least the floor ``by`` (a :class:`Floor`, or a number in the values' own units; "above" by -0.02
     reads "at most 0.02 below"). ``a`` and ``b`` hold one value per image (e.g. 1 where an image is
@@ -288,6 +315,7 @@ def compare_claim(claim: str, paper_value: str, a, b, *, names=("A", "B"), direc
     transcribed: % for ``scale=100``), or directly as ``paper_effect`` (display units; a ratio's in %);
     the claim's ``size`` then says whether the run's effect is at the paper's size (the paper's effect
     inside the run's interval widened by ``tol``, in the values' units; default: the floor's size).
+    A comparison on fewer than ``min_images`` images (of either method) is flagged: shown, not counted.
     """
     import numpy as np
 
@@ -328,11 +356,14 @@ def compare_claim(claim: str, paper_value: str, a, b, *, names=("A", "B"), direc
               "interval on that side" + (f"; at the paper's size: its effect within the interval +- "
                                          f"{_fmt(tol_v, show[0], digits)}{show[1]}" if p_eff is not None else ""),
               f"{_signed(delta, show[0], digits)}{show[1]} [{_fmt(lo, show[0], digits)}, {_fmt(hi, show[0], digits)}] ({how})",
-              p_txt, floor_txt, size_vs_paper(p_eff, lo, hi, direction, tol_v))
+              p_txt, floor_txt, size_vs_paper(p_eff, lo, hi, direction, tol_v),
+              f"too few images to decide: {min(a.size, b.size)} (at least {min_images})"
+              if min(a.size, b.size) < min_images else "")
     c._values = dict(builder="compare_claim", built=(c.holds, c.margin), arrays=dict(a=a, b=b),
                      kwargs=dict(names=list(names), direction=direction, by=[floor.value, floor.source, floor.share],
                                  paper_effect=paper_effect, effect=effect, tol=tol, paired=paired, scale=scale,
-                                 unit=unit, digits=digits, quantity=quantity, level=level, seed=seed))
+                                 unit=unit, digits=digits, quantity=quantity, level=level, min_images=min_images,
+                                 seed=seed))
     return c
 
 

@@ -210,6 +210,30 @@ def test_a_claim_that_n_cannot_decide_is_flagged_and_not_counted():
     assert len(counted(df)) == 1 and size_counts(df) == {"holds at size": 0, "with paper effect": 0}
 
 
+def test_a_rate_goal_n_cannot_decide_becomes_the_tightest_decidable_one_with_the_n_the_paper_needs():
+    from papers_core.reports import decidable_goal
+
+    assert decidable_goal(0.01, 250, "below", 0.001) == (0.015, "the tightest bound 250 images can decide; "
+                                                                "the paper's 1 % needs 368")
+    assert decidable_goal(0.01, 368, "below", 0.001) == (0.01, "")
+    assert decidable_bound(367, "below") >= 0.01 > decidable_bound(368, "below")
+    goal, note = decidable_goal(0.9, 30, "above", 0.01, noun="samples")
+    assert goal == 0.88 and note.endswith("30 samples can decide; the paper's 90 % needs 36")
+    assert decidable_bound(35, "above") <= 0.9 < decidable_bound(36, "above") and decidable_bound(30, "above") > 0.88
+    # the goal it returns can hold: N of N clears it
+    assert bound_claim("rate", "-", np.ones(30), goal).holds == "holds"
+
+
+def test_a_comparison_on_too_few_images_is_flagged_and_not_counted():
+    a, b = np.array([0.99, 0.98, 0.99]), np.array([0.90, 0.91, 0.92])   # a clear gap, but on three images
+    few = compare_claim("A above B", "-", a, b, by=0.01, scale=1.0, unit="")
+    assert few.holds == "holds" and few.flag == "too few images to decide: 3 (at least 10)"
+    enough = compare_claim("A above B", "-", np.tile(a, 4), np.tile(b, 4), by=0.01, scale=1.0, unit="")
+    assert enough.holds == "holds" and enough.flag == ""
+    assert compare_claim("A above B", "-", a, b, by=0.01, scale=1.0, unit="", min_images=3).flag == ""
+    assert len(counted(claims_table([few, enough], "p", "quick"))) == 1
+
+
 def test_stored_values_re_decide_a_run_without_its_attacks(tmp_path):
     """A run's per-image values are stored beside its claims; a rule change re-decides them: here the
     stored claim is rebuilt exactly, and a page's own override (two schemes that are one model) stays."""
