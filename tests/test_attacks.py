@@ -211,3 +211,32 @@ def test_bad_arguments_get_clear_errors(model, batch):
             A.fgsm(model, x, y)
     finally:
         model.eval()
+
+
+def test_cat_keeps_the_result_class_and_its_extra_fields(model, batch):
+    from papers_core.attacks.k_anonymity import KAnonymityResult
+
+    x, y = batch
+    a = A.fgsm(model, x[:3], y[:3], step=8.0)
+    b = A.fgsm(model, x[3:5], y[3:5], step=8.0)
+    parts = []
+    for r, k in ((a, [2, 3, 4]), (b, [5, 2])):
+        p = KAnonymityResult(r.adv, r.target, r.success, r.iterations, r.prediction, r.probs,
+                             k=torch.tensor(k), satisfied=torch.ones(len(k), dtype=torch.bool),
+                             plan=[[("id", i) for i in range(len(k))], [("jpeg", i) for i in range(len(k))]],
+                             seconds=0.5, note="same")
+        parts.append(p)
+    whole = A.AttackResult.cat(parts)
+    assert type(whole) is KAnonymityResult and len(whole) == 5
+    assert whole.k.tolist() == [2, 3, 4, 5, 2] and whole.satisfied.all()
+    assert whole.plan == [[("id", 0), ("id", 1), ("id", 2), ("id", 0), ("id", 1)],
+                          [("jpeg", 0), ("jpeg", 1), ("jpeg", 2), ("jpeg", 0), ("jpeg", 1)]]
+    assert whole.seconds == 1.0 and whole.note == "same"
+    assert torch.equal(whole.adv, torch.cat([a.adv, b.adv])) and torch.equal(whole.probs, torch.cat([a.probs, b.probs]))
+    parts[1].note = "other"
+    with pytest.raises(ValueError, match="cannot join the field 'note'"):
+        A.AttackResult.cat(parts)
+    with pytest.raises(ValueError, match="one attack"):
+        A.AttackResult.cat([a, parts[0]])
+    with pytest.raises(ValueError, match="at least one"):
+        A.AttackResult.cat([])

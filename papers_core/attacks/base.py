@@ -153,9 +153,46 @@ class AttackResult:
 
     @staticmethod
     def cat(results: list["AttackResult"]) -> "AttackResult":
-        """Concatenate results of consecutive chunks of one batch."""
-        return AttackResult(*(torch.cat([getattr(r, f) for r in results])
-                              for f in ("adv", "target", "success", "iterations", "prediction", "probs")))
+        """Concatenate results of consecutive chunks of one batch, keeping the chunks' class (e.g.
+        :class:`~papers_core.attacks.KAnonymityResult`) and their extra fields: per-sample tensors and
+        lists are concatenated, per-step lists of per-sample lists (RP-FGSM's ``plan``) step by step,
+        numbers (``seconds``) summed; any other field must be equal in every chunk."""
+        results = list(results)
+        if not results:
+            raise ValueError("AttackResult.cat needs at least one result.")
+        cls = type(results[0])
+        if any(type(r) is not cls for r in results):
+            raise ValueError(f"AttackResult.cat joins results of one attack: got {sorted({type(r).__name__ for r in results})}.")
+        core = {f: torch.cat([getattr(r, f) for r in results])
+                for f in ("adv", "target", "success", "iterations", "prediction", "probs")}
+        names = [k for k in vars(results[0]) if not k.startswith("_") and k not in core]
+        extra = {}
+        for name in names:
+            if any(name not in vars(r) for r in results):
+                raise ValueError(f"AttackResult.cat: field {name!r} is missing from some chunks.")
+            vals, sizes = [getattr(r, name) for r in results], [len(r) for r in results]
+            extra[name] = _cat_field(name, vals, sizes)
+        return cls(core["adv"], core["target"], core["success"], core["iterations"], core["prediction"],
+                   core["probs"], **extra)
+
+
+def _cat_field(name, vals, sizes):
+    """One extra field of :meth:`AttackResult.cat` across chunks of ``sizes`` samples."""
+    if all(isinstance(v, torch.Tensor) and v.dim() > 0 and v.shape[0] == n for v, n in zip(vals, sizes)):
+        return torch.cat(vals)
+    if all(isinstance(v, list) for v in vals):
+        steps = len(vals[0])
+        if all(len(v) == steps and all(isinstance(s, list) and len(s) == n for s in v) for v, n in zip(vals, sizes)):
+            return [[x for v in vals for x in v[t]] for t in range(steps)]   # per step, per sample
+        if all(len(v) == n for v, n in zip(vals, sizes)):
+            return [x for v in vals for x in v]
+    if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in vals):
+        return sum(vals)
+    first = vals[0]
+    if all((torch.equal(v, first) if isinstance(v, torch.Tensor) else v == first) for v in vals[1:]):
+        return first
+    raise ValueError(f"AttackResult.cat cannot join the field {name!r}: it is neither per sample nor the same in "
+                     "every chunk.")
 
 
 # ------------------------------------------------------------------------------------------ checks
