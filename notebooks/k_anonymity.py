@@ -76,9 +76,9 @@ from papers_core import metrics as M
 from papers_core import explore
 from papers_core.experiment import fingerprint, notebook_setup, timer
 from papers_core.models import freeze
-from papers_core.reports import (Floor, bound_claim, compare_claim, decidable_bound, rank_bound_claim, rank_slack,
+from papers_core.reports import (Floor, bound_claim, compare_claim, decidable_goal, rank_bound_claim, rank_slack,
                                  show_claims, show_floors)
-from papers_core.stored import show_stored_claims, stored_run
+from papers_core.stored import show_stored_claims, show_stored_figure, show_stored_table
 from papers_core.zoo import kanon_classifier
 
 ROOT, dev, _, cache, results, timings, cfg = notebook_setup("k_anonymity", globals())
@@ -295,21 +295,18 @@ display(show.round(2))
 
 # %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
-stored = stored_run("k_anonymity") if profile == "quick" else None
-if stored is None:
-    print("this page is the paper-profile run" if profile == "paper" else
-          "no paper-profile run is stored yet: `make reproduce PAPER=k_anonymity` makes one (see Reproduce)")
-else:
-    st = stored.table("table1").merge(paper, on=["dataset", "method"], suffixes=(" stored", " paper"))
+def stored_table1(run):
+    st = run.table("table1").merge(paper, on=["dataset", "method"], suffixes=(" stored", " paper"))
     st = st.set_index(["dataset", "method"])[[f"{c} {s}" for c in ("ASR%", "SSIM", "MSE") for s in ("paper", "stored")]
                                             + ["ASR% (misclassified)", "L2"]]
-    st.index.names = [f"dataset ({stored.label})", "method"]
-    display(st.round(2))
+    st.index.names = [f"dataset ({run.label})", "method"]
+    return st.round(2)
+
+
+stored = show_stored_table("k_anonymity", profile, stored_table1)
 
 # %% tags=["hide-input"]
-if stored is not None:
-    print(f"Fig. 1, where the true label ends up ({stored.label})")
-    display(stored.figure("fig1_rank_pmf"))
+show_stored_figure(stored, "fig1_rank_pmf", "Fig. 1, where the true label ends up")
 
 # %% [markdown]
 # ## The solver
@@ -479,11 +476,9 @@ for ds in ds_list:
 for ds in ds_list:
     worst_m = min(METHODS, key=lambda m: per_image[(ds, m)]["met"].mean())
     n_met = len(per_image[(ds, worst_m)]["met"])
-    # "at least 90 %" needs N >= 36 samples to be decidable (N of N must bound the rate above 90 %); with
-    # fewer, the claim is decided against the tightest bound N allows, rounded down to a whole percent
-    goal = min(0.9, np.floor(100 * decidable_bound(n_met, "above")) / 100)
-    goal_text = ("at least 90 %" if goal == 0.9 else
-                 f"at least {100 * goal:.0f} %, the tightest bound {n_met} samples can decide; the paper's 90 % needs 36")
+    # the paper's "at least 90 %", or the tightest bound the samples can decide (rounded down to 1 %)
+    goal, goal_note = decidable_goal(0.9, n_met, "above", 0.01, noun="samples")
+    goal_text = f"at least {100 * goal:.0f} %" + (f", {goal_note}" if goal_note else "")
     claims.append(bound_claim(f"{ds}: every method meets its goal on {goal_text} of the samples (the lowest, {worst_m})",
                               "91.34 % or more", per_image[(ds, worst_m)]["met"], goal,
                               paper=t1(ds, worst_m, "ASR%") if ds in set(paper.dataset) else None, tol=0.01))

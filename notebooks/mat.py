@@ -74,7 +74,7 @@ from papers_core.experiment import TRAINING_CODE, notebook_setup, timer
 from papers_core.train import train_classifier
 from papers_core.zoo import mat_crafting
 from papers_core.reports import Floor, compare_claim, show_claims, show_floors
-from papers_core.stored import show_stored_claims, stored_run
+from papers_core.stored import show_stored_claims, show_stored_figure, show_stored_table
 
 ROOT, dev, _, cache, results, timings, cfg = notebook_setup("mat", globals())
 QUICK = profile == "quick"
@@ -486,20 +486,17 @@ display(table1.round(2))
 
 # %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
-stored = stored_run("mat") if profile == "quick" else None
-if stored is None:
-    print("this page is the paper-profile run" if profile == "paper" else
-          "no paper-profile run is stored yet: `make reproduce PAPER=mat` makes one (see Reproduce)")
-else:
-    st = stored.table("table1", header=[0, 1], index_col=0)
+def stored_table1(run):
+    st = run.table("table1", header=[0, 1], index_col=0)
     st = st.rename(columns={"this run (paper)": "stored run"}, level=1)   # as the run wrote its own header
-    st.index.name = f"dataset ({stored.label})"
-    display(st.round(2))
+    st.index.name = f"dataset ({run.label})"
+    return st.round(2)
+
+
+stored = show_stored_table("mat", profile, stored_table1)
 
 # %% tags=["hide-input"]
-if stored is not None:
-    print(f"Fig. 4, the schemes across the test strengths ({stored.label})")
-    display(stored.figure("fig4_schemes"))
+show_stored_figure(stored, "fig4_schemes", "Fig. 4, the schemes across the test strengths")
 
 # %% [markdown]
 # ## Sec. 5.3's numbers

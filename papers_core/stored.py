@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["StoredRun", "stored_run", "record_wall_time", "show_stored_claims", "STORE"]
+__all__ = ["StoredRun", "stored_run", "record_wall_time", "show_stored_table", "show_stored_figure", "show_stored_claims",
+           "STORE"]
 
 #: The flag of a stored claim decided before claims had floors (any non-zero difference held) and that
 #: stored no per-image values to re-decide it: the page shows it, the scorecard does not count it.
@@ -135,6 +136,34 @@ def record_wall_time(executed_notebook: str | Path, results_dir: str | Path) -> 
     return float(wall)
 
 
+def _none_stored(paper: str, profile: str) -> str:
+    return ("this page is the paper-profile run" if profile != "quick" else
+            f"no paper-profile run is stored yet: `make reproduce PAPER={paper}` makes one (see Reproduce)")
+
+
+def show_stored_table(paper: str, profile: str, build, root: str | Path | None = None) -> StoredRun | None:
+    """On a quick page, display ``build(run)``, a table the page makes from ``paper``'s stored
+    paper-profile run (e.g. its Table 1 beside the paper's), and return the run; otherwise say why there
+    is none (no run stored, or the page is the paper-profile run) and return None."""
+    from IPython.display import display
+
+    run = stored_run(paper, root) if profile == "quick" else None
+    if run is None:
+        print(_none_stored(paper, profile))
+        return None
+    display(build(run))
+    return run
+
+
+def show_stored_figure(run: StoredRun | None, name: str, caption: str) -> None:
+    """Display the stored run's figure ``name`` under ``caption`` and the run's label (nothing without a run)."""
+    from IPython.display import display
+
+    if run is not None:
+        print(f"{caption} ({run.label})")
+        display(run.figure(name))
+
+
 def show_stored_claims(paper: str, profile: str, root: str | Path | None = None) -> pd.DataFrame | None:
     """On a quick page, display the claim checks of ``paper``'s stored paper-profile run under its label
     (the claim, the paper's value, the run's, the verdict and what it was decided on), or say that none
@@ -147,11 +176,11 @@ def show_stored_claims(paper: str, profile: str, root: str | Path | None = None)
     from .reports import claims_display, verdict_counts
 
     if profile != "quick":
-        print("this page is the paper-profile run: its claims are the ones above")
+        print(_none_stored(paper, profile) + ": its claims are the ones above")
         return None
     run = stored_run(paper, root)
     if run is None:
-        print(f"no paper-profile run is stored yet: `make reproduce PAPER={paper}` makes one (see Reproduce)")
+        print(_none_stored(paper, profile))
         return None
     df = run.claims()
     missing = {"claim", "paper_value", "this_run", "verdict", "margin"} - set(df.columns)

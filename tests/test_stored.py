@@ -93,6 +93,32 @@ def test_the_executed_pages_show_their_stored_run_as_stored(page):
         f"{k} {v}" for v, k in verdict_counts(claims["verdict"]).items()) in text
 
 
+def test_a_quick_page_shows_a_stored_table_and_figure_built_its_own_way(tmp_path, capsys):
+    from PIL import Image
+
+    from papers_core.stored import show_stored_figure, show_stored_table
+
+    root = _run(tmp_path)
+    Image.new("RGB", (4, 3)).save(root / "fig1.png")
+    seen = []
+
+    def build(run):
+        seen.append(run)
+        return run.table("table1").rename(columns={"ASR%": "ASR% stored"})
+
+    run = show_stored_table("demo", "quick", build, root)
+    assert seen == [run] and run.label.endswith("at 0123456789")
+    assert "ASR% stored" in capsys.readouterr().out
+    show_stored_figure(run, "fig1", "Fig. 1, where the label ends up")
+    assert capsys.readouterr().out.startswith("Fig. 1, where the label ends up (paper profile, measured on")
+    assert show_stored_table("demo", "paper", build, root) is None and len(seen) == 1
+    assert "this page is the paper-profile run" in capsys.readouterr().out
+    assert show_stored_table("demo", "quick", build, tmp_path / "none") is None
+    assert "`make reproduce PAPER=demo` makes one" in capsys.readouterr().out
+    show_stored_figure(None, "fig1", "nothing")
+    assert capsys.readouterr().out == ""
+
+
 def test_a_quick_page_shows_the_stored_claims_under_the_runs_label(tmp_path, capsys):
     from papers_core.stored import show_stored_claims
 
