@@ -76,7 +76,8 @@ NEEDS = {
     "p_fgsm": dict(lists=("categories", "senscats", "MEPP18val"), images=("MEPP18val",), checkpoints=("resnet50",)),
     "rp_fgsm": dict(lists=("categories", "senscats", "MEPP18val", "MEPP18test"), images=("MEPP18val", "MEPP18test"),
                     checkpoints=("resnet18", "resnet50", "alexnet", "densenet161")),
-    "color_variance": dict(lists=("categories", "senscats", "MEPP19test", "MEPP19test_manual"), images=("MEPP19test",),
+    "color_variance": dict(lists=("categories", "senscats", "MEPP18val", "MEPP19test", "MEPP19test_manual"),
+                           images=("MEPP18val", "MEPP19test"),
                            checkpoints=("resnet50",),
                            manual=("NIMA weights (optional: the paper publishes none; without them the page skips "
                                    "NIMA): pass a NIMA state dict with -p nima_checkpoint PATH",)),

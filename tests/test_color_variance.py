@@ -161,6 +161,36 @@ def test_the_l1_term_shrinks_the_perturbation(model, batch):
     assert float(M.ssim(x, l1[30.0].adv).mean()) > float(M.ssim(x, l1[0.0].adv).mean())
 
 
+def test_the_alpha_rule_chooses_the_smallest_weight_that_keeps_the_label_in_the_top5_of_the_protected(model, batch):
+    import pandas as pd
+
+    x, y = batch
+    cv = A.color_variance_map(x)
+
+    def run(a, xs, ys):
+        return A.color_variance_attack(model, xs, ys, condition="top1", alpha=a, cv_map=cv, threshold=255.0, generator=0)
+
+    sweep = A.alpha_sweep(run, x, y, [0.0, 30.0])
+    assert list(sweep.index) == [0.0, 30.0] and list(sweep.columns) == ["protected", "SSIM", "top5_protected", "n_protected"]
+    r = run(30.0, x, y)
+    ok = r.success
+    in5 = (r.probs.topk(5, dim=1).indices == y[:, None]).any(1)
+    assert sweep.loc[30.0, "protected"] == pytest.approx(float(ok.float().mean()))
+    assert sweep.loc[30.0, "n_protected"] == int(ok.sum())
+    assert sweep.loc[30.0, "top5_protected"] == pytest.approx(float(in5[ok].float().mean()))
+    assert sweep.loc[30.0, "SSIM"] > sweep.loc[0.0, "SSIM"]   # the L1 term keeps the images closer
+
+    table = pd.DataFrame({"protected": [0.9, 0.8, 0.3, 0.1], "top5_protected": [0.9, 0.95, 1.0, 1.0],
+                          "n_protected": [90, 80, 30, 10]}, index=pd.Index([0.0, 1.0, 3.0, 10.0], name="alpha"))
+    assert A.choose_alpha(table)[0] == 3.0                     # 0 (noL1) is never a candidate
+    assert A.choose_alpha(table, target=0.9)[0] == 1.0
+    short = table.assign(top5_protected=[0.9, 0.95, 0.97, float("nan")])   # alpha 10 protected nothing
+    a, why = A.choose_alpha(short)
+    assert a == 3.0 and why.startswith("no alpha reaches 99%")
+    with pytest.raises(ValueError, match="no alpha > 0 of the sweep protected any image"):
+        A.choose_alpha(table.assign(top5_protected=float("nan")))
+
+
 def algorithm1_with_torch_adam(model, img, label, condition, alpha, cv, T, lr, u, scale):
     """Algorithm 1 for one image, literally, with torch.optim.Adam: the reference for the batched code.
     v lives in units of ``scale`` (per channel: ImageNet's std for CV-PIRE's normalised units, 1 for pixels)."""

@@ -28,8 +28,8 @@ module                 what it holds
 from __future__ import annotations
 
 from .base import AttackResult, input_gradient, predict_proba  # noqa: F401
-from .color_variance import (CONDITIONS, IMAGENET_STD, PAPER_RUNS, UNITS, color_variance_attack,  # noqa: F401
-                             color_variance_map, protection_condition)
+from .color_variance import (CONDITIONS, IMAGENET_STD, PAPER_RUNS, UNITS, alpha_sweep, choose_alpha,  # noqa: F401
+                             color_variance_attack, color_variance_map, protection_condition)
 from .cw import CW_DEFAULTS, cw_l2  # noqa: F401
 from .deepfool import deepfool  # noqa: F401
 from .di_fgsm import di_fgsm  # noqa: F401

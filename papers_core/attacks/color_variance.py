@@ -45,6 +45,8 @@ __all__ = [
     "IMAGENET_STD",
     "PAPER_RUNS",
     "UNITS",
+    "alpha_sweep",
+    "choose_alpha",
     "color_variance_map",
     "color_variance_attack",
     "protection_condition",
@@ -216,3 +218,50 @@ def color_variance_attack(model, x: torch.Tensor, labels=None, *, targets=None, 
         logits = model(adv)
     return AttackResult.from_logits(adv, logits, labels, targeted=False, iterations=steps,  # judged on adv
                                     success=protection_condition(logits, labels, condition, margin))
+
+
+def alpha_sweep(run, x: torch.Tensor, labels: torch.Tensor, alphas, k: int = 5):
+    """Top1-L1 over the L1 weights ``alphas`` on ``(x, labels)``: ``run(alpha, x, labels)`` returns the
+    :class:`AttackResult` of the Top1-L1 attack at that weight (the page's batching and settings).
+
+    One row per alpha (a pandas DataFrame indexed by alpha): ``protected``, the share of images that met
+    the condition; ``SSIM``, the mean SSIM of all images against the originals; ``top5_protected``, the
+    share of the *protected* images whose label stays in the top ``k`` (an image the attack gave up on
+    still has its label at the top, so counting it would reward failing); ``n_protected``."""
+    import pandas as pd
+
+    from ..metrics import ssim
+
+    rows = {}
+    for a in alphas:
+        r = run(float(a), x, labels)
+        ok = r.success.cpu()
+        in_top = (r.probs.topk(min(k, r.probs.shape[1]), dim=1).indices.cpu() == labels.cpu()[:, None]).any(1)
+        rows[float(a)] = dict(protected=float(ok.float().mean()) if len(ok) else float("nan"),
+                              SSIM=float(ssim(x, r.adv).mean()) if len(ok) else float("nan"),
+                              top5_protected=float(in_top[ok].float().mean()) if ok.any() else float("nan"),
+                              n_protected=int(ok.sum()))
+    df = pd.DataFrame(rows).T
+    df.index.name = "alpha"
+    return df.astype({"n_protected": int})
+
+
+def choose_alpha(sweep, target: float = 0.99) -> tuple[float, str]:
+    """The colour-variance page's rule for the L1 weight, applied to an :func:`alpha_sweep` table: the
+    smallest alpha > 0 whose Top1-L1 keeps the label in the top 5 of at least ``target`` of the images it
+    protects (the paper's Top1-L1 reaches 0.99 with every image protected). When no alpha reaches it, the
+    one with the highest such share (the smallest among ties). Returns ``(alpha, why)``."""
+    check_range(target, "target", lo=0, hi=1)
+    rows = sweep[(sweep.index > 0) & sweep["top5_protected"].notna()]
+    if rows.empty:
+        raise ValueError("no alpha > 0 of the sweep protected any image: the rule has nothing to choose from "
+                         "(use more tuning images or a larger grid of alphas).")
+    ok = rows[rows["top5_protected"] >= target]
+    if not ok.empty:
+        a = float(ok.index.min())
+        return a, (f"the smallest alpha whose protected images keep their label in the top 5 at least "
+                   f"{target:.0%} of the time ({rows.loc[a, 'top5_protected']:.3f} of {rows.loc[a, 'n_protected']})")
+    best = rows["top5_protected"].max()
+    a = float(rows.index[rows["top5_protected"] == best].min())
+    return a, (f"no alpha reaches {target:.0%}: the one with the highest share ({best:.3f} of "
+               f"{rows.loc[a, 'n_protected']} protected images)")
