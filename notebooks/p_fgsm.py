@@ -62,7 +62,7 @@ from papers_core import explore
 from papers_core import metrics as M
 from papers_core.experiment import in_batches, notebook_setup, timer
 from papers_core.models import freeze
-from papers_core.reports import (Floor, bound_claim, compare_claim, decidable_bound, fmt_mean_std, paper_table,
+from papers_core.reports import (Floor, bound_claim, compare_claim, decidable_goal, fmt_mean_std, paper_table,
                                  show_claims, show_floors, side_by_side, statistic_claim)
 
 ROOT, dev, generator, cache, results, timings, cfg = notebook_setup("p_fgsm", globals())
@@ -104,10 +104,11 @@ print(f"{len(x_test)} test images of {len(set(y_test.tolist()))} private classes
 # * Iterative methods stop a sample when the target probability exceeds 0.99 (N-FGSM: when the
 #   misclassification probability $1 - p_y$ exceeds 0.99), or after 50 iterations. For N-FGSM the
 #   paper's "desired (mis)classification probability" has two readings: stop at $1 - p_y > 0.99$, or stop
-#   as soon as the top-1 is wrong. The second leaves the true label at rank 2 on nearly every image, so
-#   top-5 accuracy would stay near the original's 86.47 %; the paper's N-FG row has T5 = 23.00 (and a
-#   PSNR spread of 4.75 dB, images stopping anywhere from one step to the cap), which fits the first. We
-#   take the first; its top-1 accuracy of 8.83 % is then the images still correct after 50 steps.
+#   as soon as the top-1 is wrong. Under the second, an image the classifier already gets wrong at top-1
+#   but right in the top 5 is never touched, so N-FG's top-5 accuracy could not fall below the share of
+#   such images in the paper's original row (T5 minus T1, printed below); the paper's N-FG row is far
+#   below it (and has a large PSNR spread, images stopping anywhere from one step to the cap), which fits
+#   the first. We take the first; N-FG's top-1 accuracy is then the images still correct after 50 steps.
 # * SoG (8I)'s 12.85 dB in Table 1 cannot come from eight steps of 0.007: eight steps of 2/255 at most
 #   change a pixel by 16 levels, a PSNR of at least 24.0 dB (20 log10(255/16)). Our SoG (8I) follows the
 #   stated settings; the paper's row must have used a larger step, which it does not give.
@@ -124,6 +125,11 @@ print(f"{len(x_test)} test images of {len(set(y_test.tolist()))} private classes
 # %%
 STEP = cfg.step  # 0.007 * 255
 ITER = dict(step=STEP, iterations=cfg.iterations, threshold=cfg.threshold)
+_p1 = paper_table("p_fgsm_table1")
+_o1, _o5, _n5 = (float(_p1.loc[r, c]) for r, c in (("Orig.", "T1"), ("Orig.", "T5"), ("N-FG", "T5")))
+print(f"paper, original images: T1 {_o1:.2f} %, T5 {_o5:.2f} %: {_o5 - _o1:.2f} % are wrong at top-1 but in the top 5 "
+      f"before any step, the floor of N-FG's T5 if it stopped at the first misclassification (the paper's N-FG: "
+      f"T5 {_n5:.2f} %)")
 
 
 def batched(fn, *tensors):
@@ -205,6 +211,37 @@ with timer(timings, "quality metrics"):
 # %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
 display(side_by_side(table1, paper_table("p_fgsm_table1"), profile))
+
+# %% [markdown]
+# **Why the iterative methods' PSNR is below the paper's.** Each iteration moves every pixel by one step
+# of 0.007 (1.785 levels), so an image's PSNR falls with the number of iterations it needs to reach
+# $p > 0.99$: $k$ full steps on every pixel give $20 \log_{10}(255 / (1.785\,k))$ dB. The table gives, for
+# each iterative method, the number of full steps the paper's PSNR corresponds to, this run's mean
+# iterations, its PSNR over all images and over the images that converged within that many steps
+# (rounded up), and the rank correlation of iterations and PSNR across images. The quick classifier
+# needs many more iterations than the paper's ResNet-50, which is what its lower PSNR measures; the
+# stand-in does not keep that premise of the paper.
+
+# %% tags=["hide-input"]
+from scipy.stats import spearmanr
+
+_p1 = paper_table("p_fgsm_table1")
+iter_rows = {}
+for n in ("N-FG", "R-FG", "L-FG", "P-FG"):
+    its = runs[n][2].iterations.cpu().numpy()
+    ps = M.psnr(x_test, runs[n][0]).cpu().numpy()
+    fin = np.isfinite(ps)
+    paper_psnr = float(str(_p1.loc[n, "PSNR"]).split()[0])
+    k = 255 / (STEP * 10 ** (paper_psnr / 20))
+    few = fin & (its <= np.ceil(k))
+    iter_rows[n] = {"paper PSNR (dB)": paper_psnr, "full steps at the paper's PSNR": round(k, 2),
+                    "mean iterations": round(float(its.mean()), 1), "PSNR, all (dB)": round(float(ps[fin].mean()), 2),
+                    "images within ceil(steps)": int(few.sum()),
+                    "PSNR, those images (dB)": round(float(ps[few].mean()), 2) if few.any() else float("nan"),
+                    "Spearman(iterations, PSNR)": round(float(spearmanr(its[fin], ps[fin])[0]), 3)}
+iter_df = pd.DataFrame(iter_rows).T
+iter_df.index.name = "method"
+print(iter_df.to_string())
 
 # %% [markdown]
 # ## Table 2: irreversibility
@@ -462,24 +499,25 @@ irr_L = irr_of("L-FG")
 irr_rest = [irr_of(n) for n in ("N-FG", "R-FG", "P-FG")]
 irr_P, irr_R = irr_of("P-FG"), irr_of("R-FG")
 share_P, share_L = max_share("P-FG"), max_share("L-FG")
-p_iters = runs["P-FG"][2].iterations.float().cpu().numpy()
+n_iters = runs["N-FG"][2].iterations.float().cpu().numpy()
 RATE_FLOOR = Floor(0.01, "the page's floor of practical relevance")
 show_floors([("top-5 accuracy difference", RATE_FLOOR, 100, " points")])
 paper_t1 = paper_table("p_fgsm_table1")
-# the paper's "below 1 %" needs N >= 368 images to be decidable (0 of N must bound the rate below 1 %);
-# with fewer, the claim is decided against the tightest bound N allows, rounded up to 0.1 %
-t1_bound = max(0.01, np.ceil(1000 * decidable_bound(len(top1("P-FG")), "below")) / 1000)
-t1_text = ("top-1 accuracy below 1 %" if t1_bound == 0.01 else
-           f"top-1 accuracy below {100 * t1_bound:.1f} %, the tightest bound {len(top1('P-FG'))} images can decide; "
-           "the paper's 1 % needs 368")
+# the paper's "below 1 %", or the tightest bound the images can decide (rounded up to 0.1 %)
+t1_bound, t1_note = decidable_goal(0.01, len(top1("P-FG")), "below", 0.001)
+t1_text = f"top-1 accuracy below {100 * t1_bound:g} %" + (f", {t1_note}" if t1_note else "")
+# the abstract's 94.40 % as stated: the top-5 misleading rate at least 94.4 %, decided on the exact interval
+t5_bound = 1 - float(paper_t1.loc["P-FG", "T5"]) / 100
+t5_text = f"on {100 * t5_bound:.2f} % of the images or more (the abstract's figure)"
 claims = [
     bound_claim(f"P-FGSM always misleads the top-1 ({t1_text})", "T1 0.00 %", top1("P-FG"), t1_bound,
                 direction="below", quantity="top-1 accuracy of P-FGSM", paper=float(paper_t1.loc["P-FG", "T1"]),
                 tol=0.01),
-    bound_claim("P-FGSM misleads the top-5 on at least 90 % of the images", "94.40 % (abstract; T5 5.60)",
-                1 - top5("P-FG"), 0.90, quantity="top-5 misleading rate of P-FGSM", paper=94.40, tol=0.01),
-    bound_claim("P-FGSM converges in fewer than 20 iterations on average", "'fewer than 20 iterations, on average'",
-                p_iters, 20.0, direction="below", scale=1.0, unit="", digits=1, quantity="mean iterations of P-FGSM"),
+    bound_claim(f"P-FGSM misleads the top-5 {t5_text}", "94.40 % (abstract; T5 5.60)",
+                1 - top5("P-FG"), t5_bound, quantity="top-5 misleading rate of P-FGSM", paper=94.40, tol=0.01),
+    bound_claim("Iterative FGSM (Eq. 7, N-FGSM here) converges in fewer than 20 iterations on average",
+                "'fewer than 20 iterations, on average' (Sec. 2, the iterative-FGSM paragraph)",
+                n_iters, 20.0, direction="below", scale=1.0, unit="", digits=1, quantity="mean iterations of N-FGSM"),
     compare_claim("P-FGSM misleads the top-5 more often than R-FGSM (T5 lower)", "5.60 < 7.00",
                   top5("P-FG"), top5("R-FG"), names=("P-FG", "R-FG"), direction="below", by=RATE_FLOOR,
                   paper=(paper_t1.loc["P-FG", "T5"], paper_t1.loc["R-FG", "T5"]),
