@@ -60,17 +60,21 @@ def _pareto_candidates(alpha: torch.Tensor, beta: torch.Tensor) -> torch.Tensor:
     Features only weakly dominated (equal in both) are kept, so exact ties are never dropped.
     """
     v = -beta
-    # sort by alpha descending, ties by -beta descending (two stable sorts)
-    order_v = v.argsort(dim=1, descending=True, stable=True)
-    order = order_v.gather(1, alpha.gather(1, order_v).argsort(dim=1, descending=True, stable=True))
-    a_s, v_s = alpha.gather(1, order), v.gather(1, order)
+    # A feature is in the first layer when no feature with alpha >= its alpha has a larger -beta (the
+    # second: the same among the rest): with alpha sorted descending, its -beta is at least the running maximum of -beta up to the
+    # end of its group of equal alphas (ties in alpha are common: max pooling routes no gradient to many
+    # pixels, so their alpha is exactly 0). One sort; the order inside a group does not matter.
+    a_s, order = alpha.sort(dim=1, descending=True)
+    v_s = v.gather(1, order)
     inside = torch.isfinite(a_s)
     v_s = v_s.masked_fill(~inside, float("-inf"))
-    ninf = torch.full_like(v_s[:, :1], float("-inf"))
+    idx = torch.arange(a_s.shape[1], device=a_s.device).expand_as(a_s)
+    ends = torch.ones_like(inside)
+    ends[:, :-1] = a_s[:, 1:] != a_s[:, :-1]
+    group_end = torch.where(ends, idx, a_s.shape[1]).flip(1).cummin(dim=1).values.flip(1)
 
-    def undominated(vals):   # vals[i] >= the largest value before i: no earlier point strictly dominates it
-        before = torch.cat([ninf, vals.cummax(dim=1).values[:, :-1]], dim=1)
-        return vals >= before
+    def undominated(vals):   # vals >= the largest value among the features with alpha >= its own
+        return vals >= vals.cummax(dim=1).values.gather(1, group_end)
 
     first = undominated(v_s) & inside
     second = undominated(v_s.masked_fill(first, float("-inf"))) & inside & ~first
@@ -98,9 +102,13 @@ def _best_pairs(alpha: torch.Tensor, beta: torch.Tensor, domain: torch.Tensor, i
     # Out-of-domain features get alpha = -inf, so every pair holding one scores 0 below.
     alpha = alpha.masked_fill(~domain, float("-inf"))
     keep = _pareto_candidates(alpha, beta)
-    width = max(int(keep.sum(1).max()), 2)
-    pick = (~keep).to(torch.uint8).argsort(dim=1, stable=True)[:, :width]    # kept features first, in order
-    pad = ~keep.gather(1, pick)
+    counts = keep.sum(1)
+    width = max(int(counts.max()), 2)
+    # each row's kept features first, in order (a compaction, not a sort); the rest is padding
+    r, c = keep.nonzero(as_tuple=True)
+    pick = torch.zeros(n, width, dtype=torch.long, device=alpha.device)
+    pick[r, keep.cumsum(1)[r, c] - 1] = c
+    pad = torch.arange(width, device=alpha.device)[None, :] >= counts[:, None]
     a_all, b_all = alpha.gather(1, pick).masked_fill(pad, float("-inf")), beta.gather(1, pick)
     k = width
     # Cache blocking: a few samples' (k, k) score blocks at a time stay in cache across the four
