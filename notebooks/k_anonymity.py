@@ -98,7 +98,7 @@ print(cfg)
 # | Yale, LightCNN-9 fine-tuned from CelebA | SynthFaces 16x16 (15 identities x 30 images), LightCNN-9, 60 epochs | Yale 128x128 (15 subjects), LightCNN-9 from scratch, 60 epochs |
 #
 # The paper fine-tunes LightCNN-9 from weights pre-trained on CelebA, which it does not publish; both
-# profiles train LightCNN-9 from scratch instead (on 164 Yale images it fits its training set, which is
+# profiles train LightCNN-9 from scratch instead (on the database's 165 images it fits its training set, which is
 # all the attack needs: correctly classified training samples). The quick faces are 16 pixels wide
 # (LightCNN-9's smallest input: four 2x2 poolings) to keep its attacks within the CPU budget; they are a
 # stand-in for identities, not for Yale's resolution.
@@ -252,6 +252,9 @@ display(pmf_df.round(2))
 # the baselines beside DeepFool's (the smallest L2 step to a boundary). SSIM is scaled to 0..100 (MS-SSIM for the RGB dataset, as in the
 # paper; on 32x32 images MS-SSIM uses the two scales an 11-pixel window fits, with weights renormalised);
 # MSE is the mean squared pixel difference on the $[0, 1]$ scale, shown in the paper's units per dataset.
+# The paper writes MSE $= \|\mathbf{x} - \tilde{\mathbf{x}}\|_2^2$, but its magnitudes ($10^{-3}$ on MNIST)
+# fit only the per-pixel mean: the sum over MNIST's 784 pixels is 784 times the mean, and the L2 column
+# below (its square root) shows what that sum is here.
 # The paper's values are from its Table 1 (MNIST, CIFAR-10, Yale); ours are on the profile's datasets.
 
 # %% tags=["hide-input"]
