@@ -156,7 +156,8 @@ class Compare:
     rp_step: float = 1.0              # RP-FGSM: delta, grey levels
     rp_eps: float = 16.0              # ... L-inf budget, grey levels
     gamma: float = 0.99               # ... Eq. 17's threshold
-    cv_alpha: float = 10.0            # colour variance: weight of the L1 term (Top1-L1; the page's choice)
+    cv_alpha: float | None = None     # colour variance: weight of the L1 term (Top1-L1); None: the colour-variance page's rule
+    cv_tune_images: int = 60          # ... on this many of the detector's clean fitting images (disjoint from the test images)
     cv_threshold: float = 50.0        # ... the multiplier m, in CV-PIRE's normalised units
     cv_iterations: int = 100          # ... T
     cv_lr: float = 0.05               # ... Adam's learning rate
