@@ -73,7 +73,12 @@ ROOT, dev, generator, cache, results, timings, cfg = notebook_setup("p_fgsm", gl
 # Quick profile: SynthScenes at 32x32 and `SmallCNN` (three conv blocks), trained by `papers_core.zoo` for 8 epochs on
 # 200 images per class; the trained weights are cached, keyed by every setting that made them.
 # Paper profile: the 3000 labelled MEPP18 images, bilinearly resized to 224x224 as in Sec. 3.2, and
-# ResNet-50 with the published Places365 weights.
+# ResNet-50 with the published Places365 weights. Which list: Table 1's caption says "the testing
+# subset", and Sec. 3 says the Challenge's training and testing sets each hold 3000 images of the 60
+# private classes. The public MediaEval repository labels only one of them, `MEPP18val.csv` (50 images
+# per class); its test list, `MEPP18test.csv`, carries no labels (60 of its images are labelled by hand
+# in `MEPP18test_manual.csv`), and T1/T5 need the true class. So the page attacks `MEPP18val`, the
+# labelled 3000 of the same classes, and says so.
 
 # %% tags=["hide-input"]
 with timer(timings, "data and model"):

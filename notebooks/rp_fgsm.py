@@ -76,7 +76,12 @@ ROOT, dev, generator, cache, results, timings, cfg = notebook_setup("rp_fgsm", g
 #
 # The paper attacks ResNet-18, ResNet-50 and AlexNet (seen) and tests on DenseNet-161 too (unseen),
 # all trained on Places365, on the 3000 images of the 60 private classes. The quick profile trains its
-# four stand-ins here on SynthScenes (weights cached, keyed by every setting that made them).
+# four stand-ins here on SynthScenes (weights cached, keyed by every setting that made them). The paper
+# profile's test images are `MEPP18val.csv`, which is what Sec. V-A describes ("the scene privacy subset
+# of the validation set defined for the MediaEval 2018 Pixel Privacy Challenge", 3000 images, 50 per
+# private class, labelled); the detector's $\tau$ is fitted on the Challenge's other list,
+# `MEPP18test.csv`, which is unlabelled (the detector needs no labels) and shares no image with it. The
+# P-FGSM paper's "testing subset" is discussed on its page: it too can only be `MEPP18val`, the labelled list.
 
 # %% tags=["hide-input"]
 with timer(timings, "data and models"):
@@ -750,12 +755,33 @@ def ablation_det(pairs):
     return (np.concatenate([abl_img[a]["Det."] for a, _ in pairs]), np.concatenate([abl_img[b]["Det."] for _, b in pairs]))
 
 
+def ablation_det_compare(claim, paper_value, pairs, names, paper_effect):
+    """The first variant of each pair less detectable than the second, and the second flagged more often
+    than the same clean images are by the detectors of its classifiers (else inconclusive)."""
+    a, b = ablation_det(pairs)
+    c = compare_claim(claim, paper_value, a, b, names=names, direction="below", quantity="difference in detectability",
+                      by=RATE, paper_effect=paper_effect)
+    n = len(xa_)
+    clean = np.concatenate([np.mean([PER["clean"][f"Det. by {SHORT[r]}"][:n] for r in COMBOS[key[0]]], axis=0)
+                            for _, key in pairs])
+    vs_clean = compare_claim("", "", b, clean, names=(names[1], "clean"), by=RATE)
+    if c.holds == "holds" and vs_clean.holds != "holds":
+        c.holds = "inconclusive"
+    c.rule += f"; and {names[1]} flagged more often than the clean images"
+    c.margin += f"; {names[1]} - clean: {vs_clean.margin}"
+    return c
+
+
 FGSM_SINGLE = ["U-FGSM", "R-FGSM", "L-FGSM", "P-FGSM"]
 OTHERS = [n for n in ATTACKS if not n.startswith("RP-FGSM")]
 best_other = {col: max(OTHERS, key=lambda n: P(n, col).mean()) for col in
               ("Mislead w/ def. DN T1", "Mislead w/ def. R50 T1")}
-slow = {n: RUNTIME[n] for n in ("JSMA", "CW", "SparseFool")}
-fast = max(RUNTIME[n] for n in FGSM_SINGLE + ["EOT"])
+# runtime: the one-at-a-time times the paper reports (Fig. 6), the least slow of JSMA, C&W and SparseFool
+# against the slowest single-classifier FGSM attack, paired over the same images
+slow_n = min(("JSMA", "CW", "SparseFool"), key=lambda n: np.median(PER_IMAGE[n]))
+fast_n = max(FGSM_SINGLE + ["EOT"], key=lambda n: np.median(PER_IMAGE[n]))
+three_x = compare_claim("", "", np.array(PER_IMAGE[slow_n]), np.array(PER_IMAGE[fast_n]), effect="ratio",
+                        by=Floor(2.0, "at least 3x"), min_images=5)
 low4 = max(("JSMA", "CW", "DeepFool", "SparseFool"), key=lambda n: P(n, "Mislead R50 T5").mean())
 fgsm_low = min(FGSM_SINGLE, key=lambda n: P(n, "Mislead R50 T5").mean())
 targeted_low = min(("R-FGSM", "L-FGSM", "P-FGSM"), key=lambda n: P(n, "Det.").mean())
@@ -787,6 +813,11 @@ claims = [
                   names=("RP-FGSM (U)", "DI-FGSM (U)"), by=RATE, paper=(77.0, 53.7)),
     compare_claim("... and top-1", "Fig. 4", P("RP-FGSM (U)", "Mislead w/ def. DN T1"),
                   P("DI-FGSM (U)", "Mislead w/ def. DN T1"), names=("RP-FGSM (U)", "DI-FGSM (U)"), by=RATE),
+    compare_claim("Targeted RP-FGSM misleads the unseen classifier under defenses more than targeted DI-FGSM (top-5)",
+                  "55.1 > 40.1", P("RP-FGSM (T)", "Mislead w/ def. DN T5"), P("DI-FGSM (T)", "Mislead w/ def. DN T5"),
+                  names=("RP-FGSM (T)", "DI-FGSM (T)"), by=RATE, paper=(55.1, 40.1)),
+    compare_claim("... and top-1", "Fig. 4", P("RP-FGSM (T)", "Mislead w/ def. DN T1"),
+                  P("DI-FGSM (T)", "Mislead w/ def. DN T1"), names=("RP-FGSM (T)", "DI-FGSM (T)"), by=RATE),
     compare_claim("Untargeted RP-FGSM misleads the unseen classifier more than targeted RP-FGSM, with defenses (top-5)",
                   "77.0 > 55.1", P("RP-FGSM (U)", "Mislead w/ def. DN T5"), P("RP-FGSM (T)", "Mislead w/ def. DN T5"),
                   names=("RP-FGSM (U)", "RP-FGSM (T)"), by=RATE, paper=(77.0, 55.1)),
@@ -799,10 +830,10 @@ claims = [
                   f"the highest of the four, {low4}, against the lowest FGSM attack, {fgsm_low})", "< 32.1 vs > 83.4",
                   P(low4, "Mislead R50 T5"), P(fgsm_low, "Mislead R50 T5"), names=(low4, fgsm_low), direction="below",
                   by=RATE, paper=(32.1, 83.4)),
-    Claim("The FGSM family runs far faster than JSMA, C&W and SparseFool (each at least 3x slower per image "
-          "than the slowest single-classifier FGSM attack; times vary, so only the verdicts are printed)",
-          "52.1, 9.9, 4.4 vs < 0.7 s", ", ".join(f"{n} {'>=' if v >= 3 * fast else '<'} 3x" for n, v in slow.items()),
-          min(slow.values()) >= 3 * fast),
+    Claim("The FGSM family runs far faster than JSMA, C&W and SparseFool, one image at a time (the least slow of "
+          "the three at least 3x the slowest single-classifier FGSM attack, the whole 95 % interval of the ratio; "
+          "times vary, so only the verdict is printed)", "52.1, 9.9, 4.4 vs < 0.7 s",
+          f"{slow_n} vs {fast_n}: {'at least' if three_x.holds == 'holds' else 'not shown to be'} 3x", three_x.holds),
     det_compare(f"Targeted R-, L-, P-FGSM are more detectable than U-FGSM (the least detectable of the three, "
                 f"{targeted_low})", "> 93.2 vs < 58.1", targeted_low, "U-FGSM", "above", paper=(93.2, 58.1)),
     det_compare("Targeted RP-FGSM is less detectable than targeted DI-FGSM", "55.9-79.0 vs 82.8-92.2",
@@ -812,16 +843,14 @@ claims = [
                   P(sparse_low, "PSNR"), P(dense_high, "PSNR"), names=(sparse_low, dense_high), **PSNR_ARGS),
     compare_claim(f"EOT has the highest PSNR of the FGSM-based attacks (next: {fgsm_high})", "above 42.3 dB",
                   P("EOT", "PSNR"), P(fgsm_high, "PSNR"), names=("EOT", fgsm_high), **PSNR_ARGS),
-    compare_claim("A random transformation lowers targeted RP-FGSM's detectability on one classifier "
-                  "(Table V, N/A average over R18, R50, A)", "-19.4 points",
-                  *ablation_det([((c, True, "random", True, None), (c, True, "random", False, None)) for c in singles]),
-                  names=("with", "without transformations"), direction="below", quantity="difference in detectability",
-                  by=RATE, paper_effect=-19.4),
-    compare_claim("With 60 iterations each, a random classifier is less detectable than the ensemble "
-                  "(Table VII, last row)", "-28.9 points",
-                  *ablation_det([(("R18+R50+A", True, "random", True, None), ("R18+R50+A", True, "ensemble", True, 60))]),
-                  names=("random", "ensemble"), direction="below", quantity="difference in detectability",
-                  by=RATE, paper_effect=-28.9),
+    ablation_det_compare("A random transformation lowers targeted RP-FGSM's detectability on one classifier "
+                         "(Table V, N/A average over R18, R50, A)", "-19.4 points",
+                         [((c, True, "random", True, None), (c, True, "random", False, None)) for c in singles],
+                         ("with", "without transformations"), -19.4),
+    ablation_det_compare("With 60 iterations each, a random classifier is less detectable than the ensemble "
+                         "(Table VII, last row)", "-28.9 points",
+                         [(("R18+R50+A", True, "random", True, None), ("R18+R50+A", True, "ensemble", True, 60))],
+                         ("random", "ensemble"), -28.9),
     bound_claim(f"With a seen classifier and defenses, targeted RP-FGSM misleads above 95 % from epsilon 16 "
                 f"(Fig. 5, top-1; the lowest of R18, R50, A: {worst_eps16})", "above 95 % for epsilon > 8",
                 sweep_img[(worst_eps16, 16)][f"Mislead w/ def. {worst_eps16} T1"], 0.95,
