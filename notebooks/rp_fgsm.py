@@ -742,7 +742,13 @@ def det_compare(claim, paper_value, a, b, direction, **kw):
     c = compare_claim(claim, paper_value, P(a, "Det."), P(b, "Det."), names=(a, b), direction=direction,
                       quantity="difference in detectability", by=RATE, **kw)
     hi = a if direction == "above" else b      # the side claimed to be the more detectable
-    vs_clean = compare_claim("", "", P(hi, "Det."), clean_det(hi), names=(hi, "clean"), by=RATE)
+    return above_clean(c, hi, P(hi, "Det."), clean_det(hi))
+
+
+def above_clean(c, hi, flagged, clean):
+    """Claim ``c`` holds only if ``hi``, its more detectable side, is flagged more often than the same
+    clean images are (``flagged`` and ``clean``: per image); otherwise it is inconclusive."""
+    vs_clean = compare_claim("", "", flagged, clean, names=(hi, "clean"), by=RATE)
     if c.holds == "holds" and vs_clean.holds != "holds":
         c.holds = "inconclusive"
     c.rule += f"; and {hi} flagged more often than the clean images"
@@ -764,12 +770,7 @@ def ablation_det_compare(claim, paper_value, pairs, names, paper_effect):
     n = len(xa_)
     clean = np.concatenate([np.mean([PER["clean"][f"Det. by {SHORT[r]}"][:n] for r in COMBOS[key[0]]], axis=0)
                             for _, key in pairs])
-    vs_clean = compare_claim("", "", b, clean, names=(names[1], "clean"), by=RATE)
-    if c.holds == "holds" and vs_clean.holds != "holds":
-        c.holds = "inconclusive"
-    c.rule += f"; and {names[1]} flagged more often than the clean images"
-    c.margin += f"; {names[1]} - clean: {vs_clean.margin}"
-    return c
+    return above_clean(c, names[1], b, clean)
 
 
 FGSM_SINGLE = ["U-FGSM", "R-FGSM", "L-FGSM", "P-FGSM"]
