@@ -184,7 +184,8 @@ display(table1.join(paper_table("rp_fgsm_table1")[["Norm", "Perturbation", "Type
 #   E-FGSM, EOT and targeted DI-FGSM uniform over every class but the predicted one. Untargeted
 #   attacks push away from the predicted class.
 # * EOT: scaling 0.8-1.2, translation $\pm 0.2W$, rotation $\pm 60°$, lightening/darkening 0-13,
-#   Gaussian noise of variance 25; $\lambda = 0.5$. DI-FGSM: resize to $r \in [200/224\,W, W]$ and pad,
+#   Gaussian noise of variance 25; $\lambda$ by the paper's rule (below: the paper's 0.5 is what gave *its*
+#   EOT a misleading rate of about 90 %). DI-FGSM: resize to $r \in [200/224\,W, W]$ and pad,
 #   with probability 0.5.
 # * RP-FGSM's transformations: identity, re-quantisation to 1-7 bits, median 2, 3, 5, JPEG 25, 50, 75,
 #   100 (type uniform, then parameter uniform), drawn at random at each iteration for each image (the
@@ -239,6 +240,47 @@ def jsma_smallest(x, i):
     return best
 
 
+# %% [markdown]
+# ### EOT's $\lambda$, by the paper's rule
+#
+# The paper does not give $\lambda$ as a constant of the method: "we set $\lambda = 0.5$ to achieve a
+# misleading rate of approximately 90 %". The weight does not carry over between image sizes or
+# classifiers (the Lab term's gradient is spread over every pixel, the cross-entropy's is not; the
+# sweep's row for the paper's 0.5 shows what that weight does to the quick stand-in), so the page applies
+# the criterion instead of the number: EOT (with the page's generator and
+# batching) at each weight of `cfg.eot_lam_grid` on `cfg.eot_tune_images` clean images disjoint from the
+# test images (quick: SynthScenes validation images of the private classes; paper: the first of the
+# MEPP18test list, as for the detector), and **the largest $\lambda$ whose misleading rate is at least
+# 90 %** (`papers_core.tuning.choose_eot_lam`). The tuning images are not all labelled (MEPP18test has no
+# labels), so the misleading rate here is the share of images whose top-1 on the crafting classifier moves
+# off its clean top-1. A profile that sets `eot_lam` uses that value instead.
+
+# %% tags=["hide-input"]
+# NBVAL_CHECK_OUTPUT
+from papers_core.tuning import choose_eot_lam, eot_lam_sweep
+
+with timer(timings, "EOT lambda rule"):
+    if profile == "quick":
+        x_eot = synth_scenes("val", n_per_class=max(cfg.eot_tune_images // len(train.private_classes), 1),
+                             classes=train.private_classes, seed=seed).images[:cfg.eot_tune_images]
+    else:
+        x_eot = x_fit[:cfg.eot_tune_images]
+    x_eot = x_eot.to(dev)
+
+    def eot_batched(lam, x):
+        return torch.cat([A.eot(ref, x[i:i + cfg.batch_size], lam=lam, generator=g(3)).adv
+                          for i in range(0, len(x), cfg.batch_size)])
+
+    eot_sweep = eot_lam_sweep(eot_batched, ref, x_eot, cfg.eot_lam_grid)
+    results.table(eot_sweep.round(4), "eot_lambda_sweep")
+    rule_lam, why = choose_eot_lam(eot_sweep, cfg.eot_target_rate)
+    EOT_LAM = rule_lam if cfg.eot_lam is None else float(cfg.eot_lam)
+display(eot_sweep.round(3).rename(columns={"misleading": f"misleading rate ({len(x_eot)} tuning images)",
+                                           "PSNR": "PSNR (dB)"}))
+print(f"rule: {why}: lambda = {rule_lam:g}; used: {EOT_LAM:g}"
+      + ("" if cfg.eot_lam is None else " (set by the profile)") + "; the paper's: 0.5")
+
+# %%
 FNS = {                  # the 14 attacks of Table I, on ResNet-50's role or the three seen classifiers
         "JSMA": jsma_smallest,
         "CW": lambda x, i: A.cw_l2(ref, x, targets=A.predict_proba(ref, x).argsort(1, descending=True)[:, 1],
@@ -249,7 +291,7 @@ FNS = {                  # the 14 attacks of Table I, on ResNet-50's role or the
         "R-FGSM": lambda x, i: A.fgsm_variant(ref, x, variant="R-FGSM", generator=g(1)),
         "L-FGSM": lambda x, i: A.fgsm_variant(ref, x, variant="L-FGSM"),
         "P-FGSM": lambda x, i: A.fgsm_variant(ref, x, variant="P-FGSM", generator=g(2)),
-        "EOT": lambda x, i: A.eot(ref, x, generator=g(3)),
+        "EOT": lambda x, i: A.eot(ref, x, lam=EOT_LAM, generator=g(3)),
         "DI-FGSM (T)": lambda x, i: A.di_fgsm(TRIPLE, x, targeted=True, generator=g(4)),
         "DI-FGSM (U)": lambda x, i: A.di_fgsm(TRIPLE, x, targeted=False, generator=g(5)),
         "E-FGSM": lambda x, i: A.e_fgsm(TRIPLE, x, generator=g(6)),
