@@ -37,8 +37,8 @@ class PFGSM:
     iterations: int = 50              # at most 50 iterations
     threshold: float = 0.99           # stop when p(target) > 0.99 (N-FGSM: 1 - p(y) > 0.99)
     sigma: float = 0.99               # Eq. 10's threshold
-    official_step: float = 1.0        # the official code's row, its defaults as a whole: steps of 1/255,
-    official_eps: float = 8.0         # ... the change bounded to +-8/255 (the paper states no bound),
+    official_step: float = 1.0        # the official code's row (its defaults as a whole): steps of 1/255
+    official_eps: float = 8.0         # ... the change bounded to +-8/255 (the paper states no bound)
     official_iterations: int = 100    # ... at most 100 iterations (its stop at p > 0.99 is the paper's)
     explore_n: int = 100              # test images of the epsilon explorer
     image_size: int = 224             # paper: the side the MEPP18 images are resized to (Sec. 3.2); smaller
@@ -71,8 +71,7 @@ class RPFGSM:
     eot_lam: float | None = None      # EOT's Lab weight; None: chosen by the paper's rule (papers_core.tuning)
     eot_lam_grid: tuple = (0.0, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5)  # the rule's weights
     eot_target_rate: float = 0.9      # ... the largest weight whose misleading rate reaches this (the paper's ~90 %)
-    eot_tune_images: int = 150        # ... on this many clean images disjoint from the test images (quick:
-                                      # SynthScenes validation images; paper: the first of the MEPP18test list)
+    eot_tune_images: int = 150        # ... on this many clean images, not test images (quick: SynthScenes val; paper: MEPP18test)
     image_size: int = 224             # paper: the side the Places365 images are resized to (the checkpoints'
                                       # input); smaller only for a trial run (the tests' miniature uses 64)
 

@@ -133,7 +133,7 @@ def _run(paper, miniature, tmp_path, results_dir, monkeypatch, **params):
 @pytest.mark.slow
 def test_p_fgsm_paper_profile_runs_on_the_miniature(miniature, tmp_path, results_dir, monkeypatch):
     results, text = _run("p_fgsm", miniature, tmp_path, results_dir, monkeypatch, iterations=5, explore_n=4, batch_size=8,
-                         image_size=64)
+                         image_size=64, official_iterations=5)
     assert "profile=paper" in text and "6 test images of 3 private classes; D = 365 classes" in text
     run = json.loads((results / "provenance.json").read_text())["settings"]
     assert run["profile"] == "paper" and run["settings"]["iterations"] == 5 and run["settings"]["image_size"] == 64
@@ -161,8 +161,10 @@ def test_rp_fgsm_paper_profile_runs_on_the_miniature(miniature, tmp_path, result
         _checkpoint(miniature, arch)
     results, text = _run("rp_fgsm", miniature, tmp_path, results_dir, monkeypatch, image_size=64, batch_size=8,
                          detector_fit_images=4, cw_search_steps=1, cw_iterations=2, runtime_images=1,
-                         jsma_gamma=0.005, sparsefool_iterations=1, ablation_images=2, sweep_images=2)
+                         jsma_gamma=0.005, sparsefool_iterations=1, ablation_images=2, sweep_images=2,
+                         eot_lam_grid=[0.0, 0.5])
     assert "profile=paper" in text and "6 test images, 365 classes" in text
+    assert "misleading rate (4 tuning images)" in text and "the paper's: 0.5" in text   # EOT's rule on MEPP18test
     run = json.loads((results / "provenance.json").read_text())["settings"]
     assert run["profile"] == "paper" and run["settings"]["image_size"] == 64
     table2 = (results / "table2.csv").read_text()
