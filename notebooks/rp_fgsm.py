@@ -39,7 +39,7 @@
 # SmallCNN of the P-FGSM page (for ResNet-50, the most accurate seen classifier), a
 # convolution-then-fully-connected network (for AlexNet) and a larger DenseNet that is never attacked
 # (for DenseNet-161). The `paper` profile runs the four Places365 checkpoints on the 3000 MEPP18 images
-# (see *Reproduce at paper scale*). The quick profile's numbers are not the paper's: only relations
+# (see the book's *Reproduce at paper scale* page). The quick profile's numbers are not the paper's: only relations
 # between attacks are expected to carry over.
 
 # %% tags=["remove-cell"]
@@ -132,7 +132,7 @@ display(table2.join(paper_table("rp_fgsm_table2").add_prefix("paper "), how="lef
 
 # %% [markdown]
 # **The premise of the unseen classifier.** In the paper the unseen DenseNet-161 is the most accurate
-# of the four (58.4 % top-1), so misleading it is the hardest test. The quick stand-ins keep this: the
+# of the four (58.4 % top-1), so misleading it is the hardest test. The quick stand-ins are built to keep this: the
 # small DenseNet is trained for 40 epochs, against 8 to 12 for the seen ones, so that it is the most
 # accurate of the four (checked below, with its margin, on 500 clean test images: 100 are too few to
 # separate the classifiers). Its weights ship with the repository, so the longer training costs the
@@ -229,6 +229,15 @@ TRIPLE = [nets[r] for r in SEEN]
 ref = nets[REF]
 
 
+def spread(n):
+    """Indices of ``n`` test images evenly spaced over the test set (which is ordered by class)."""
+    n = min(n or n_test, n_test)
+    return torch.linspace(0, n_test - 1, n).round().long().unique()
+
+
+Q_IDX, A_IDX, S_IDX = spread(cfg.quality_images), spread(cfg.ablation_images), spread(cfg.sweep_images)
+
+
 def jsma_smallest(x, i):
     order = A.predict_proba(ref, x).argsort(1, descending=True)
     best, best_l0 = x.clone(), torch.full((len(x),), float("inf"), device=x.device)
@@ -253,7 +262,11 @@ def jsma_smallest(x, i):
 # MEPP18test list, as for the detector), and **the largest $\lambda$ whose misleading rate is at least
 # 90 %** (`papers_core.tuning.choose_eot_lam`). The tuning images are not all labelled (MEPP18test has no
 # labels), so the misleading rate here is the share of images whose top-1 on the crafting classifier moves
-# off its clean top-1. A profile that sets `eot_lam` uses that value instead.
+# off its clean top-1. That is stricter than the paper's misleading rate, which is measured against the
+# true class and so counts the classifier's clean errors as misled; where the tuning images are labelled
+# (the quick profile), the paper's rate is printed beside it, with the weight the same rule would pick on
+# it. "Approximately 90 %" is read as "at least 90 %" (the rate's standard error on the tuning images is
+# printed with the choice). A profile that sets `eot_lam` uses that value instead.
 
 # %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
@@ -261,24 +274,32 @@ from papers_core.tuning import choose_eot_lam, eot_lam_sweep
 
 with timer(timings, "EOT lambda rule"):
     if profile == "quick":
-        x_eot = synth_scenes("val", n_per_class=max(cfg.eot_tune_images // len(train.private_classes), 1),
-                             classes=train.private_classes, seed=seed).images[:cfg.eot_tune_images]
+        _tune = synth_scenes("val", n_per_class=max(cfg.eot_tune_images // len(train.private_classes), 1),
+                             classes=train.private_classes, seed=seed)
+        x_eot, y_eot = _tune.images[:cfg.eot_tune_images], _tune.labels[:cfg.eot_tune_images]
     else:
-        x_eot = x_fit[:cfg.eot_tune_images]
+        x_eot, y_eot = x_fit[:cfg.eot_tune_images], None     # MEPP18test: no labels
     x_eot = x_eot.to(dev)
 
     def eot_batched(lam, x):
         return torch.cat([A.eot(ref, x[i:i + cfg.batch_size], lam=lam, generator=g(3)).adv
                           for i in range(0, len(x), cfg.batch_size)])
 
-    eot_sweep = eot_lam_sweep(eot_batched, ref, x_eot, cfg.eot_lam_grid)
+    eot_sweep = eot_lam_sweep(eot_batched, ref, x_eot, cfg.eot_lam_grid, labels=y_eot)
     results.table(eot_sweep.round(4), "eot_lambda_sweep")
     rule_lam, why = choose_eot_lam(eot_sweep, cfg.eot_target_rate)
     EOT_LAM = rule_lam if cfg.eot_lam is None else float(cfg.eot_lam)
 display(eot_sweep.round(3).rename(columns={"misleading": f"misleading rate ({len(x_eot)} tuning images)",
+                                           "misleading (labels)": "against the labels (the paper's measure)",
                                            "PSNR": "PSNR (dB)"}))
-print(f"rule: {why}: lambda = {rule_lam:g}; used: {EOT_LAM:g}"
+_r = float(eot_sweep.loc[rule_lam, "misleading"])
+print(f"rule: {why}, standard error {np.sqrt(_r * (1 - _r) / len(x_eot)):.3f}: lambda = {rule_lam:g}; used: {EOT_LAM:g}"
       + ("" if cfg.eot_lam is None else " (set by the profile)") + "; the paper's: 0.5")
+if y_eot is not None:
+    lab_lam, lab_why = choose_eot_lam(eot_sweep, cfg.eot_target_rate, column="misleading (labels)")
+    print(f"against the labels, the same rule would pick lambda = {lab_lam:g} ({lab_why.split('(')[-1].rstrip(')')}); "
+          f"the clean ResNet-50 role misses {float((A.predict_proba(ref, x_eot).argmax(1).cpu() != y_eot).float().mean()):.3f} "
+          "of the tuning images")
 
 # %%
 FNS = {                  # the 14 attacks of Table I, on ResNet-50's role or the three seen classifiers
@@ -326,11 +347,16 @@ print(f"{len(R)} attack runs in {timings['attacks']:.0f} s")
 #   (its score the largest L1 change over the family's parameters; $\tau$ at 5 % false positives on
 #   clean images the attacks never see: SynthScenes training images in the quick profile, the MEPP18test
 #   list in the paper profile). Detectability is the mean over the three families and the attacked
-#   classifiers; per family and per classifier below. A detector flags 5 % of its fitting images by
+#   classifiers (**our choice**: the paper does not say; Xu et al.'s detector flags an image when any of its
+#   squeezers does, which would flag more); per family and per classifier below. A detector flags 5 % of its fitting images by
 #   construction; how often it flags the clean *test* images is measured below the detectability table,
 #   and an attack flagged no more often than those clean images is not detected.
 # * **Quality**: BRISQUE (the `brisque` package), PSNR, and MAD (`papers_core.metrics.mad`, Larson and
-#   Chandler 2010; on the first `quality_images` images of each attack).
+#   Chandler 2010; on `quality_images` images of each attack, spread evenly over the test set).
+#
+# The test images are ordered by class, so every subset below (MAD's images, the ablations, the epsilon
+# sweep, the runtime) takes images evenly spaced over the test set (`spread`), not the first ones, so that
+# it covers the private classes.
 
 # %% tags=["hide-input"]
 with timer(timings, "detectors"):
@@ -386,7 +412,7 @@ with timer(timings, "measures"):
         PER[name]["PSNR"] = M.psnr(x_test, adv).clamp(max=100).cpu().numpy()
         row["BRISQUE"] = float(np.mean(M.brisque(adv.cpu()))) if name in ATTACKS else np.nan
         row["PSNR"] = float(M.psnr(x_test, adv).clamp(max=100).mean())
-        row["MAD"] = float(M.mad(x_test[:cfg.quality_images], adv[:cfg.quality_images]).mean()) if name in ATTACKS else np.nan
+        row["MAD"] = float(M.mad(x_test[Q_IDX], adv[Q_IDX]).mean()) if name in ATTACKS else np.nan
         row["s / image"] = RUNTIME[name]
         summary[name] = row
     summary = pd.DataFrame(summary).T
@@ -435,11 +461,18 @@ display(det_view)
 
 # %% tags=["hide-input"]
 _clean = det_view.loc["clean test images"]
-_below = [n for n in det_view.index[:-1] if det_view.loc[n, "Det."] <= _clean["Det."]]
+
+
+def own_clean(n):
+    """How often the detectors of attack ``n``'s classifiers flag the clean test images (%)."""
+    return float(np.mean([_clean[c] for c in DET_COLS if c.startswith("Det. by") and pd.notna(det_view.loc[n, c])]))
+
+
+_below = [n for n in det_view.index[:-1] if det_view.loc[n, "Det."] <= own_clean(n)]
 print(f"clean test images flagged: {_clean['Det.']:.1f} % overall; "
       + ", ".join(f"{c.removeprefix('Det. ')} {_clean[c]:.1f} %" for c in DET_COLS[1:]))
-print("attacks flagged no more often than the clean test images (not detected): " + (", ".join(
-    f"{n} {det_view.loc[n, 'Det.']:.1f} %" for n in _below) or "none"))
+print("attacks flagged no more often than their own detectors flag the clean test images (not detected): "
+      + (", ".join(f"{n} {det_view.loc[n, 'Det.']:.1f} % (clean {own_clean(n):.1f} %)" for n in _below) or "none"))
 
 # %% [markdown]
 # The paper's values from the prose of Sec. V-D (top-5 misleading rates, %, and quality):
@@ -548,12 +581,12 @@ print("median candidates: " + ", ".join(f"γ={gm}: {int(np.median(c))}" for gm, 
 # RP-FGSM with a random transformation per iteration or none (`defenses=[]`), and with a random
 # classifier per iteration or the ensemble of all (`classifiers="ensemble"`, the same number of forward
 # and backward passes). Every variant of a row shares the targets (drawn once per combination with
-# Eq. 17) and the seed of its draws. Values are percentage-point changes on the first `ablation_images`
-# test images: misleading rates T1/T5 without and with defense for each classifier, and detectability.
+# Eq. 17) and the seed of its draws. Values are percentage-point changes on `ablation_images` test images
+# spread over the test set: misleading rates T1/T5 without and with defense for each classifier, and detectability.
 
 # %%
 with timer(timings, "ablations"):
-    xa_, ya_ = x_test[:cfg.ablation_images], y_test[:cfg.ablation_images]
+    xa_, ya_ = x_test[A_IDX], y_test[A_IDX]
     COMBOS = {"R18": ["ResNet18"], "R50": ["ResNet50"], "A": ["AlexNet"], "R18+R50": ["ResNet18", "ResNet50"],
               "R18+A": ["ResNet18", "AlexNet"], "R50+A": ["ResNet50", "AlexNet"], "R18+R50+A": SEEN}
     abl, abl_img = {}, {}   # variant -> measures; variant -> measure -> one value per image
@@ -667,12 +700,12 @@ panels(table7, "rp_fgsm_table7", prefixes=("T",))
 #
 # Targeted RP-FGSM with $\epsilon \in \{1, 2, 4, 8, 16, 32, 64\}$ ($\bar N$ iterations per classifier),
 # on each seen classifier alone and on the three; evaluated on the attacked classifier (ResNet-50's
-# role for the three) and on the unseen one, top-1, on the first `sweep_images` test images.
+# role for the three) and on the unseen one, top-1, on `sweep_images` test images spread over the test set.
 
 # %% tags=["hide-input"]
 with timer(timings, "epsilon sweep"):
     EPS = [1, 2, 4, 8, 16, 32, 64]
-    xs_, ys_ = x_test[:cfg.sweep_images], y_test[:cfg.sweep_images]
+    xs_, ys_ = x_test[S_IDX], y_test[S_IDX]
     sweep, sweep_img = {}, {}
     for setting, roles in progress(list({"R18": ["ResNet18"], "R50": ["ResNet50"], "A": ["AlexNet"], "R18+R50+A": SEEN}.items()),
                                    desc="epsilon sweep"):
@@ -704,7 +737,7 @@ results.show(fig, "fig5_epsilon")
 # ## Fig. 6: runtime
 #
 # As the paper measures it: seconds per image, each image attacked on its own (batch of one), on the
-# first `runtime_images` test images (the paper: a random subset of 300, on a Tesla V100), shown as box
+# `runtime_images` test images spread over the test set (the paper: a random subset of 300, on a Tesla V100), shown as box
 # plots with the paper's conventions (median line, quartile box, whiskers at the minimum and maximum).
 # (a) The 14 attacks; (b) targeted RP-FGSM with transformations against the classifiers it attacks.
 # The summary table's "s / image" is the batched run's time instead (the whole test set at once,
@@ -716,13 +749,13 @@ with timer(timings, "runtime"):
     PER_IMAGE, PER_COMBO = {}, {}
     for name, fn in progress(list(FNS.items()), desc="runtime"):
         PER_IMAGE[name] = []
-        for i in range(n_rt):
+        for i in spread(n_rt).tolist():
             t = time.perf_counter()
             fn(x_test[i:i + 1], i)
             PER_IMAGE[name].append(time.perf_counter() - t)
     for c in COMBOS:
         PER_COMBO[c] = []
-        for i in range(n_rt):
+        for i in spread(n_rt).tolist():
             t = time.perf_counter()
             A.rp_fgsm([nets[r] for r in COMBOS[c]], x_test[i:i + 1], targeted=True, generator=g(14))
             PER_COMBO[c].append(time.perf_counter() - t)
@@ -810,7 +843,7 @@ def ablation_det_compare(claim, paper_value, pairs, names, paper_effect):
     c = compare_claim(claim, paper_value, a, b, names=names, direction="below", quantity="difference in detectability",
                       by=RATE, paper_effect=paper_effect)
     n = len(xa_)
-    clean = np.concatenate([np.mean([PER["clean"][f"Det. by {SHORT[r]}"][:n] for r in COMBOS[key[0]]], axis=0)
+    clean = np.concatenate([np.mean([PER["clean"][f"Det. by {SHORT[r]}"][A_IDX.cpu().numpy()] for r in COMBOS[key[0]]], axis=0)
                             for _, key in pairs])
     return above_clean(c, names[1], b, clean)
 
@@ -818,7 +851,7 @@ def ablation_det_compare(claim, paper_value, pairs, names, paper_effect):
 FGSM_SINGLE = ["U-FGSM", "R-FGSM", "L-FGSM", "P-FGSM"]
 OTHERS = [n for n in ATTACKS if not n.startswith("RP-FGSM")]
 best_other = {col: max(OTHERS, key=lambda n: P(n, col).mean()) for col in
-              ("Mislead w/ def. DN T1", "Mislead w/ def. R50 T1")}
+              ("Mislead w/ def. DN T1", "Mislead w/ def. R50 T1", "Mislead w/ def. DN T5")}
 # runtime: the one-at-a-time times the paper reports (Fig. 6), the least slow of JSMA, C&W and SparseFool
 # against the slowest single-classifier FGSM attack, paired over the same images
 slow_n = min(("JSMA", "CW", "SparseFool"), key=lambda n: np.median(PER_IMAGE[n]))
@@ -861,6 +894,11 @@ claims = [
                   names=("RP-FGSM (T)", "DI-FGSM (T)"), by=RATE, paper=(55.1, 40.1)),
     compare_claim("... and top-1", "Fig. 4", P("RP-FGSM (T)", "Mislead w/ def. DN T1"),
                   P("DI-FGSM (T)", "Mislead w/ def. DN T1"), names=("RP-FGSM (T)", "DI-FGSM (T)"), by=RATE),
+    compare_claim(f"Targeted RP-FGSM, too, misleads the unseen classifier under defenses more than every non-RP attack "
+                  f"(top-5; the next best here: {best_other['Mislead w/ def. DN T5']})",
+                  "55.1 > 53.7 (DI-FGSM (U))", P("RP-FGSM (T)", "Mislead w/ def. DN T5"),
+                  P(best_other["Mislead w/ def. DN T5"], "Mislead w/ def. DN T5"),
+                  names=("RP-FGSM (T)", best_other["Mislead w/ def. DN T5"]), by=RATE, paper=(55.1, 53.7)),
     compare_claim("Untargeted RP-FGSM misleads the unseen classifier more than targeted RP-FGSM, with defenses (top-5)",
                   "77.0 > 55.1", P("RP-FGSM (U)", "Mislead w/ def. DN T5"), P("RP-FGSM (T)", "Mislead w/ def. DN T5"),
                   names=("RP-FGSM (U)", "RP-FGSM (T)"), by=RATE, paper=(77.0, 55.1)),
@@ -904,3 +942,27 @@ claims = [
 # %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
 claims_df = show_claims(claims, "rp_fgsm", profile, results)
+
+# %% [markdown]
+# ### Where this run differs from the paper
+#
+# The claims that do not hold here are listed below with the run's effect beside the paper's. What the
+# page can say about why, from its own measurements:
+#
+# * **Top-5 rates.** The quick stand-ins' clean top-5 accuracy (Table II above) is far above the paper's:
+#   SynthScenes' 30 classes come in families of five look-alikes, so the top 5 usually hold the whole
+#   family, and moving the true class out of them is hard for every attack. Top-5 differences between
+#   attacks are therefore small here, and the claims carry top-1 beside top-5.
+# * **EOT** runs at the weight its rule picked on the quick stand-in (above), not at the paper's 0.5.
+# * **Sample sizes.** The ablations (Tables V-VII) and Fig. 5 run on `ablation_images` and `sweep_images`
+#   images, and the runtime on `runtime_images`: their intervals are wide, and a claim on fewer than 10
+#   images is flagged. The ablations' signs that differ from the paper's (e.g. Table V's N/A average with
+#   defenses) have no measured cause on this page.
+# * **Everything else** (for instance E-FGSM's drop under defenses, or the sparse attacks' PSNR on 32x32
+#   images) has no measured cause on this page: the stand-ins are not the paper's classifiers, and only a
+#   paper-profile run can say whether the paper's relation holds for them.
+
+# %% tags=["hide-input"]
+for r in claims_df[claims_df["verdict"] != "holds"].itertuples():
+    print(f"- {r.claim}\n    {r.verdict}: this run {str(r.margin).split(';')[0]}; the paper's effect: "
+          f"{r.paper_effect if isinstance(r.paper_effect, str) and r.paper_effect not in ('', '-') else r.paper_value}")

@@ -26,6 +26,10 @@ def test_choose_eot_lam_takes_the_largest_weight_that_reaches_the_rate():
         choose_eot_lam(_sweep({0.0: 1.0}), 1.5)
     with pytest.raises(ValueError, match="empty"):
         choose_eot_lam(_sweep({}), 0.9)
+    with pytest.raises(ValueError, match="needs eot_lam_sweep"):
+        choose_eot_lam(_sweep({0.0: 1.0}), 0.9, column="misleading (labels)")
+    labelled = _sweep({0.0: 1.0, 0.1: 0.85}).assign(**{"misleading (labels)": [1.0, 0.95]})
+    assert choose_eot_lam(labelled, 0.9)[0] == 0.0 and choose_eot_lam(labelled, 0.9, "misleading (labels)")[0] == 0.1
 
 
 def test_eot_lam_sweep_measures_moves_off_the_clean_prediction(model, batch):
@@ -45,6 +49,13 @@ def test_eot_lam_sweep_measures_moves_off_the_clean_prediction(model, batch):
     # the Lab term trades misleading for quality: a heavy weight keeps the images closer and misleads less
     assert sweep.loc[100.0, "PSNR"] > sweep.loc[0.0, "PSNR"]
     assert sweep.loc[100.0, "misleading"] < sweep.loc[0.0, "misleading"]
+    # against the labels: the clean errors count as misled, so the rate is at least the clean error
+    y = batch[1][:12]
+    labelled = eot_lam_sweep(run, model, x, [100.0], labels=y)
+    pred = predict_proba(model, run(100.0, x)).argmax(1)
+    assert labelled.loc[100.0, "misleading (labels)"] == pytest.approx(float((pred != y).float().mean()))
+    with pytest.raises(ValueError, match="one label per image"):
+        eot_lam_sweep(run, model, x, [0.5], labels=y[:3])
     # an unchanged image counts as not moved, with PSNR capped at 100 dB
     same = eot_lam_sweep(lambda lam, xs: xs.clone(), model, x, [0.5])
     assert same.loc[0.5, "misleading"] == 0 and same.loc[0.5, "PSNR"] == 100
