@@ -964,5 +964,7 @@ claims_df = show_claims(claims, "rp_fgsm", profile, results)
 
 # %% tags=["hide-input"]
 for r in claims_df[claims_df["verdict"] != "holds"].itertuples():
-    print(f"- {r.claim}\n    {r.verdict}: this run {str(r.margin).split(';')[0]}; the paper's effect: "
+    _run = str(r.margin).split(";")[0] if isinstance(r.margin, str) and r.margin else r.this_run
+    _flag = f" (flagged, not counted: {r.flag})" if isinstance(r.flag, str) and r.flag else ""
+    print(f"- {r.claim}\n    {r.verdict}{_flag}: this run {_run}; the paper's effect: "
           f"{r.paper_effect if isinstance(r.paper_effect, str) and r.paper_effect not in ('', '-') else r.paper_value}")
