@@ -262,7 +262,7 @@ print("above the paper's 'fewer than 20 iterations on average' in this run: " + 
 _off = runs["P-FG (official code)"][2]
 print(f"P-FG (official code), its settings as a whole: mean iterations {float(_off.iterations.float().mean()):.1f} "
       f"of at most {cfg.official_iterations} (p > 0.99 is rarely reached within the +-{cfg.official_eps:g}/255 bound); "
-      f"its target is the top-1 on {float(_off.success.float().mean()):.3f} of the images; mean PSNR {float(M.psnr(x_test, _off.adv)[torch.isfinite(M.psnr(x_test, _off.adv))].mean()):.2f} dB")
+      f"its target is the top-1 on {float(_off.success.float().mean()):.3f} of the images; mean PSNR {M.mean_std(M.psnr(x_test, _off.adv).cpu())[0]:.2f} dB")
 
 # %% [markdown]
 # **Which step and bound the paper's numbers fit.** (This page runs the reading that fits, printed at the
@@ -286,9 +286,9 @@ for n, k in fixed_rows.items():
     official = ((x_test + direction * min(k * cfg.official_step, cfg.official_eps) / 255).clamp(0, 1) * 255).round() / 255
     reading_rows[n] = {"noise steps X": k,
                        "paper (dB)": float(str(_p1.loc[n, "PSNR"]).split()[0]),
-                       "0.007 steps, no bound (dB)": round(float(M.psnr(x_test, adv)[torch.isfinite(M.psnr(x_test, adv))].mean()), 2),
+                       "0.007 steps, no bound (dB)": round(M.mean_std(M.psnr(x_test, adv).cpu())[0], 2),
                        f"{cfg.official_step:g}/255 steps, bound {cfg.official_eps:g}/255 (dB)":
-                           round(float(M.psnr(x_test, official)[torch.isfinite(M.psnr(x_test, official))].mean()), 2)}
+                           round(M.mean_std(M.psnr(x_test, official).cpu())[0], 2)}
 reading_df = pd.DataFrame(reading_rows).T
 reading_df.index.name = "method"
 gaps = (reading_df.iloc[:, 2:].sub(reading_df["paper (dB)"], axis=0)).abs().max()
