@@ -1,0 +1,332 @@
+"""Candidate readings behind the gaps between the stored MNIST runs and the K-anonymity and MAT papers'
+Table 1: small runs on the embedded real-MNIST subset that rank the readings the papers leave open, so
+that the pages can say why their runs differ from the papers (each page's "Why this run differs" section
+shows the stored study).
+
+:func:`kanon_readings`: the K-anonymity page's six attacks on LeNet-5 classifiers trained several ways
+(the page's modern LeNet-5, the same trained for one epoch, the 1998 LeNet-5 with tanh and average
+pooling), with the baselines' targets as the page reads them (the runner-up) or random, and C&W's
+learning rate "slightly tuned"; each result is scored by MSE and by four SSIM definitions (the window
+and constants the paper does not give).
+
+:func:`mat_readings`: MAT's MNIST victims (original, single-strength, mixed) under FGSM test examples
+crafted four ways (on the crafting LeNet-5 or on the victim itself, from the true label or from the
+model's prediction), for the MLP victim and a LeNet-5 victim (capacity); and
+:func:`mat_mssim_readings`: the MSSIM of the FGSM examples at the paper's three strengths under three
+units of eps and three SSIM definitions.
+
+``python -m papers_core.readings kanon|mat`` writes the stored studies under ``results/studies/``
+(:data:`KANON_CSV`, :data:`MAT_CSV`, :data:`MAT_MSSIM_CSV`) with their provenance beside them.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from ._validate import check_range
+
+__all__ = ["kanon_readings", "mat_readings", "mat_mssim_readings", "ClassicLeNet5", "SSIM_READINGS",
+           "KANON_CSV", "MAT_CSV", "MAT_MSSIM_CSV", "MNIST_STD"]
+
+STUDIES = Path("results") / "studies"
+#: Where ``python -m papers_core.readings kanon`` writes its study, relative to the repository root.
+KANON_CSV = STUDIES / "k_anonymity_readings.csv"
+#: Where ``python -m papers_core.readings mat`` writes the victims' accuracies and the MSSIMs.
+MAT_CSV = STUDIES / "mat_readings.csv"
+MAT_MSSIM_CSV = STUDIES / "mat_mssim_readings.csv"
+
+#: MNIST's pixel standard deviation (the usual ``Normalize((0.1307,), (0.3081,))``): eps given in
+#: normalised units is ``eps * MNIST_STD`` on the [0, 1] scale.
+MNIST_STD = 0.3081
+
+#: SSIM definitions (scikit-image ``structural_similarity`` arguments on [0, 1] images). ``gauss11``
+#: is the page's (Wang et al.'s 11x11 Gaussian, sigma 1.5, data range 1); ``uniform7`` scikit-image's
+#: default window (7x7 uniform, sample covariance); ``range2`` the Gaussian window with data range 2
+#: (scikit-image's default for float images before 0.19); ``8bit`` the Gaussian window on 8-bit values
+#: with data range 1 (constants C1, C2 practically zero).
+SSIM_READINGS = {
+    "gauss11": dict(gaussian_weights=True, sigma=1.5, use_sample_covariance=False, data_range=1.0),
+    "uniform7": dict(win_size=7, data_range=1.0),
+    "range2": dict(gaussian_weights=True, sigma=1.5, use_sample_covariance=False, data_range=2.0),
+    "8bit": dict(gaussian_weights=True, sigma=1.5, use_sample_covariance=False, data_range=1.0 / 255.0),
+}
+
+
+class ClassicLeNet5(nn.Module):
+    """LeNet-5 as LeCun et al. (1998) built it, in a PyTorch form: conv 5x5 (6, on the 28x28 digit padded
+    to 32) - tanh - 2x2 average pooling - conv 5x5 (16) - tanh - average pooling - 120 - tanh - 84 - tanh -
+    classes. Takes [0, 1] images (no normalisation). One candidate for the K-anonymity paper's "LeNet5"."""
+
+    def __init__(self, num_classes: int = 10):
+        super().__init__()
+        self.features = nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.Tanh(), nn.AvgPool2d(2),
+                                      nn.Conv2d(6, 16, 5), nn.Tanh(), nn.AvgPool2d(2))
+        self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(400, 120), nn.Tanh(), nn.Linear(120, 84), nn.Tanh(),
+                                        nn.Linear(84, num_classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 4 or tuple(x.shape[1:]) != (1, 28, 28):
+            raise ValueError(f"ClassicLeNet5 expects (N, 1, 28, 28) images, got {tuple(x.shape)}.")
+        return self.classifier(self.features(x))
+
+
+def ssim_readings(x: torch.Tensor, adv: torch.Tensor, readings=None) -> dict:
+    """Mean SSIM (0..100) between ``x`` and ``adv`` (N, 1, H, W) under each of ``readings`` (names of
+    :data:`SSIM_READINGS`; default all)."""
+    from skimage.metrics import structural_similarity
+
+    a = x.detach().cpu().double().numpy()[:, 0]
+    b = adv.detach().cpu().double().numpy()[:, 0]
+    out = {}
+    for name in readings or SSIM_READINGS:
+        kw = dict(SSIM_READINGS[name])
+        scale = 255.0 if name == "8bit" else 1.0
+        out[name] = 100.0 * float(np.mean([structural_similarity(p * scale, q * scale, **kw) for p, q in zip(a, b)]))
+    return out
+
+
+def _mnist_train(n: int | None, seed: int):
+    from .data import load_mnist_subset
+
+    data = load_mnist_subset("train")
+    order = torch.randperm(len(data.labels), generator=torch.Generator().manual_seed(seed))
+    if n is not None:
+        order = order[:n]
+    return data.images[order], data.labels[order]
+
+
+KANON_CLASSIFIERS = {
+    # name: (architecture, epochs)
+    "LeNet-5 (ReLU, max-pool), 15 epochs": ("modern", 15),
+    "LeNet-5 (ReLU, max-pool), 1 epoch": ("modern", 1),
+    "LeNet-5 (1998: tanh, avg-pool), 15 epochs": ("classic", 15),
+}
+
+
+def kanon_readings(n: int = 100, *, classifiers=None, lbfgs_search_steps: int = 10, lbfgs_iterations: int = 100,
+                   cw_search_steps: int = 9, cw_iterations: int = 1000, tuned_cw_lr: float = 0.1, seed: int = 0,
+                   progress=None):
+    """The K-anonymity page's six attacks on ``n`` correctly classified training images of the embedded
+    real-MNIST subset (10,000 training images), for each classifier reading (names of
+    :data:`KANON_CLASSIFIERS`; default all, each trained with the page's recipe: Adam, one-cycle,
+    learning rate 0.002, batch 128). On the first classifier, two more readings of the baselines: L-BFGS
+    and C&W towards one random wrong label per image (the same for both), and C&W at ``tuned_cw_lr``.
+    Budgets: L-BFGS and the proposed attack ``lbfgs_search_steps`` x ``lbfgs_iterations`` (the paper
+    profile's), C&W ``cw_search_steps`` x ``cw_iterations`` (the quick profile's MNIST budget).
+
+    Returns a DataFrame, one row per (classifier, reading, method): ``ASR`` (constraint met, %),
+    ``misclassified`` (%), ``MSE`` (x 1e-3, per-pixel mean on [0, 1]), ``L2``, an ``SSIM <reading>``
+    column per :data:`SSIM_READINGS`, the classifier's ``train_acc`` and the attack's ``seconds``."""
+    import pandas as pd
+
+    from . import attacks as A
+    from . import metrics as M
+    from .models import LeNet5
+    from .train import train_classifier
+
+    check_range(n, "n", lo=2, hi=10_000, integer=True)
+    names = list(classifiers or KANON_CLASSIFIERS)
+    for c in names:
+        if c not in KANON_CLASSIFIERS:
+            raise ValueError(f"unknown classifier reading {c!r}; choose from {list(KANON_CLASSIFIERS)}.")
+    x_all, y_all = _mnist_train(None, seed)
+    rows = []
+    for ci, cname in enumerate(names):
+        arch, epochs = KANON_CLASSIFIERS[cname]
+        net = LeNet5(10) if arch == "modern" else ClassicLeNet5(10)
+        train_classifier(net, x_all, y_all, epochs=epochs, seed=seed, augment=False, batch_size=128, lr=2e-3,
+                         progress=False)
+        net.eval()
+        for p in net.parameters():
+            p.requires_grad_(False)
+        pred = A.predict_proba(net, x_all).argmax(1)
+        train_acc = 100.0 * float((pred == y_all).float().mean())
+        ok = torch.nonzero(pred == y_all).squeeze(1)
+        pick = ok[torch.randperm(len(ok), generator=torch.Generator().manual_seed(seed))][:n]
+        x, y = x_all[pick], y_all[pick]
+        ranked = A.predict_proba(net, x).argsort(1, descending=True)
+        runner_up = ranked[:, 1]
+        g = torch.Generator().manual_seed(seed + 1)
+        random_t = (y + torch.randint(1, 10, (len(y),), generator=g)) % 10
+
+        def lbfgs(t):
+            return A.lbfgs_attack(net, x, y, targets=t, search_steps=lbfgs_search_steps, iterations=lbfgs_iterations)
+
+        def cw(t, lr=0.01):
+            return A.cw_l2(net, x, y, targets=t, binary_search_steps=cw_search_steps, iterations=cw_iterations, lr=lr)
+
+        jobs = [("page's reading", "L-BFGS", lambda: lbfgs(runner_up)),
+                ("page's reading", "DeepFool", lambda: A.deepfool(net, x, y)),
+                ("page's reading", "C&W", lambda: cw(runner_up))]
+        jobs += [("page's reading", f"Proposed (K = {K})", lambda K=K: A.k_anonymity_attack(
+            net, x, y, K=K, search_steps=lbfgs_search_steps, iterations=lbfgs_iterations, generator=seed))
+            for K in (1, 5, 9)]
+        if ci == 0:
+            jobs += [("random targets", "L-BFGS", lambda: lbfgs(random_t)),
+                     ("random targets", "C&W", lambda: cw(random_t)),
+                     (f"C&W lr {tuned_cw_lr:g}", "C&W", lambda: cw(runner_up, tuned_cw_lr))]
+        for reading, method, run in jobs:
+            t0 = time.perf_counter()
+            r = run()
+            secs = time.perf_counter() - t0
+            met = r.satisfied if hasattr(r, "satisfied") else r.success
+            row = dict(classifier=cname, reading=reading, method=method, ASR=100.0 * float(met.float().mean()),
+                       misclassified=100.0 * float((r.prediction != y).float().mean()),
+                       MSE=float(M.mse(x, r.adv).mean()) * 1e3, L2=float((r.adv - x).flatten(1).norm(dim=1).mean()))
+            row.update({f"SSIM {k}": v for k, v in ssim_readings(x, r.adv).items()})
+            row.update(train_acc=train_acc, seconds=round(secs, 1))
+            rows.append(row)
+            if progress:
+                progress(row)
+    return pd.DataFrame(rows)
+
+
+MAT_READINGS = {
+    # name: (which model crafts the test examples, which label FGSM ascends)
+    "crafting model, true label": ("crafter", "true"),
+    "crafting model, its prediction": ("crafter", "pred"),
+    "victim, true label": ("victim", "true"),
+    "victim, its prediction": ("victim", "pred"),
+}
+
+
+def mat_readings(n_train: int = 8000, *, epochs: int = 20, crafting_epochs: int = 10, single=(0.1, 0.2),
+                 mixed=(0.1, 0.2, 0.3), seed: int = 0, progress=None):
+    """MAT's MNIST victims under the four readings of how the test examples are crafted
+    (:data:`MAT_READINGS`). Data: ``n_train`` images of the embedded real-MNIST subset's training split
+    and its 2000 test images; a LeNet-5 crafting model (``crafting_epochs``) crafts the training
+    examples, as Sec. 5.1 says. Victims, each trained for ``epochs`` with the page's recipe: the MAT
+    page's MLP (784-256-256) on the originals, single-strength at each of ``single`` (half originals,
+    half FGSM), mixed MAT on ``mixed``; and a LeNet-5 victim (the capacity reading) on the originals and
+    at ``single[0]``. Test strengths: the page's grid, 0 to 0.3 by 0.025.
+
+    Returns a DataFrame, one row per (victim, architecture, reading, eps), with the test ``accuracy``
+    (%) and the crafting model's test accuracy ``crafter_acc``."""
+    import pandas as pd
+
+    from .attacks import predict_proba
+    from .mat import FGSMDirections, accuracy_under_attack, mat_training_set
+    from .models import MLP, LeNet5
+    from .train import train_classifier
+    from .data import load_mnist_subset
+
+    check_range(n_train, "n_train", lo=100, hi=10_000, integer=True)
+    x, y = _mnist_train(n_train, seed)
+    test = load_mnist_subset("test")
+    xt, yt = test.images, test.labels
+    grid = np.round(np.arange(0, 0.3 + 1e-9, 0.025), 3)
+
+    def fit(net, xs, ys, n_epochs):
+        train_classifier(net, xs, ys, epochs=n_epochs, seed=seed, augment=False, batch_size=128, lr=2e-3,
+                         progress=False)
+        return net.eval()
+
+    crafter = fit(LeNet5(10), x, y, crafting_epochs)
+    crafter_acc = 100.0 * float((predict_proba(crafter, xt).argmax(1) == yt).float().mean())
+    train_dirs = FGSMDirections(crafter, x, y)
+    victims = {}
+    for arch, make in (("MLP 784-256-256", lambda: MLP(784, (256, 256), 10)), ("LeNet-5", lambda: LeNet5(10))):
+        victims[("original", arch)] = fit(make(), x, y, epochs)
+        for s in (single if arch.startswith("MLP") else single[:1]):
+            xs, ys = mat_training_set(x, y, [train_dirs.at(s)])
+            victims[(f"single-strength {s:g}", arch)] = fit(make(), xs, ys, epochs)
+        if arch.startswith("MLP"):
+            xs, ys = mat_training_set(x, y, [train_dirs.at(s) for s in mixed])
+            victims[("mixed MAT " + ", ".join(f"{s:g}" for s in mixed), arch)] = fit(make(), xs, ys, epochs)
+    crafted = {lab: FGSMDirections(crafter, xt, yt if lab == "true" else predict_proba(crafter, xt).argmax(1))
+               for lab in ("true", "pred")}
+    rows = []
+    for (vname, arch), net in victims.items():
+        for reading, (who, lab) in MAT_READINGS.items():
+            if who == "crafter":
+                dirs = crafted[lab]
+            else:
+                dirs = FGSMDirections(net, xt, yt if lab == "true" else predict_proba(net, xt).argmax(1))
+            # accuracy against the true labels whatever label crafted the examples
+            dirs.y = yt
+            acc = accuracy_under_attack(net, dirs, grid)
+            for eps, a in zip(grid, acc):
+                rows.append(dict(victim=vname, architecture=arch, reading=reading, eps=float(eps), accuracy=float(a),
+                                 crafter_acc=crafter_acc))
+        if progress:
+            progress(rows[-1])
+    return pd.DataFrame(rows)
+
+
+def mat_mssim_readings(n_train: int = 8000, *, crafting_epochs: int = 10, strengths=(0.09, 0.15, 0.30),
+                       seed: int = 0):
+    """The MSSIM of the FGSM examples of the embedded MNIST subset's 2000 test images, crafted on a LeNet-5
+    (trained as in :func:`mat_readings`), at the MAT paper's ``strengths`` under three units of eps
+    (the [0, 1] scale; MNIST's normalised units, ``eps * MNIST_STD`` on [0, 1]; the [-1, 1] scale,
+    ``eps / 2``) and each SSIM definition of :data:`SSIM_READINGS`. Returns a DataFrame, one row per
+    (unit, eps) with a column per SSIM definition (0..1)."""
+    import pandas as pd
+
+    from .data import load_mnist_subset
+    from .mat import FGSMDirections
+    from .models import LeNet5
+    from .train import train_classifier
+
+    x, y = _mnist_train(n_train, seed)
+    test = load_mnist_subset("test")
+    crafter = LeNet5(10)
+    train_classifier(crafter, x, y, epochs=crafting_epochs, seed=seed, augment=False, batch_size=128, lr=2e-3,
+                     progress=False)
+    dirs = FGSMDirections(crafter.eval(), test.images, test.labels)
+    units = {"[0, 1] scale": 1.0, "normalised (x 0.3081)": MNIST_STD, "[-1, 1] scale (x 0.5)": 0.5}
+    rows = []
+    for unit, factor in units.items():
+        for eps in strengths:
+            adv = dirs.at(float(eps) * factor)
+            row = dict(unit=unit, eps=float(eps), pixel_eps=round(float(eps) * factor, 4))
+            row.update({k: v / 100.0 for k, v in ssim_readings(test.images, adv).items()})
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _write(df, out: Path, command: str, commit: str, t0: float) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp")
+    df.round(4).to_csv(tmp, index=False)
+    tmp.replace(out)
+    meta = dict(command=command, commit=commit, torch=torch.__version__, threads=torch.get_num_threads(),
+                seconds=round(time.perf_counter() - t0))
+    out.with_suffix(".json").write_text(json.dumps(meta, indent=1) + "\n")
+
+
+def main(argv=None) -> None:
+    from .experiment import QUICK_THREADS, git_commit, set_cpu_threads
+
+    ap = argparse.ArgumentParser(description="Candidate readings behind the K-anonymity and MAT pages' gaps to the "
+                                             "papers' Table 1, on the embedded real-MNIST subset (stored studies).")
+    ap.add_argument("study", choices=["kanon", "mat"])
+    ap.add_argument("--n", type=int, default=100, help="kanon: attacked training images per classifier")
+    ap.add_argument("--out-dir", type=Path, default=STUDIES)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = ap.parse_args(argv)
+    set_cpu_threads(QUICK_THREADS)
+    commit = git_commit(Path(__file__).resolve().parents[1])
+    command = " ".join(["python -m papers_core.readings", *argv])
+    t0 = time.perf_counter()
+    show = lambda row: print(row, flush=True)  # noqa: E731
+    if args.study == "kanon":
+        df = kanon_readings(args.n, progress=show)
+        _write(df, args.out_dir / KANON_CSV.name, command, commit, t0)
+    else:
+        ms = mat_mssim_readings()
+        _write(ms, args.out_dir / MAT_MSSIM_CSV.name, command, commit, t0)
+        print(ms.round(3).to_string())
+        df = mat_readings(progress=show)
+        _write(df, args.out_dir / MAT_CSV.name, command, commit, t0)
+    print(df.round(3).to_string())
+
+
+if __name__ == "__main__":
+    main()
