@@ -207,8 +207,10 @@ def mat_readings(n_train: int = 8000, *, epochs: int = 20, crafting_epochs: int 
     half FGSM), mixed MAT on ``mixed``; and a LeNet-5 victim (the capacity reading) on the originals and
     at ``single[0]``. Test strengths: the page's grid, 0 to 0.3 by 0.025.
 
-    Returns a DataFrame, one row per (victim, architecture, reading, eps), with the test ``accuracy``
-    (%) and the crafting model's test accuracy ``crafter_acc``."""
+    The page's reading (crafting model, true label) is also evaluated with eps in MNIST's normalised
+    units (``eps * MNIST_STD`` on [0, 1]), the unit that fits the paper's MSSIMs
+    (:func:`mat_mssim_readings`). Returns a DataFrame, one row per (victim, architecture, reading, unit,
+    eps), with the test ``accuracy`` (%) and the crafting model's test accuracy ``crafter_acc``."""
     import pandas as pd
 
     from .attacks import predict_proba
@@ -251,10 +253,14 @@ def mat_readings(n_train: int = 8000, *, epochs: int = 20, crafting_epochs: int 
                 dirs = FGSMDirections(net, xt, yt if lab == "true" else predict_proba(net, xt).argmax(1))
             # accuracy against the true labels whatever label crafted the examples
             dirs.y = yt
-            acc = accuracy_under_attack(net, dirs, grid)
-            for eps, a in zip(grid, acc):
-                rows.append(dict(victim=vname, architecture=arch, reading=reading, eps=float(eps), accuracy=float(a),
-                                 crafter_acc=crafter_acc))
+            units = {"[0, 1] scale": 1.0}
+            if (who, lab) == ("crafter", "true"):   # the page's reading, also with eps in normalised units
+                units["normalised (x 0.3081)"] = MNIST_STD
+            for unit, factor in units.items():
+                acc = accuracy_under_attack(net, dirs, grid * factor)
+                for eps, a in zip(grid, acc):
+                    rows.append(dict(victim=vname, architecture=arch, reading=reading, unit=unit, eps=float(eps),
+                                     accuracy=float(a), crafter_acc=crafter_acc))
         if progress:
             progress(rows[-1])
     return pd.DataFrame(rows)
