@@ -111,13 +111,14 @@ KANON_CLASSIFIERS = {
 
 
 def kanon_readings(n: int = 100, *, classifiers=None, lbfgs_search_steps: int = 10, lbfgs_iterations: int = 100,
-                   cw_search_steps: int = 9, cw_iterations: int = 1000, tuned_cw_lr: float = 0.1, seed: int = 0,
-                   progress=None):
+                   cw_search_steps: int = 9, cw_iterations: int = 1000, tuned_cw_lr: float = 0.1,
+                   similarity_weights=(10.0, 100.0), train_n: int | None = None, seed: int = 0, progress=None):
     """The K-anonymity page's six attacks on ``n`` correctly classified training images of the embedded
-    real-MNIST subset (10,000 training images), for each classifier reading (names of
+    real-MNIST subset (its 10,000 training images, or the first ``train_n`` of them in a seeded order), for each classifier reading (names of
     :data:`KANON_CLASSIFIERS`; default all, each trained with the page's recipe: Adam, one-cycle,
-    learning rate 0.002, batch 128). On the first classifier, two more readings of the baselines: L-BFGS
-    and C&W towards one random wrong label per image (the same for both), and C&W at ``tuned_cw_lr``.
+    learning rate 0.002, batch 128). On each classifier, more readings: L-BFGS and C&W towards one
+    random wrong label per image (the same for both), C&W at ``tuned_cw_lr``, and the proposed attack
+    (K = 1) with the (1 - CW-SSIM) term weighted by each of ``similarity_weights`` (the page: 1).
     Budgets: L-BFGS and the proposed attack ``lbfgs_search_steps`` x ``lbfgs_iterations`` (the paper
     profile's), C&W ``cw_search_steps`` x ``cw_iterations`` (the quick profile's MNIST budget).
 
@@ -136,7 +137,7 @@ def kanon_readings(n: int = 100, *, classifiers=None, lbfgs_search_steps: int = 
     for c in names:
         if c not in KANON_CLASSIFIERS:
             raise ValueError(f"unknown classifier reading {c!r}; choose from {list(KANON_CLASSIFIERS)}.")
-    x_all, y_all = _mnist_train(None, seed)
+    x_all, y_all = _mnist_train(train_n, seed)
     rows = []
     for ci, cname in enumerate(names):
         arch, epochs = KANON_CLASSIFIERS[cname]
@@ -168,10 +169,12 @@ def kanon_readings(n: int = 100, *, classifiers=None, lbfgs_search_steps: int = 
         jobs += [("page's reading", f"Proposed (K = {K})", lambda K=K: A.k_anonymity_attack(
             net, x, y, K=K, search_steps=lbfgs_search_steps, iterations=lbfgs_iterations, generator=seed))
             for K in (1, 5, 9)]
-        if ci == 0:
-            jobs += [("random targets", "L-BFGS", lambda: lbfgs(random_t)),
-                     ("random targets", "C&W", lambda: cw(random_t)),
-                     (f"C&W lr {tuned_cw_lr:g}", "C&W", lambda: cw(runner_up, tuned_cw_lr))]
+        jobs += [("random targets", "L-BFGS", lambda: lbfgs(random_t)),
+                 ("random targets", "C&W", lambda: cw(random_t)),
+                 (f"C&W lr {tuned_cw_lr:g}", "C&W", lambda: cw(runner_up, tuned_cw_lr))]
+        jobs += [(f"CW-SSIM weight {w:g}", "Proposed (K = 1)", lambda w=w: A.k_anonymity_attack(
+            net, x, y, K=1, similarity_weight=w, search_steps=lbfgs_search_steps, iterations=lbfgs_iterations,
+            generator=seed)) for w in similarity_weights]
         for reading, method, run in jobs:
             t0 = time.perf_counter()
             r = run()
@@ -198,14 +201,15 @@ MAT_READINGS = {
 
 
 def mat_readings(n_train: int = 8000, *, epochs: int = 20, crafting_epochs: int = 10, single=(0.1, 0.2),
-                 mixed=(0.1, 0.2, 0.3), seed: int = 0, progress=None):
+                 mixed=(0.1, 0.2, 0.3), test_n: int | None = None, seed: int = 0, progress=None):
     """MAT's MNIST victims under the four readings of how the test examples are crafted
     (:data:`MAT_READINGS`). Data: ``n_train`` images of the embedded real-MNIST subset's training split
     and its 2000 test images; a LeNet-5 crafting model (``crafting_epochs``) crafts the training
     examples, as Sec. 5.1 says. Victims, each trained for ``epochs`` with the page's recipe: the MAT
     page's MLP (784-256-256) on the originals, single-strength at each of ``single`` (half originals,
     half FGSM), mixed MAT on ``mixed``; and a LeNet-5 victim (the capacity reading) on the originals and
-    at ``single[0]``. Test strengths: the page's grid, 0 to 0.3 by 0.025.
+    at ``single[0]``. Test strengths: the page's grid, 0 to 0.3 by 0.025, on the first ``test_n`` test
+    images (default all 2000).
 
     The page's reading (crafting model, true label) is also evaluated with eps in MNIST's normalised
     units (``eps * MNIST_STD`` on [0, 1]), the unit that fits the paper's MSSIMs
@@ -222,7 +226,7 @@ def mat_readings(n_train: int = 8000, *, epochs: int = 20, crafting_epochs: int 
     check_range(n_train, "n_train", lo=100, hi=10_000, integer=True)
     x, y = _mnist_train(n_train, seed)
     test = load_mnist_subset("test")
-    xt, yt = test.images, test.labels
+    xt, yt = test.images[:test_n], test.labels[:test_n]
     grid = np.round(np.arange(0, 0.3 + 1e-9, 0.025), 3)
 
     def fit(net, xs, ys, n_epochs):
@@ -267,11 +271,12 @@ def mat_readings(n_train: int = 8000, *, epochs: int = 20, crafting_epochs: int 
 
 
 def mat_mssim_readings(n_train: int = 8000, *, crafting_epochs: int = 10, strengths=(0.09, 0.15, 0.30),
-                       seed: int = 0):
+                       test_n: int | None = None, seed: int = 0):
     """The MSSIM of the FGSM examples of the embedded MNIST subset's 2000 test images, crafted on a LeNet-5
     (trained as in :func:`mat_readings`), at the MAT paper's ``strengths`` under three units of eps
     (the [0, 1] scale; MNIST's normalised units, ``eps * MNIST_STD`` on [0, 1]; the [-1, 1] scale,
-    ``eps / 2``) and each SSIM definition of :data:`SSIM_READINGS`. Returns a DataFrame, one row per
+    ``eps / 2``) and each SSIM definition of :data:`SSIM_READINGS` (on the first ``test_n`` test images;
+    default all). Returns a DataFrame, one row per
     (unit, eps) with a column per SSIM definition (0..1)."""
     import pandas as pd
 
@@ -285,14 +290,15 @@ def mat_mssim_readings(n_train: int = 8000, *, crafting_epochs: int = 10, streng
     crafter = LeNet5(10)
     train_classifier(crafter, x, y, epochs=crafting_epochs, seed=seed, augment=False, batch_size=128, lr=2e-3,
                      progress=False)
-    dirs = FGSMDirections(crafter.eval(), test.images, test.labels)
+    xt, yt = test.images[:test_n], test.labels[:test_n]
+    dirs = FGSMDirections(crafter.eval(), xt, yt)
     units = {"[0, 1] scale": 1.0, "normalised (x 0.3081)": MNIST_STD, "[-1, 1] scale (x 0.5)": 0.5}
     rows = []
     for unit, factor in units.items():
         for eps in strengths:
             adv = dirs.at(float(eps) * factor)
             row = dict(unit=unit, eps=float(eps), pixel_eps=round(float(eps) * factor, 4))
-            row.update({k: v / 100.0 for k, v in ssim_readings(test.images, adv).items()})
+            row.update({k: v / 100.0 for k, v in ssim_readings(xt, adv).items()})
             rows.append(row)
     return pd.DataFrame(rows)
 
