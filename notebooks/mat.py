@@ -73,7 +73,7 @@ from papers_core import explore
 from papers_core.experiment import TRAINING_CODE, notebook_setup, timer
 from papers_core.train import train_classifier
 from papers_core.zoo import mat_crafting
-from papers_core.reports import Floor, compare_claim, show_claims, show_floors
+from papers_core.reports import LEVEL, Floor, bootstrap_means, compare_claim, show_claims, show_floors
 from papers_core.stored import show_stored_claims, show_stored_figure, show_stored_table
 
 ROOT, dev, _, cache, results, timings, cfg = notebook_setup("mat", globals())
@@ -288,11 +288,21 @@ def parallel_mat(e, sel):
     return T.train_voting_unit(pmat, xv, va.y.repeat(len(e.grid)), epochs=30, seed=seed)
 
 
+held_out = {}   # (dataset, strengths) -> each held-out image's accuracy over the grid (for the choice's margin)
+
+
+def held_out_score(e, ds, sel):
+    """Parallel MAT from ``sel`` on the held-out half of the validation split: mean accuracy (%) over the
+    strength range; each image's mean over the grid is kept for the margin's interval below."""
+    ok = T.correct_under_attack(parallel_mat(e, sel), e.dirs.choice, e.grid).mean(0)
+    held_out[(ds, tuple(float(s) for s in sel))] = ok
+    return 100.0 * float(ok.mean())
+
+
 with timer(timings, "strength selection"):
     for ds, e in exps.items():
-        e.choice = T.choose_penalty(
-            e.A, e.candidates, lambda sel, e=e: float(T.accuracy_under_attack(parallel_mat(e, sel), e.dirs.choice, e.grid).mean()),
-            penalties=cfg.penalties, steps=cfg.walk_steps, walks=cfg.walks, generator=seed)
+        e.choice = T.choose_penalty(e.A, e.candidates, lambda sel, e=e, ds=ds: held_out_score(e, ds, sel),
+                                    penalties=cfg.penalties, steps=cfg.walk_steps, walks=cfg.walks, generator=seed)
         e.best_single = e.candidates[int(e.A.mean(1).argmax())]
 
 # %% tags=["hide-input"]
@@ -303,6 +313,46 @@ for ds, e in exps.items():
     print(f"{ds}: the walk's selection at each penalty, scored by parallel MAT on the held-out half of the "
           f"validation split (best single strength: {e.best_single:g})")
     display(t.set_index("penalty").round(2))
+
+# %% [markdown]
+# How much the choice rests on: the chosen selection's held-out score against every other selection the
+# penalties gave, with the paired bootstrap interval over the held-out images (95 %). A margin whose
+# interval holds 0 is inside the split's sampling noise: the walk's choice then could as well have been
+# the other selection.
+
+# %% tags=["hide-input"]
+# NBVAL_CHECK_OUTPUT
+def choice_margins(ds, e):
+    """The chosen selection's held-out score minus every other selection's, with the paired bootstrap
+    interval over the held-out images: a margin whose interval holds 0 is inside the split's noise."""
+    chosen = tuple(float(s) for s in e.choice.selection.strengths)
+    rows = []
+    for sel in dict.fromkeys(tuple(float(s) for s in st) for st in e.choice.table.strengths):
+        if sel == chosen:
+            continue
+        a, b = held_out[(ds, chosen)], held_out[(ds, sel)]
+        ma, mb = bootstrap_means(a, b)
+        lo, hi = np.quantile(100.0 * (ma - mb), [(1 - LEVEL) / 2, (1 + LEVEL) / 2])
+        rows.append({"dataset": ds, "other selection": ", ".join(f"{v:g}" for v in sel), "S": len(sel),
+                     "margin (points)": 100.0 * float(a.mean() - b.mean()), "95 % interval": f"[{lo:.2f}, {hi:.2f}]",
+                     "inside the noise": bool(lo <= 0.0 <= hi), "held-out images": len(a)})
+    return rows
+
+
+margins = pd.DataFrame([r for ds, e in exps.items() for r in choice_margins(ds, e)])
+_ = results.table(margins, "walk_choice_margins")
+if len(margins):
+    print("The chosen selection against every other selection the penalties gave, on the held-out images:")
+    display(margins.set_index(["dataset", "other selection"]).round(3))
+    for ds, m in margins.groupby("dataset"):
+        near = m.loc[m["margin (points)"].idxmin()]
+        print(f"{ds}: the choice beats its nearest rival ({near['other selection']}) by {near['margin (points)']:.2f} "
+              f"points {near['95 % interval']} on {near['held-out images']} held-out images: "
+              + ("inside the split's noise, so another selection would have served as well."
+                 if near["inside the noise"] else "outside the split's noise."))
+for ds in exps:
+    if margins.empty or ds not in set(margins.dataset):
+        print(f"{ds}: every penalty gave the same selection; there is no margin to weigh.")
 
 # %% [markdown]
 # ## Mixed and parallel MAT

@@ -121,6 +121,7 @@ class KAnonymity:
     lbfgs_iterations: int = 20        # L-BFGS-B iterations per line-search step (and the proposed attack's)
     adam_lr: float = 0.01             # the proposed attack solved with Adam instead (the comparison)
     adam_iterations: int = 300        # ... at most this many Adam steps
+    mnist_lenet: str = "1998"         # LeNet-5's form: "1998" (tanh, average pooling) or "relu" (ReLU, max pooling)
     mnist_epochs: int = 15            # LeNet-5
     cifar_epochs: int = 15            # MobileNetV2
     yale_epochs: int = 60             # LightCNN-9

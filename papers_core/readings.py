@@ -28,11 +28,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch import nn
-
 from ._validate import check_range
+from .zoo import ClassicLeNet5
 
-__all__ = ["kanon_readings", "mat_readings", "mat_mssim_readings", "ClassicLeNet5", "SSIM_READINGS",
+__all__ = ["KANON_CLASSIFIERS", "kanon_readings", "mat_readings", "mat_mssim_readings", "kanon_fit", "mat_summary", "mssim_fit",
+           "SSIM_READINGS",
            "KANON_CSV", "MAT_CSV", "MAT_MSSIM_CSV", "MNIST_STD"]
 
 STUDIES = Path("results") / "studies"
@@ -48,33 +48,17 @@ MNIST_STD = 0.3081
 
 #: SSIM definitions (scikit-image ``structural_similarity`` arguments on [0, 1] images). ``gauss11``
 #: is the page's (Wang et al.'s 11x11 Gaussian, sigma 1.5, data range 1); ``uniform7`` scikit-image's
-#: default window (7x7 uniform, sample covariance); ``range2`` the Gaussian window with data range 2
-#: (scikit-image's default for float images before 0.19); ``8bit`` the Gaussian window on 8-bit values
+#: default window (7x7 uniform, sample covariance), with data range 1 or, as ``uniform7 range2``, with
+#: scikit-image's default for float images before 0.19 (data range 2: ``structural_similarity(a, b)`` as a
+#: 2020 user called it); ``range2`` the Gaussian window with data range 2; ``8bit`` the Gaussian window on 8-bit values
 #: with data range 1 (constants C1, C2 practically zero).
 SSIM_READINGS = {
     "gauss11": dict(gaussian_weights=True, sigma=1.5, use_sample_covariance=False, data_range=1.0),
     "uniform7": dict(win_size=7, data_range=1.0),
+    "uniform7 range2": dict(win_size=7, data_range=2.0),
     "range2": dict(gaussian_weights=True, sigma=1.5, use_sample_covariance=False, data_range=2.0),
     "8bit": dict(gaussian_weights=True, sigma=1.5, use_sample_covariance=False, data_range=1.0 / 255.0),
 }
-
-
-class ClassicLeNet5(nn.Module):
-    """LeNet-5 as LeCun et al. (1998) built it, in a PyTorch form: conv 5x5 (6, on the 28x28 digit padded
-    to 32) - tanh - 2x2 average pooling - conv 5x5 (16) - tanh - average pooling - 120 - tanh - 84 - tanh -
-    classes. Takes [0, 1] images (no normalisation). One candidate for the K-anonymity paper's "LeNet5"."""
-
-    def __init__(self, num_classes: int = 10):
-        super().__init__()
-        self.features = nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.Tanh(), nn.AvgPool2d(2),
-                                      nn.Conv2d(6, 16, 5), nn.Tanh(), nn.AvgPool2d(2))
-        self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(400, 120), nn.Tanh(), nn.Linear(120, 84), nn.Tanh(),
-                                        nn.Linear(84, num_classes))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dim() != 4 or tuple(x.shape[1:]) != (1, 28, 28):
-            raise ValueError(f"ClassicLeNet5 expects (N, 1, 28, 28) images, got {tuple(x.shape)}.")
-        return self.classifier(self.features(x))
 
 
 def ssim_readings(x: torch.Tensor, adv: torch.Tensor, readings=None) -> dict:
@@ -103,10 +87,10 @@ def _mnist_train(n: int | None, seed: int):
 
 
 KANON_CLASSIFIERS = {
-    # name: (architecture, epochs)
-    "LeNet-5 (ReLU, max-pool), 15 epochs": ("modern", 15),
-    "LeNet-5 (ReLU, max-pool), 1 epoch": ("modern", 1),
-    "LeNet-5 (1998: tanh, avg-pool), 15 epochs": ("classic", 15),
+    # name: (LeNet-5's form, as the K-anonymity profile's mnist_lenet names it; epochs)
+    "LeNet-5 (ReLU, max-pool), 15 epochs": ("relu", 15),
+    "LeNet-5 (ReLU, max-pool), 1 epoch": ("relu", 1),
+    "LeNet-5 (1998: tanh, avg-pool), 15 epochs": ("1998", 15),
 }
 
 
@@ -141,7 +125,7 @@ def kanon_readings(n: int = 100, *, classifiers=None, lbfgs_search_steps: int = 
     rows = []
     for ci, cname in enumerate(names):
         arch, epochs = KANON_CLASSIFIERS[cname]
-        net = LeNet5(10) if arch == "modern" else ClassicLeNet5(10)
+        net = LeNet5(10) if arch == "relu" else ClassicLeNet5(10)
         train_classifier(net, x_all, y_all, epochs=epochs, seed=seed, augment=False, batch_size=128, lr=2e-3,
                          progress=False)
         net.eval()
@@ -301,6 +285,67 @@ def mat_mssim_readings(n_train: int = 8000, *, crafting_epochs: int = 10, streng
             row.update({k: v / 100.0 for k, v in ssim_readings(xt, adv).items()})
             rows.append(row)
     return pd.DataFrame(rows)
+
+
+# ------------------------------------------------------------------------------------- the pages' summaries
+def kanon_fit(study, paper):
+    """How well each classifier reading of :func:`kanon_readings` (its page's-reading rows) fits the
+    paper's MNIST column (``paper``: rows of ``data/paper/k_anonymity_table1.csv``, MSE in units of
+    1e-3), under each SSIM definition. One row per (classifier, SSIM definition): ``MSE ratio`` (the
+    geometric mean over the six methods of run / paper), ``MSE ratio, baselines`` (L-BFGS, DeepFool,
+    C&W), ``SSIM |diff|`` (mean absolute difference to the paper, points), ``SSIM order`` (Spearman
+    correlation of the six methods' SSIMs with the paper's; 1 is the paper's order)."""
+    import pandas as pd
+    from scipy.stats import spearmanr
+
+    p = paper[paper.dataset == "MNIST"].set_index("method")
+    page = study[study.reading == "page's reading"]
+    rows = []
+    for cname, g in page.groupby("classifier", sort=False):
+        g = g.set_index("method").loc[p.index]
+        ratio = g.MSE / p.MSE
+        base = ratio.loc[["L-BFGS", "DeepFool", "C&W"]]
+        for name in SSIM_READINGS:
+            col = g[f"SSIM {name}"]
+            rows.append({"classifier": cname, "SSIM definition": name,
+                         "MSE ratio": float(np.exp(np.log(ratio).mean())),
+                         "MSE ratio, baselines": float(np.exp(np.log(base).mean())),
+                         "SSIM |diff|": float((col - p.SSIM).abs().mean()),
+                         "SSIM order": float(spearmanr(col, p.SSIM).statistic)})
+    return pd.DataFrame(rows)
+
+
+def mat_summary(study):
+    """One row per (architecture, victim, reading, unit) of :func:`mat_readings`: the mean accuracy over
+    the strength range (Table 1's statistic), the clean accuracy, the best accuracy at a strength above
+    0 and its excess over the clean one (label leaking's signature), and the accuracy at the largest
+    strength."""
+    import pandas as pd
+
+    keys = ["architecture", "victim", "reading", "unit"]
+    g = study.sort_values("eps").groupby(keys, sort=False)
+    out = pd.DataFrame({"mean over the range": g.accuracy.mean(), "clean": g.accuracy.first(),
+                        "best above eps 0": study[study.eps > 0].groupby(keys, sort=False).accuracy.max(),
+                        "at eps 0.3": g.accuracy.last()})
+    out["best minus clean"] = out["best above eps 0"] - out["clean"]
+    return out
+
+
+def mssim_fit(study, paper):
+    """The MSSIMs of :func:`mat_mssim_readings` beside the paper's (``paper``: ``data/paper/mat_mssim.csv``,
+    its MNIST rows), one row per (unit, SSIM definition) with a column per strength and the mean absolute
+    difference to the paper (``|diff|``), best first."""
+    import pandas as pd
+
+    p = paper[paper.dataset == "MNIST"].set_index("eps").MSSIM
+    rows = []
+    for (unit, ), g in study.groupby(["unit"], sort=False):
+        g = g.set_index("eps")
+        for name in SSIM_READINGS:
+            vals = {f"eps {e:g}": float(g.loc[e, name]) for e in g.index}
+            diff = np.mean([abs(float(g.loc[e, name]) - float(p.loc[np.isclose(p.index, e)].iloc[0])) for e in g.index])
+            rows.append({"unit": unit, "SSIM definition": name, **vals, "|diff|": float(diff)})
+    return pd.DataFrame(rows).sort_values("|diff|").reset_index(drop=True)
 
 
 def _write(df, out: Path, command: str, commit: str, t0: float) -> None:

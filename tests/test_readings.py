@@ -6,6 +6,7 @@ import torch
 
 from papers_core import metrics as M
 from papers_core import readings as R
+from papers_core.zoo import ClassicLeNet5
 
 
 def test_ssim_readings_gauss11_is_the_library_ssim_and_constants_order_the_readings():
@@ -21,7 +22,7 @@ def test_ssim_readings_gauss11_is_the_library_ssim_and_constants_order_the_readi
 
 
 def test_classic_lenet5_shape_and_bad_input():
-    net = R.ClassicLeNet5(10).eval()
+    net = ClassicLeNet5(10).eval()
     assert net(torch.rand(2, 1, 28, 28)).shape == (2, 10)
     assert any(isinstance(m, torch.nn.Tanh) for m in net.modules())
     assert any(isinstance(m, torch.nn.AvgPool2d) for m in net.modules())
