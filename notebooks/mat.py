@@ -532,7 +532,8 @@ display(table1.round(2))
 # paper's epochs), where one could be measured, is stored in `results/paper/mat/` with its provenance
 # and shown here as it was measured, with its Fig. 4 (the four schemes across the test strengths). The
 # stored run is MNIST only: CIFAR-10, CIFAR-100 and SVHN at the paper's epochs and strengths need a GPU
-# (Reproduce gives the measured cost). It stored its claims' per-image values, so its claims below are
+# (Reproduce gives the measured cost; on a GPU,
+# `make reproduce PAPER=mat DEVICE=cuda ARGS='-p datasets cifar10,cifar100,svhn'` runs them). It stored its claims' per-image values, so its claims below are
 # decided by the rules in force when the page is built.
 
 # %% tags=["hide-input"]
