@@ -82,6 +82,23 @@ class StoredRun:
                                     "rerun `make reproduce` for it.")
         return Image(filename=str(path))
 
+    def cell_text(self, source_contains: str) -> str:
+        """The text the run's executed notebook printed or displayed in its first cell whose source holds
+        ``source_contains`` (for a table the run showed but did not store as a file); an error that names
+        the run if no cell holds it."""
+        import json
+
+        nb = json.loads((self.root / f"{self.paper}.ipynb").read_text())
+        for cell in nb["cells"]:
+            if cell["cell_type"] == "code" and source_contains in "".join(cell["source"]):
+                out = []
+                for o in cell.get("outputs", []):
+                    text = o.get("text") or o.get("data", {}).get("text/plain") or ""
+                    out.append("".join(text))
+                return "\n".join(out)
+        raise LookupError(f"the stored paper-profile run of {self.paper} ({self.root}) has no cell with "
+                          f"{source_contains!r}; rerun `make reproduce` for it.")
+
     @property
     def redecided(self) -> bool:
         """Whether the run stored the per-image values behind its claims (``claims_values.npz``), so that

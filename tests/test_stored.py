@@ -33,6 +33,20 @@ def test_a_stored_run_reads_its_tables_claims_and_says_where_it_was_measured(tmp
         run.figure("fig9")
 
 
+def test_a_stored_run_gives_the_text_a_cell_of_its_notebook_showed(tmp_path):
+    run = stored_run("demo", _run(tmp_path))
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell('print("a")\ndisplay(t.set_index("penalty"))')
+    cell.outputs = [nbformat.v4.new_output("stream", text="MNIST: the table\n"),
+                    nbformat.v4.new_output("display_data", data={"text/plain": "  penalty  S\n0.00  3"})]
+    nb.cells = [nbformat.v4.new_code_cell("x = 1"), cell]
+    nbformat.write(nb, tmp_path / "demo.ipynb")
+    text = run.cell_text('display(t.set_index("penalty")')
+    assert "MNIST: the table" in text and "0.00  3" in text
+    with pytest.raises(LookupError, match="no cell with"):
+        run.cell_text("nothing like this")
+
+
 def test_no_stored_run_is_none_and_a_quick_run_is_refused(tmp_path):
     assert stored_run("demo", tmp_path) is None
     with pytest.raises(ValueError, match="not a paper-profile one"):
