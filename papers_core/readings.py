@@ -31,7 +31,7 @@ import torch
 from ._validate import check_images, check_range
 from .zoo import ClassicLeNet5
 
-__all__ = ["KANON_CLASSIFIERS", "ssim_per_image", "ssim_readings", "kanon_readings", "choose_ssim", "mat_readings", "mat_mssim_readings", "kanon_fit", "mat_summary", "mssim_fit",
+__all__ = ["KANON_CLASSIFIERS", "ssim_per_image", "ssim_readings", "kanon_readings", "mat_readings", "mat_mssim_readings", "kanon_fit", "mat_summary", "mssim_fit",
            "SSIM_READINGS",
            "KANON_CSV", "MAT_CSV", "MAT_MSSIM_CSV", "MNIST_STD"]
 
@@ -335,17 +335,6 @@ def kanon_fit(study, paper):
     return pd.DataFrame(rows)
 
 
-def choose_ssim(study, paper, form: str) -> tuple[str, float]:
-    """The K-anonymity page's rule for its SSIM definition (the paper cites Wang et al. 2004 and gives no
-    window or constants): the definition of :data:`SSIM_READINGS` whose SSIMs of the six methods are
-    closest, in mean absolute difference, to the paper's MNIST column on the stored study's classifier of
-    LeNet-5 ``form`` trained for 15 epochs (the page's). Returns ``(definition, distance in points)``."""
-    name = next(n for n, (f, ep) in KANON_CLASSIFIERS.items() if f == form and ep == 15)
-    fit = kanon_fit(study, paper)
-    fit = fit[fit.classifier == name].set_index("SSIM definition")["SSIM |diff|"]
-    return str(fit.idxmin()), float(fit.min())
-
-
 def mat_summary(study):
     """One row per (architecture, victim, reading, unit) of :func:`mat_readings`: the mean accuracy over
     the strength range (Table 1's statistic), the clean accuracy, the best accuracy at a strength above
@@ -395,7 +384,7 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description="Candidate readings behind the K-anonymity and MAT pages' gaps to the "
                                              "papers' Table 1, on the embedded real-MNIST subset (stored studies).")
     ap.add_argument("study", choices=["kanon", "mat"])
-    ap.add_argument("--n", type=int, default=100, help="kanon: attacked training images per classifier")
+    ap.add_argument("--n", type=int, default=100, help="kanon: attacked test images per classifier")
     ap.add_argument("--out-dir", type=Path, default=STUDIES)
     argv = sys.argv[1:] if argv is None else list(argv)
     args = ap.parse_args(argv)
