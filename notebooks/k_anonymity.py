@@ -405,7 +405,7 @@ best_clf = full["MSE ratio, baselines"].sub(1).abs().idxmin()
 ssim_fit = fit[fit.classifier == page_clf].set_index("SSIM definition")
 o = others.reset_index()
 k1 = page_rows.set_index(["classifier", "method"])
-FORM = {"1998": "the 1998 LeNet-5 (tanh, average pooling)", "relu": "the ReLU, max-pooling LeNet-5"}
+FORM = {"1998": "the 1998-style LeNet-5 (tanh, average pooling)", "relu": "the ReLU, max-pooling LeNet-5"}
 short = lambda name: FORM[KANON_CLASSIFIERS[name][0]]  # noqa: E731
 
 
@@ -453,8 +453,9 @@ lines = [
     "paper's order).",
     f"MSE definition: C&W's per-pixel mean on [0, 1] (the page's) is {cw:.2f} x 1e-3 (paper "
     f"{p_mnist.loc['C&W', 'MSE']:.2f} x 1e-3); the paper's formula, the squared L2 norm summed over MNIST's 784 "
-    f"pixels, would make it {cw * 0.784:.2f} (not x 1e-3), a [-1, 1] scale {4 * cw:.2f} x 1e-3 and MNIST's "
-    f"normalised units {cw / 0.3081 ** 2:.2f} x 1e-3: only the per-pixel mean on [0, 1] is of the paper's order.",
+    f"pixels, would make it {cw * 0.784:.2f}, {cw * 0.784 / (p_mnist.loc['C&W', 'MSE'] * 1e-3):.0f} times the paper's "
+    f"value; a [-1, 1] scale {4 * cw:.2f} x 1e-3 and MNIST's normalised units {cw / 0.3081 ** 2:.2f} x 1e-3: only "
+    "the per-pixel mean on [0, 1] is of the paper's order.",
     f"Targets: runner-up targets fit; random targets (also the same for L-BFGS and C&W) multiply L-BFGS's MSE by "
     f"{ratio('random targets', 'L-BFGS'):.1f} and C&W's by {ratio('random targets', 'C&W'):.1f}, away from the paper.",
     f"C&W's learning rate: 0.1 instead of the authors' 0.01 changes C&W's MSE by a factor "
