@@ -364,7 +364,7 @@ if stored is not None:
     gap_run, gap_label = stored.table("table1"), "stored run"
 elif profile == "paper":
     gap_run, gap_label = table1, f"this run ({profile})"
-if gap_run is not None:
+if gap_run is not None and (gap_run.dataset == "MNIST").any():   # the study is about MNIST's column
     g = gap_run[gap_run.dataset == "MNIST"].set_index("method").loc[p_mnist.index]
     base = ["L-BFGS", "DeepFool", "C&W"]
     ratio = (g.MSE / p_mnist.MSE).loc[base]
