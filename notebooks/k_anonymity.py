@@ -81,7 +81,7 @@ from papers_core.models import freeze
 from papers_core.reports import (Floor, bound_claim, compare_claim, decidable_goal, rank_bound_claim, rank_slack,
                                  show_claims, show_floors)
 from papers_core.readings import KANON_CSV, ssim_per_image
-from papers_core.stored import show_stored_claims, show_stored_figure, show_stored_table, stored_run
+from papers_core.stored import show_stored_claims, show_stored_figure, show_stored_table
 from papers_core.zoo import kanon_classifier
 
 ROOT, dev, _, cache, results, timings, cfg = notebook_setup("k_anonymity", globals())
@@ -314,6 +314,11 @@ display(show.round(2))
 # %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
 def stored_table1(run):
+    st_set = run.settings
+    print(f"Stored run: datasets {st_set.get('datasets', 'all')}; {st_set.get('n_attack')} correctly classified training "
+          f"samples attacked per dataset (the paper attacks all of them); LeNet-5 "
+          f"{st_set.get('mnist_lenet', 'relu')} form; SSIM {st_set.get('ssim') or 'gauss11'}; C&W "
+          f"{st_set.get('cw_search_steps')} x {st_set.get('cw_iterations_mnist')} steps.")
     st = run.table("table1").merge(paper, on=["dataset", "method"], suffixes=(" stored", " paper"))
     st = st.set_index(["dataset", "method"])[[f"{c} {s}" for c in ("ASR%", "SSIM", "MSE") for s in ("paper", "stored")]
                                             + ["ASR% (misclassified)", "L2"]]
@@ -321,13 +326,6 @@ def stored_table1(run):
     return st.round(2)
 
 
-run = stored_run("k_anonymity") if profile == "quick" else None
-if run is not None:
-    st_set = run.settings
-    print(f"Stored run: datasets {st_set.get('datasets', 'all')}; {st_set.get('n_attack')} correctly classified training "
-          f"samples attacked per dataset (the paper attacks all of them); LeNet-5 "
-          f"{st_set.get('mnist_lenet', 'relu')} form; SSIM {st_set.get('ssim') or 'gauss11'}; C&W "
-          f"{st_set.get('cw_search_steps')} x {st_set.get('cw_iterations_mnist')} steps.")
 stored = show_stored_table("k_anonymity", profile, stored_table1)
 
 # %% tags=["hide-input"]

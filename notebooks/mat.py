@@ -74,7 +74,7 @@ from papers_core import explore
 from papers_core.experiment import TRAINING_CODE, notebook_setup, timer
 from papers_core.train import train_classifier
 from papers_core.zoo import mat_crafting
-from papers_core.reports import LEVEL, Floor, bootstrap_means, compare_claim, show_claims, show_floors
+from papers_core.reports import Floor, bootstrap_ci, compare_claim, show_claims, show_floors
 from papers_core.stored import show_stored_claims, show_stored_figure, show_stored_table
 
 ROOT, dev, _, cache, results, timings, cfg = notebook_setup("mat", globals())
@@ -333,8 +333,7 @@ def choice_margins(ds, e):
         if sel == chosen:
             continue
         a, b = held_out[(ds, chosen)], held_out[(ds, sel)]
-        ma, mb = bootstrap_means(a, b)
-        lo, hi = np.quantile(100.0 * (ma - mb), [(1 - LEVEL) / 2, (1 + LEVEL) / 2])
+        lo, hi = (100.0 * v for v in bootstrap_ci(a - b))     # paired: the per-image difference, resampled
         rows.append({"dataset": ds, "other selection": ", ".join(f"{v:g}" for v in sel), "S": len(sel),
                      "margin (points)": 100.0 * float(a.mean() - b.mean()), "95 % interval": f"[{lo:.2f}, {hi:.2f}]",
                      "inside the noise": bool(lo <= 0.0 <= hi), "held-out images": len(a)})
