@@ -78,12 +78,14 @@ reproduce: sync
 	$(INLINE) $(BIN)/python -m papers_core.reproduce $(PAPER) --device $(DEVICE) $(ARGS)
 
 # on a machine with CUDA, in under ten minutes: every attack on the GPU against its CPU run
-# (tests/test_device.py), then the benchmark's GPU table (benchmarks/results/gpu.json and the
+# (tests/test_device.py), the sharded attack stage in one process per GPU (two where there are two,
+# else one; tests/test_shard.py), then the benchmark's GPU table (benchmarks/results/gpu.json and the
 # Performance page). Uses .venv when there is one, else the machine's python3 with torch installed.
 GPU_PYTHON ?= $(if $(wildcard $(BIN)/python),$(BIN)/python,python3)
 gpu-check:
 	@PYTHONPATH=$(CURDIR) $(GPU_PYTHON) -c "import sys, torch; sys.exit(0 if torch.cuda.is_available() else 'gpu-check: torch sees no CUDA GPU on this machine')"
-	PYTHONPATH=$(CURDIR) $(GPU_PYTHON) -m pytest -q -p no:randomly -p no:cacheprovider tests/test_device.py
+	PYTHONPATH=$(CURDIR) $(GPU_PYTHON) -m pytest -q -p no:randomly -p no:cacheprovider tests/test_device.py \
+		tests/test_shard.py::test_the_stage_on_the_gpus
 	PYTHONPATH=$(CURDIR) timeout 420 $(GPU_PYTHON) benchmarks/attacks.py --device cuda
 
 # the front page's reproduction scorecard, gathered from the executed pages' claim checks

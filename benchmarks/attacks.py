@@ -195,12 +195,12 @@ def papers_core_runner(attack, model, x, y, t):
     if attack == "BIM":
         return lambda: pc.bim(model, x, y, eps=EPS, step=STEP, iterations=ITERS).adv
     if attack == "PGD":
-        return lambda: pc.pgd(model, x, y, eps=EPS, step=STEP, iterations=ITERS, generator=0).adv
+        return lambda: pc.pgd(model, x, y, eps=EPS, step=STEP, iterations=ITERS, seed=0).adv
     if attack == "PGD (no random start)":
         return lambda: pc.pgd(model, x, y, eps=EPS, step=STEP, iterations=ITERS, random_start=False).adv
     if attack == "DI-FGSM":
         return lambda: pc.di_fgsm([model], x, labels=y, step=STEP, eps=EPS, iterations=ITERS,
-                                  generator=0, quantize=False).adv
+                                  seed=0, quantize=False).adv
     if attack == "C&W-L2":
         return lambda: pc.cw_l2(model, x, y, initial_const=1.0, binary_search_steps=1, iterations=CW_STEPS,
                                 lr=0.01, abort_early=False).adv

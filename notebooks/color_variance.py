@@ -66,7 +66,7 @@ from IPython.display import display
 
 from papers_core import attacks as A
 from papers_core import metrics as M
-from papers_core.experiment import notebook_setup, timer
+from papers_core.experiment import in_batches, notebook_setup, timer
 from papers_core.models import freeze
 from papers_core.progress import progress
 from papers_core.reports import (Claim, Floor, bound_claim, compare_claim, fmt_mean_std, paper_table, show_claims, show_floors,
@@ -220,15 +220,14 @@ cv_test = torch.cat([A.color_variance_map(x_test[i:i + cfg.batch_size], window=c
 
 def protect(condition, a, steps=cfg.iterations, m=cfg.threshold, x=None, y=None, cv=None):
     """Algorithm 1 on the test images (or the first len(x) of them, or on x with its maps cv), batch by
-    batch, the same random start."""
+    batch, the same random start (each image's own, from ``seed`` and its position: any batch size gives
+    the same)."""
     x, y = (x_test, y_test) if x is None else (x, y)
     cv = cv_test[:len(x)] if cv is None else cv
-    g = torch.Generator().manual_seed(seed)
-    parts = [A.color_variance_attack(model, x[i:i + cfg.batch_size], y[i:i + cfg.batch_size],
-                                     condition=condition, alpha=a, threshold=m, iterations=steps, lr=cfg.lr,
-                                     units=cfg.units, cv_map=cv[i:i + cfg.batch_size], generator=g)
-             for i in progress(range(0, len(x), cfg.batch_size), desc=f"batches ({condition})")]
-    return A.AttackResult.cat(parts)
+    return in_batches(lambda xs, ys, cvs, index: A.color_variance_attack(
+        model, xs, ys, condition=condition, alpha=a, threshold=m, iterations=steps, lr=cfg.lr, units=cfg.units,
+        cv_map=cvs, seed=seed, index=index), x, y, cv, batch_size=cfg.batch_size, with_index=True,
+        desc=f"batches ({condition})")
 
 
 with timer(timings, "alpha sweep"):
@@ -269,7 +268,8 @@ if _below:
 #   at least half of its own confidence);
 # * the condition is also checked after the $T$-th step; a sample that never meets it keeps its last
 #   iterate and counts as a failure in the success column (the paper returns nothing for it);
-# * one random start per image, drawn from a generator seeded with `seed`: every run starts from the same $v$.
+# * one random start per image, drawn from the image's own stream of `seed` (its position in the test set
+#   picks the stream): every run starts from the same $v$, whatever the batch size.
 
 # %%
 def run_all():

@@ -65,7 +65,7 @@ from papers_core import attacks as A
 from papers_core import profiles
 from papers_core import defenses as DEF
 from papers_core import metrics as M
-from papers_core.experiment import notebook_setup, timer
+from papers_core.experiment import in_batches, notebook_setup, timer
 from papers_core.models import freeze
 from papers_core.progress import progress
 from papers_core.reports import Claim, Floor, binomial_ci, bootstrap_ci, bound_claim, compare_claim, decide, show_claims
@@ -176,13 +176,14 @@ else:
 #   the paper profile).
 
 # %% tags=["hide-input"]
-def g(k):
-    return torch.Generator().manual_seed(seed * 1000 + k)
+def seed_of(k):
+    """The seed of the page's k-th random protection (each image draws from its own stream of it)."""
+    return seed * 1000 + k
 
 
-def cv_top1(x, y, alpha):
+def cv_top1(x, y, alpha, index=None):
     return A.color_variance_attack(seen, x, y, condition="top1", alpha=alpha, threshold=cfg.cv_threshold,
-                                   iterations=cfg.cv_iterations, lr=cfg.cv_lr, generator=g(4))
+                                   iterations=cfg.cv_iterations, lr=cfg.cv_lr, seed=seed_of(4), index=index)
 
 
 with timer(timings, "colour-variance alpha"):
@@ -197,20 +198,22 @@ print(f"colour variance: alpha = {cv_alpha:g} ({'the rule: ' + cv_why if cfg.cv_
 
 
 PROTECTIONS = {
-    "FGSM": lambda x, y: A.fgsm(seen, x, step=cfg.fgsm_eps),
-    "P-FGSM": lambda x, y: A.p_fgsm(seen, x, sigma=cfg.sigma, generator=g(1), step=cfg.pfgsm_step,
+    "FGSM": lambda x, y, index: A.fgsm(seen, x, step=cfg.fgsm_eps),
+    "P-FGSM": lambda x, y, index: A.p_fgsm(seen, x, sigma=cfg.sigma, seed=seed_of(1), index=index, step=cfg.pfgsm_step,
                                     iterations=cfg.pfgsm_iterations, threshold=cfg.pfgsm_threshold),
-    "RP-FGSM (T)": lambda x, y: A.rp_fgsm(seen, x, targeted=True, gamma=cfg.gamma, step=cfg.rp_step, eps=cfg.rp_eps,
-                                          generator=g(2)),
-    "RP-FGSM (U)": lambda x, y: A.rp_fgsm(seen, x, targeted=False, step=cfg.rp_step, eps=cfg.rp_eps, generator=g(3)),
-    "CV Top1-L1": lambda x, y: cv_top1(x, y, cv_alpha),
-    "CV Top5-noL1": lambda x, y: A.color_variance_attack(seen, x, y, condition="top5", alpha=0.0,
-                                                         threshold=cfg.cv_threshold, iterations=cfg.cv_iterations,
-                                                         lr=cfg.cv_lr, generator=g(5)),
-    f"K-anonymity (K = {cfg.kanon_K})": lambda x, y: A.k_anonymity_attack(
-        seen, x, y, K=cfg.kanon_K, search_steps=cfg.kanon_search_steps, iterations=cfg.kanon_iterations, generator=seed),
-    "DeepFool": lambda x, y: A.deepfool(seen, x, num_candidates=10),
-    "C&W": lambda x, y: A.cw_l2(seen, x, targets=A.predict_proba(seen, x).argsort(1, descending=True)[:, 1],
+    "RP-FGSM (T)": lambda x, y, index: A.rp_fgsm(seen, x, targeted=True, gamma=cfg.gamma, step=cfg.rp_step,
+                                                 eps=cfg.rp_eps, seed=seed_of(2), index=index),
+    "RP-FGSM (U)": lambda x, y, index: A.rp_fgsm(seen, x, targeted=False, step=cfg.rp_step, eps=cfg.rp_eps,
+                                                 seed=seed_of(3), index=index),
+    "CV Top1-L1": lambda x, y, index: cv_top1(x, y, cv_alpha, index),
+    "CV Top5-noL1": lambda x, y, index: A.color_variance_attack(seen, x, y, condition="top5", alpha=0.0,
+                                                                threshold=cfg.cv_threshold, iterations=cfg.cv_iterations,
+                                                                lr=cfg.cv_lr, seed=seed_of(5), index=index),
+    f"K-anonymity (K = {cfg.kanon_K})": lambda x, y, index: A.k_anonymity_attack(
+        seen, x, y, K=cfg.kanon_K, search_steps=cfg.kanon_search_steps, iterations=cfg.kanon_iterations, seed=seed,
+        index=index, population=n_test),
+    "DeepFool": lambda x, y, index: A.deepfool(seen, x, num_candidates=10),
+    "C&W": lambda x, y, index: A.cw_l2(seen, x, targets=A.predict_proba(seen, x).argsort(1, descending=True)[:, 1],
                                 binary_search_steps=cfg.cw_search_steps, iterations=cfg.cw_iterations),
 }
 METHODS = list(PROTECTIONS)
@@ -218,9 +221,8 @@ PROTECTED, SECONDS = {}, {}
 with timer(timings, "protections"):
     for name, fn in progress(list(PROTECTIONS.items()), desc="protections"):
         with timer(SECONDS, name):
-            parts = [fn(x_test[i:i + cfg.batch_size], y_test[i:i + cfg.batch_size])
-                     for i in range(0, n_test, cfg.batch_size)]
-            PROTECTED[name] = torch.cat([p.adv if isinstance(p, A.AttackResult) else p for p in parts])
+            out = in_batches(fn, x_test, y_test, batch_size=cfg.batch_size, with_index=True, desc=name)
+            PROTECTED[name] = out.adv if isinstance(out, A.AttackResult) else out
         SECONDS[name] /= n_test
 print(f"{len(METHODS)} protections of {n_test} images in {timings['protections']:.0f} s")
 

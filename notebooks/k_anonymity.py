@@ -64,25 +64,23 @@ device = "auto"            # "auto", "cpu" or "cuda"
 
 # %% tags=["hide-input"]
 import json
-from dataclasses import asdict, dataclass
 from functools import partial
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import torch
 from IPython.display import display
 
 from papers_core import attacks as A
 from papers_core import metrics as M
 from papers_core import explore
-from papers_core.experiment import fingerprint, notebook_setup, timer
-from papers_core.models import freeze
+from papers_core import tasks as T
+from papers_core.experiment import notebook_setup, timer
+from papers_core.shard import run_job
 from papers_core.reports import (Floor, bound_claim, compare_claim, decidable_goal, rank_bound_claim, rank_slack,
                                  show_claims, show_floors)
 from papers_core.readings import KANON_CSV, ssim_per_image
 from papers_core.stored import show_stored_claims, show_stored_figure, show_stored_table
-from papers_core.zoo import kanon_classifier
 
 ROOT, dev, _, cache, results, timings, cfg = notebook_setup("k_anonymity", globals())
 QUICK = profile == "quick"
@@ -119,34 +117,8 @@ print(cfg)
 
 # %% tags=["hide-input"]
 with timer(timings, "data and models"):
-    wanted = ["mnist", "cifar10", "yale"] if cfg.datasets == "all" else [d.strip() for d in cfg.datasets.split(",")]
-    LABEL = {"mnist": "MNIST", "cifar10": "CIFAR10", "yale": "Yale"}
-
-
-    @dataclass
-    class Experiment:
-        """One dataset: the trained classifier and the correctly classified training samples attacked."""
-        model: torch.nn.Module
-        x: torch.Tensor
-        y: torch.Tensor
-        train_acc: float
-        n_train: int
-        classes: int
-
-
-    def make_experiment(name):
-        net, data = kanon_classifier(name, cfg, profile, cache, seed=seed, device=dev)
-        net = freeze(net, dev)
-        pred = A.predict_proba(net, data.images.to(dev)).argmax(1).cpu()
-        correct = torch.nonzero(pred == data.labels).squeeze(1)
-        order = correct[torch.randperm(len(correct), generator=torch.Generator().manual_seed(seed))]
-        pick = order[:cfg.n_attack]
-        return Experiment(model=net, x=data.images[pick].to(dev), y=data.labels[pick].to(dev),
-                          train_acc=100.0 * float((pred == data.labels).float().mean()), n_train=len(data),
-                          classes=data.num_classes)
-
-
-    exps = {LABEL[n]: make_experiment(n) for n in wanted}
+    exps = {T.KANON_LABELS[n]: T.kanon_experiment(n, cfg, profile, cache, seed=seed, device=dev)
+            for n in T.kanon_datasets(cfg)}
 display(pd.DataFrame({k: {"training images": e.n_train, "classes": e.classes,
                           "training accuracy (%)": round(e.train_acc, 2), "attacked": len(e.y)}
                       for k, e in exps.items()}).T)
@@ -185,36 +157,20 @@ display(pd.DataFrame({k: {"training images": e.n_train, "classes": e.classes,
 #   steerable pyramid at 28 and 32 pixels, 1 at 16, 4 at 128), averaged over channels.
 
 # %%
-METHODS = ["L-BFGS", "DeepFool", "C&W", "Proposed (K = 1)", "Proposed (K = 5)", "Proposed (K = 9)"]
-# what an attack's result depends on (not where the data lives, which datasets run, or how Table 1 scores it)
-SETTINGS = {k: v for k, v in asdict(cfg).items() if k not in ("data_root", "datasets", "ssim")} | {"seed": seed}
+METHODS = list(T.KANON_METHODS)
 
 
-def attack(ds, method, model, x, y, run):
-    """``run()``'s result, or the one in data/cache for this method, model, inputs and settings: an
-    interrupted run resumes at the first unfinished attack."""
-    return cache.attack_result(f"kanon_{ds}", dict(method=method, inputs=fingerprint(model, x, y), **SETTINGS), run)
+def attack(ds, method, model, x, y, fn):
+    """``fn(x, y, index)``'s result on the samples ``x``, or the one in data/cache for this method, model,
+    samples and settings (papers_core.tasks.kanon_job: batches of ``attack_batch`` samples, each cached,
+    so an interrupted run resumes at the first unfinished batch, and a sharded run,
+    ``torchrun -m papers_core.shard k_anonymity``, leaves nothing to compute)."""
+    return run_job(cache, T.kanon_job(ds, method, model, x, y, cfg, seed, fn))
 
 
 def run_attacks(e, ds):
-    model, x, y = e.model, e.x, e.y
-    runner_up = A.predict_proba(model, x).argsort(1, descending=True)[:, 1]
-    out, secs = {}, {}
-
-    def timed(name, fn):
-        out[name] = attack(ds, name, model, x, y, fn)
-        secs[name] = out[name].seconds
-
-    timed("L-BFGS", lambda: A.lbfgs_attack(model, x, y, targets=runner_up, search_steps=cfg.lbfgs_search_steps,
-                                           iterations=cfg.lbfgs_iterations))
-    timed("DeepFool", lambda: A.deepfool(model, x, y))
-    timed("C&W", lambda: A.cw_l2(model, x, y, targets=runner_up, binary_search_steps=cfg.cw_search_steps,
-                                 iterations=cfg.cw_iterations_mnist if ds == "MNIST" else cfg.cw_iterations,
-                                 lr=cfg.cw_lr))
-    for K in (1, 5, 9):
-        timed(f"Proposed (K = {K})", lambda K=K: A.k_anonymity_attack(
-            model, x, y, K=K, search_steps=cfg.lbfgs_search_steps, iterations=cfg.lbfgs_iterations, generator=seed))
-    return out, secs
+    out = {m: attack(ds, m, e.model, e.x, e.y, T.kanon_method(m, e.model, cfg, seed, ds, len(e.x))) for m in METHODS}
+    return out, {m: r.seconds for m, r in out.items()}
 
 
 runs, attack_secs = {}, {}
@@ -490,8 +446,9 @@ lbfgs_mse = float(M.mse(e.x, runs[first]["L-BFGS"].adv).mean()) or float("nan") 
 solver_rows = []
 for K in (1, 5, 9):
     adam = attack(first, f"Proposed (K = {K}), Adam", e.model, e.x, e.y,
-                  lambda K=K: A.k_anonymity_attack(e.model, e.x, e.y, K=K, solver="adam", lr=cfg.adam_lr,
-                                                   iterations=cfg.adam_iterations, generator=seed))
+                  lambda x, y, index, K=K: A.k_anonymity_attack(e.model, x, y, K=K, solver="adam", lr=cfg.adam_lr,
+                                                                iterations=cfg.adam_iterations, seed=seed, index=index,
+                                                                population=len(e.x)))
     for solver, r in (("L-BFGS-B, line search on c", runs[first][f"Proposed (K = {K})"]), ("Adam", adam)):
         p_rank = M.rank_pmf(r.probs, e.y)
         solver_rows.append({"solver": solver, "K": K, "MSE / L-BFGS's": float(M.mse(e.x, r.adv).mean()) / lbfgs_mse,
@@ -545,8 +502,7 @@ x_k, y_k = e0.x[:n_k], e0.y[:n_k]
 with timer(timings, "K sweep"):
     by_k = {K: runs[ds0][f"Proposed (K = {K})"].subset(slice(0, n_k)) if f"Proposed (K = {K})" in runs[ds0] else
             attack(ds0, f"Proposed (K = {K})", e0.model, x_k, y_k,
-                   lambda K=K: A.k_anonymity_attack(e0.model, x_k, y_k, K=K, search_steps=cfg.lbfgs_search_steps,
-                                                    iterations=cfg.lbfgs_iterations, generator=seed))
+                   T.kanon_method(f"Proposed (K = {K})", e0.model, cfg, seed, ds0, n_k))
             for K in range(1, 10)}
 k_pmf = {K: M.rank_pmf(r.probs, y_k)[:10] for K, r in by_k.items()}
 print(f"{ds0}, the first {n_k} attacked samples ({profile} profile)")

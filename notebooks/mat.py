@@ -685,29 +685,12 @@ lines = [
 for line in lines:
     print("- " + line)
 if stored is not None:
-    try:
-        sm = stored.table("walk_choice_margins")
-        near = sm.loc[sm["margin (points)"].idxmin()]
-        print(f"- The walk's choice (stored run): {near['margin (points)']:+.2f} points {near['95 % interval']} over its "
-              f"nearest rival ({near['other selection']}) on {near['held-out images']} held-out images.")
-    except FileNotFoundError:   # a run older than the margin table: read its penalty table as it printed it
-        import re
-
-        text = stored.cell_text('display(t.set_index("penalty")')
-        mnist = text[text.index("MNIST:"):] if "MNIST:" in text else text
-        pen = [(m[1].strip(), float(m[3]), m[4] == "True") for m in re.findall(
-            r"^\s*([\d.]+)\s+([\d., ]+?)\s+(\d+)\s+[\d.]+\s+([\d.]+)\s+(True|False)\s*$", mnist, re.M)]
-        chosen_sel, chosen_score = next((p[0], p[1]) for p in pen if p[2])
-        rival_sel, rival_score = max(((p[0], p[1]) for p in pen if p[0] != chosen_sel), key=lambda p: p[1])
-        sizes = [int(v) for v in re.findall(r"(\d+) / (\d+) / (\d+)", stored.cell_text("train / validation / test"))[0]]
-        held, n_eps = sizes[1] // 2, len(st_curves)
-        gap = chosen_score - rival_score
-        print(f"- The walk's choice (stored run): {chosen_sel} scored {chosen_score:.2f} % on the held-out images, its "
-              f"nearest rival {rival_sel} {rival_score:.2f} % (as the run printed them, to 0.01 point): a margin of "
-              f"{gap:.2f} points, about {gap / 100 * held * n_eps:.0f} of {held * n_eps:,} image-strength pairs "
-              f"({held} held-out images x {n_eps} strengths). Whether that is inside the split's noise depends on how "
-              "many images the two selections disagree on, which the run, older than the margin table above, did "
-              "not store; its interval needs the run repeated (`make reproduce PAPER=mat ARGS='-p datasets mnist'`).")
+    sm = stored.table("walk_choice_margins")
+    near = sm.loc[sm["margin (points)"].idxmin()]
+    print(f"- The walk's choice (stored run): {near['margin (points)']:+.2f} points {near['95 % interval']} over its "
+          f"nearest rival ({near['other selection']}) on {near['held-out images']} held-out images: "
+          + ("inside the split's noise; the split cannot tell them apart." if near["inside the noise"]
+             else "outside the split's noise."))
 
 # %% [markdown]
 # ## Sec. 5.3's numbers

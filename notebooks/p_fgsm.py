@@ -144,11 +144,17 @@ print(f"paper, original images: T1 {_o1:.2f} %, T5 {_o5:.2f} %: {_o5 - _o1:.2f} 
 
 
 def batched(fn, *tensors):
-    return in_batches(fn, *tensors, batch_size=cfg.batch_size)
+    """``fn(*chunks, index=...)`` batch by batch: ``index`` gives the images' positions in the test set,
+    from which each image's random draws come (the same numbers in any batch size)."""
+    return in_batches(fn, *tensors, batch_size=cfg.batch_size, with_index=True)
+
+
+def seed_of(k):
+    """The seed of the page's k-th random method."""
+    return seed * 1000 + k
 
 
 def run_all():
-    g = torch.Generator().manual_seed(seed)
     out = {}
 
     def with_probs(adv):
@@ -159,23 +165,24 @@ def run_all():
 
     out["Orig."] = (x_test, A.predict_proba(model, x_test), None)
     for k in (1, 8):
-        adv = batched(lambda x: A.sign_of_gaussian(x, step=STEP, iterations=k, generator=g), x_test)
+        adv = batched(lambda x, index: A.sign_of_gaussian(x, step=STEP, iterations=k, seed=seed_of(k), index=index), x_test)
         out[f"SoG ({k}I)"] = (*with_probs(adv), None)
     for k, name in ((1, "FG"), (6, "FG (6I)")):
-        adv = batched(lambda x, y: fixed_noise(x, lambda z: A.fgsm_noise(model, z, y, step=STEP), k), x_test, y_test)
+        adv = batched(lambda x, y, index: fixed_noise(x, lambda z: A.fgsm_noise(model, z, y, step=STEP), k),
+                      x_test, y_test)
         out[name] = (*with_probs(adv), None)
     for k in (1, 3):
-        def rfg_noise(x):
-            t = A.sample_targets(A.random_target_mask(A.predict_proba(model, x)), g)
+        def rfg_noise(x, index, k=k):
+            t = A.sample_targets(A.random_target_mask(A.predict_proba(model, x)), seed_of(10 + k), index)
             return A.fgsm_noise(model, x, targets=t, step=STEP)
-        adv = batched(lambda x: fixed_noise(x, rfg_noise, k), x_test)
+        adv = batched(lambda x, index: fixed_noise(x, lambda z: rfg_noise(z, index), k), x_test)
         out[f"R-FG ({k}I)"] = (*with_probs(adv), None)
     runs = {
-        "N-FG": lambda x, y: A.n_fgsm(model, x, y, **ITER),
-        "R-FG": lambda x, y: A.r_fgsm(model, x, generator=g, **ITER),
-        "L-FG": lambda x, y: A.l_fgsm(model, x, **ITER),
-        "P-FG": lambda x, y: A.p_fgsm(model, x, sigma=cfg.sigma, generator=g, **ITER),
-        "P-FG (official code)": lambda x, y: A.p_fgsm(model, x, selection="official", generator=g,
+        "N-FG": lambda x, y, index: A.n_fgsm(model, x, y, **ITER),
+        "R-FG": lambda x, y, index: A.r_fgsm(model, x, seed=seed_of(20), index=index, **ITER),
+        "L-FG": lambda x, y, index: A.l_fgsm(model, x, **ITER),
+        "P-FG": lambda x, y, index: A.p_fgsm(model, x, sigma=cfg.sigma, seed=seed_of(21), index=index, **ITER),
+        "P-FG (official code)": lambda x, y, index: A.p_fgsm(model, x, selection="official", seed=seed_of(22), index=index,
                                                       step=cfg.official_step, eps=cfg.official_eps,
                                                       iterations=cfg.official_iterations, threshold=cfg.threshold),
     }
@@ -468,7 +475,7 @@ xe, ye = x_test[:cfg.explore_n], y_test[:cfg.explore_n]
 by_eps = {}
 with timer(timings, "epsilon sweep"):
     for eps in EPS_VALUES:
-        r = A.p_fgsm(model, xe, sigma=cfg.sigma, generator=torch.Generator().manual_seed(seed), step=eps,
+        r = A.p_fgsm(model, xe, sigma=cfg.sigma, seed=seed_of(21), step=eps,
                      iterations=cfg.iterations, threshold=cfg.threshold)
         by_eps[eps] = dict(adv=r.adv.cpu(), mislead=100 - M.topk_accuracy(r.probs.cpu(), ye.cpu())[1],
                            psnr=M.mean_std(M.psnr(xe, r.adv).cpu())[0], steps=float(r.iterations.float().mean()))

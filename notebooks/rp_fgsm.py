@@ -64,8 +64,10 @@ from IPython.display import display
 from papers_core import attacks as A
 from papers_core import defenses as DEF
 from papers_core import metrics as M
+from papers_core import tasks as T
+from papers_core.data import synth_scenes
 from papers_core.experiment import notebook_setup, timer
-from papers_core.models import freeze
+from papers_core.shard import run_job
 from papers_core.progress import progress
 from papers_core.reports import Claim, Floor, bound_claim, compare_claim, paper_table, show_claims, show_floors
 
@@ -85,34 +87,12 @@ ROOT, dev, generator, cache, results, timings, cfg = notebook_setup("rp_fgsm", g
 
 # %% tags=["hide-input"]
 with timer(timings, "data and models"):
-    ROLES = ["ResNet18", "ResNet50", "AlexNet", "DenseNet161"]
-    SHORT = {"ResNet18": "R18", "ResNet50": "R50", "AlexNet": "A", "DenseNet161": "DN"}
-    if profile == "quick":
-        from papers_core.data import synth_scenes
-        from papers_core.zoo import QUICK_RP_CLASSIFIERS, quick_rp_classifiers
-
-        nets, train = quick_rp_classifiers(cache, seed=seed)
-        test = synth_scenes("test", n_per_class=cfg.test_per_class, classes=train.private_classes, seed=seed)
-        class_names = train.class_names
-        x_test, y_test = test.images, test.labels
-        n_fit = cfg.detector_fit_images
-        x_fit = train.images[:: max(len(train.images) // n_fit, 1)][:n_fit]   # clean training images for the detector
-        arch = {r: a for r, (a, _) in QUICK_RP_CLASSIFIERS.items()}
-    else:
-        from papers_core.data.places365 import load_paper_scenes
-
-        # tau is learned on clean images the attacks never see: the MEPP18test list (unlabelled, which the
-        # detector does not need), disjoint from the MEPP18val test images
-        scenes = load_paper_scenes(ROOT / cfg.data_root, ROOT / cfg.checkpoints, [r.lower() for r in ROLES],
-                                   size=cfg.image_size, fit_images=cfg.detector_fit_images)
-        class_names, x_test, y_test, x_fit = scenes.test.class_names, scenes.test.images, scenes.test.labels, scenes.x_fit
-        nets = {r: scenes.nets[r.lower()] for r in ROLES}
-        arch = {r: r for r in ROLES}
-    nets = freeze(nets, dev)
-    x_test, y_test = x_test.to(dev), y_test.to(dev)
+    ROLES, SHORT, SEEN = list(T.RP_ROLES), T.RP_SHORT, list(T.RP_SEEN)
+    REF = T.RP_REF         # the seen classifier the paper reports for single-classifier attacks
+    scenes = T.rp_fgsm_scenes(cfg, profile, cache, seed=seed, device=dev, root=ROOT)
+    nets, arch, class_names, train = scenes.nets, scenes.arch, scenes.class_names, scenes.train
+    x_test, y_test, x_fit = scenes.x_test, scenes.y_test, scenes.x_fit
     n_classes, n_test = len(class_names), len(x_test)
-    SEEN = ["ResNet18", "ResNet50", "AlexNet"]
-    REF = "ResNet50"       # the seen classifier the paper reports for single-classifier attacks
     clean_probs = {r: A.predict_proba(nets[r], x_test) for r in ROLES}
 print(f"{n_test} test images, {n_classes} classes; classifiers: " + ", ".join(f"{r} = {arch[r]}" for r in ROLES))
 
@@ -206,23 +186,20 @@ R = {}          # name -> adversarial images (on `dev`)
 RUNTIME = {}    # name -> seconds per image
 
 
-def run(name, fn, x=None):
-    """Run ``fn`` on the test images batch by batch; store the images and the time per image."""
-    x = x_test if x is None else x
-    with timer(RUNTIME, name):
-        parts = [fn(x[i:i + cfg.batch_size], i) for i in range(0, len(x), cfg.batch_size)]
-        adv = torch.cat([p.adv if isinstance(p, A.AttackResult) else p for p in parts])
-    RUNTIME[name] /= len(x)
-    R[name] = adv
-    return adv
+def run(name, fn):
+    """The attack ``fn(images, index)`` on the test images (``index``: their positions in the test set,
+    from which each image's random draws come), batch by batch, or its result from data/cache (a
+    sharded run, ``torchrun -m papers_core.shard rp_fgsm``, leaves nothing to compute); store the images
+    and the time per image (the batches' own wall time)."""
+    r = run_job(cache, T.rp_fgsm_job(name, fn, x_test, scenes, cfg, seed, eot_lam_used=EOT_LAM))
+    RUNTIME[name] = r.seconds / n_test
+    R[name] = r.adv
+    return r.adv
 
 
-def ys(i, x):
-    return y_test[i:i + len(x)]
-
-
-def g(k=0):
-    return torch.Generator().manual_seed(seed * 1000 + k)
+def seed_of(k=0):
+    """The seed of the page's k-th random attack (each image draws from its own stream of it)."""
+    return T.rp_seed(seed, k)
 
 
 TRIPLE = [nets[r] for r in SEEN]
@@ -238,17 +215,6 @@ def spread(n):
 Q_IDX, A_IDX, S_IDX = spread(cfg.quality_images), spread(cfg.ablation_images), spread(cfg.sweep_images)
 
 
-def jsma_smallest(x, i):
-    order = A.predict_proba(ref, x).argsort(1, descending=True)
-    best, best_l0 = x.clone(), torch.full((len(x),), float("inf"), device=x.device)
-    for j in (1, 2, 3):
-        r = A.jsma(ref, x, targets=order[:, j], gamma=cfg.jsma_gamma)
-        l0 = (r.adv != x).any(1).flatten(1).sum(1).float().masked_fill(~r.success, float("inf") / 2)
-        take = l0 < best_l0
-        best[take], best_l0[take] = r.adv[take], l0[take]
-    return best
-
-
 # %% [markdown]
 # ### EOT's $\lambda$, by the paper's rule
 #
@@ -256,7 +222,7 @@ def jsma_smallest(x, i):
 # misleading rate of approximately 90 %". The weight does not carry over between image sizes or
 # classifiers (the Lab term's gradient is spread over every pixel, the cross-entropy's is not; the
 # sweep's row for the paper's 0.5 shows what that weight does to the quick stand-in), so the page applies
-# the criterion instead of the number: EOT (with the page's generator and
+# the criterion instead of the number: EOT (with the page's seed and
 # batching) at each weight of `cfg.eot_lam_grid` on `cfg.eot_tune_images` clean images disjoint from the
 # test images (quick: SynthScenes validation images of the private classes; paper: the first of the
 # MEPP18test list, as for the detector), and **the largest $\lambda$ whose misleading rate is at least
@@ -270,25 +236,12 @@ def jsma_smallest(x, i):
 
 # %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
-from papers_core.tuning import choose_eot_lam, eot_lam_sweep
+from papers_core.tuning import choose_eot_lam
 
 with timer(timings, "EOT lambda rule"):
-    if profile == "quick":
-        _tune = synth_scenes("val", n_per_class=max(cfg.eot_tune_images // len(train.private_classes), 1),
-                             classes=train.private_classes, seed=seed)
-        x_eot, y_eot = _tune.images[:cfg.eot_tune_images], _tune.labels[:cfg.eot_tune_images]
-    else:
-        x_eot, y_eot = x_fit[:cfg.eot_tune_images], None     # MEPP18test: no labels
-    x_eot = x_eot.to(dev)
-
-    def eot_batched(lam, x):
-        return torch.cat([A.eot(ref, x[i:i + cfg.batch_size], lam=lam, generator=g(3)).adv
-                          for i in range(0, len(x), cfg.batch_size)])
-
-    eot_sweep = eot_lam_sweep(eot_batched, ref, x_eot, cfg.eot_lam_grid, labels=y_eot)
+    x_eot, y_eot = scenes.x_eot, scenes.y_eot     # paper: MEPP18test, no labels
+    eot_sweep, rule_lam, why, EOT_LAM = T.rp_eot_lambda(scenes, cfg, seed, cache)
     results.table(eot_sweep.round(4), "eot_lambda_sweep")
-    rule_lam, why = choose_eot_lam(eot_sweep, cfg.eot_target_rate)
-    EOT_LAM = rule_lam if cfg.eot_lam is None else float(cfg.eot_lam)
 display(eot_sweep.round(3).rename(columns={"misleading": f"misleading rate ({len(x_eot)} tuning images)",
                                            "misleading (labels)": "against the labels (the paper's measure)",
                                            "PSNR": "PSNR (dB)"}))
@@ -302,34 +255,10 @@ if y_eot is not None:
           "of the tuning images")
 
 # %%
-FNS = {                  # the 14 attacks of Table I, on ResNet-50's role or the three seen classifiers
-        "JSMA": jsma_smallest,
-        "CW": lambda x, i: A.cw_l2(ref, x, targets=A.predict_proba(ref, x).argsort(1, descending=True)[:, 1],
-                                   binary_search_steps=cfg.cw_search_steps, iterations=cfg.cw_iterations),
-        "DeepFool": lambda x, i: A.deepfool(ref, x, num_candidates=10),
-        "SparseFool": lambda x, i: A.sparsefool(ref, x, iterations=cfg.sparsefool_iterations),
-        "U-FGSM": lambda x, i: A.fgsm_variant(ref, x, variant="U-FGSM"),
-        "R-FGSM": lambda x, i: A.fgsm_variant(ref, x, variant="R-FGSM", generator=g(1)),
-        "L-FGSM": lambda x, i: A.fgsm_variant(ref, x, variant="L-FGSM"),
-        "P-FGSM": lambda x, i: A.fgsm_variant(ref, x, variant="P-FGSM", generator=g(2)),
-        "EOT": lambda x, i: A.eot(ref, x, lam=EOT_LAM, generator=g(3)),
-        "DI-FGSM (T)": lambda x, i: A.di_fgsm(TRIPLE, x, targeted=True, generator=g(4)),
-        "DI-FGSM (U)": lambda x, i: A.di_fgsm(TRIPLE, x, targeted=False, generator=g(5)),
-        "E-FGSM": lambda x, i: A.e_fgsm(TRIPLE, x, generator=g(6)),
-        "RP-FGSM (T)": lambda x, i: A.rp_fgsm(TRIPLE, x, targeted=True, generator=g(7)),
-        "RP-FGSM (U)": lambda x, i: A.rp_fgsm(TRIPLE, x, targeted=False, generator=g(8)),
-}
+FNS = T.rp_fgsm_attacks(scenes, cfg, seed, EOT_LAM)   # the 14 of Table I, then the single-classifier runs
 with timer(timings, "attacks"):
     for name, fn in progress(list(FNS.items()), desc="attacks"):
         run(name, fn)
-    # the single-classifier FGSM attacks and RP-FGSM on each seen classifier alone (the paper's ranges)
-    for r in SEEN:
-        for name, fn in {"U-FGSM": lambda x, i: A.fgsm_variant(nets[r], x, variant="U-FGSM"),
-                         "P-FGSM": lambda x, i: A.fgsm_variant(nets[r], x, variant="P-FGSM", generator=g(2)),
-                         "RP-FGSM (T)": lambda x, i: A.rp_fgsm(nets[r], x, targeted=True, generator=g(7)),
-                         "RP-FGSM (U)": lambda x, i: A.rp_fgsm(nets[r], x, targeted=False, generator=g(8))}.items():
-            if r != REF or name.startswith("RP"):
-                run(f"{name} [{SHORT[r]}]", fn)
 ATTACKS = ["JSMA", "CW", "DeepFool", "SparseFool", "U-FGSM", "R-FGSM", "L-FGSM", "P-FGSM", "EOT",
            "DI-FGSM (T)", "DI-FGSM (U)", "E-FGSM", "RP-FGSM (T)", "RP-FGSM (U)"]
 print(f"{len(R)} attack runs in {timings['attacks']:.0f} s")
@@ -597,10 +526,11 @@ with timer(timings, "ablations"):
         if key not in abl:
             models = [nets[r] for r in COMBOS[combo]]
             targets = A.rp_target_mask([A.predict_proba(m, xa_) for m in models], cfg.gamma) if targeted else None
-            targets = A.sample_targets(targets, g(11)) if targeted else None
+            targets = A.sample_targets(targets, seed_of(11), A_IDX) if targeted else None
             t = time.perf_counter()
             adv = A.rp_fgsm(models, xa_, targeted=targeted, targets=targets, defenses=None if trans else [],
-                            classifiers=classifiers, iterations=iterations, generator=g(12)).adv
+                            classifiers=classifiers, iterations=iterations, seed=seed_of(12),
+                            index=A_IDX).adv
             seconds = time.perf_counter() - t
             abl_img[key] = {}
             abl[key] = dict(measures(adv, ya_, tuple(COMBOS[combo]), images=abl_img[key]), seconds=seconds)
@@ -710,7 +640,7 @@ with timer(timings, "epsilon sweep"):
     for setting, roles in progress(list({"R18": ["ResNet18"], "R50": ["ResNet50"], "A": ["AlexNet"], "R18+R50+A": SEEN}.items()),
                                    desc="epsilon sweep"):
         for eps in EPS:
-            adv = A.rp_fgsm([nets[r] for r in roles], xs_, eps=float(eps), generator=g(13)).adv
+            adv = A.rp_fgsm([nets[r] for r in roles], xs_, eps=float(eps), seed=seed_of(13), index=S_IDX).adv
             judge = roles[0] if len(roles) == 1 else REF      # the attacked classifier (ResNet-50's role for three)
             sweep_img[(setting, eps)] = {}
             m = measures(adv, ys_, attacked=tuple(roles), roles=list(dict.fromkeys([*roles, "DenseNet161"])),
@@ -747,17 +677,19 @@ results.show(fig, "fig5_epsilon")
 with timer(timings, "runtime"):
     n_rt = min(cfg.runtime_images or n_test, n_test)
     PER_IMAGE, PER_COMBO = {}, {}
-    for name, fn in progress(list(FNS.items()), desc="runtime"):
+    for name in progress(ATTACKS, desc="runtime"):
+        fn = FNS[name]
         PER_IMAGE[name] = []
         for i in spread(n_rt).tolist():
             t = time.perf_counter()
-            fn(x_test[i:i + 1], i)
+            fn(x_test[i:i + 1], torch.tensor([i]))
             PER_IMAGE[name].append(time.perf_counter() - t)
     for c in COMBOS:
         PER_COMBO[c] = []
         for i in spread(n_rt).tolist():
             t = time.perf_counter()
-            A.rp_fgsm([nets[r] for r in COMBOS[c]], x_test[i:i + 1], targeted=True, generator=g(14))
+            A.rp_fgsm([nets[r] for r in COMBOS[c]], x_test[i:i + 1], targeted=True, seed=seed_of(14),
+                      index=torch.tensor([i]))
             PER_COMBO[c].append(time.perf_counter() - t)
 fig, ax = plt.subplots(1, 2, figsize=(13, 3.6), width_ratios=[2.2, 1])
 box = dict(whis=(0, 100), showfliers=False, medianprops=dict(color="C3"))
@@ -769,7 +701,7 @@ ax[1].set_xticks(range(1, len(PER_COMBO) + 1), list(PER_COMBO), rotation=45, fon
 ax[1].set(ylabel="seconds per image", title="(b) RP-FGSM (T) by classifiers")
 results.show(fig, "fig6_runtime")
 rt = pd.DataFrame({"ours, median (s / image, one at a time)": {n: float(np.median(v)) for n, v in PER_IMAGE.items()},
-                   "ours, batched (s / image)": {n: RUNTIME[n] for n in FNS}}).round(4)
+                   "ours, batched (s / image)": {n: RUNTIME[n] for n in ATTACKS}}).round(4)
 _ = results.table(rt, "fig6_runtime")
 display(rt.join(paper_table("rp_fgsm_runtime").rename(index={"DeepFool and FGSM-based": "U-FGSM"}), how="left"))
 

@@ -65,7 +65,7 @@ def input_size_study(sizes=(32, 64, 96), epochs=(8,), *, n_per_class: int = 200,
             train_s = time.perf_counter() - t0
             x, y = test.images, test.labels
             probs = predict_proba(net, x)
-            r = p_fgsm(net, x, sigma=sigma, generator=seed, step=step, iterations=iterations, threshold=threshold)
+            r = p_fgsm(net, x, sigma=sigma, seed=seed, step=step, iterations=iterations, threshold=threshold)
             xg = x.clone().requires_grad_(True)
             with torch.enable_grad():
                 logp = torch.log_softmax(net(xg), 1).gather(1, r.target[:, None]).sum()

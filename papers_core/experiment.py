@@ -41,6 +41,7 @@ __all__ = [
     "NotebookSetup",
     "QUICK_THREADS",
     "set_cpu_threads",
+    "page_cache",
 ]
 
 #: quick: 2-core CPU, no network, embedded data, small models (stand-ins shipped in data/models), minutes per notebook.
@@ -110,7 +111,7 @@ TRAINING_CODE = ("_validate.py", "models.py", "train.py", "zoo.py", "data/embedd
 #: the metrics and defenses some of them use, the architectures' forward passes): the key of
 #: :meth:`Cache.attack_result`, so cached attacks survive edits of the pages' reports, the data loaders
 #: or the training loop.
-ATTACK_CODE = ("attacks", "_validate.py", "defenses.py", "metrics.py", "models.py")
+ATTACK_CODE = ("attacks", "rng.py", "_validate.py", "defenses.py", "metrics.py", "models.py")
 
 
 def code_fingerprint(files: tuple[str, ...] | None = None) -> str:
@@ -249,11 +250,13 @@ class Cache:
         :func:`fingerprint` of its model and inputs; the key also covers the attack code
         (:data:`ATTACK_CODE`), not the rest of the library. A long
         paper-profile page that caches its attacks this way resumes, after an interruption, at the first
-        attack that had not finished. The result's ``seconds`` is the wall time of the run that made it."""
+        attack that had not finished. The result's ``seconds`` is the wall time of the run that made it
+        (or the ``seconds`` ``run()`` set itself: a result joined from cached batches keeps their sum)."""
         def compute():
             start = time.perf_counter()
             result = run()
-            result.seconds = time.perf_counter() - start
+            if "seconds" not in vars(result):
+                result.seconds = time.perf_counter() - start
             return {"type": type(result).__name__, "state": result.state()}
 
         entry = self.get_or_compute(name, settings, compute, code=ATTACK_CODE)
@@ -331,17 +334,26 @@ class Results:
         return path
 
 
-def in_batches(fn, *tensors, batch_size: int, desc: str = "batches"):
+def in_batches(fn, *tensors, batch_size: int, desc: str = "batches", with_index: bool = False):
     """Call ``fn`` on consecutive chunks of ``batch_size`` rows of ``tensors`` and concatenate what it
-    returns (tensors, or :class:`papers_core.attacks.AttackResult` objects). A generator that ``fn``
-    draws from carries over between chunks, so a seeded run draws the same numbers in any batch size."""
+    returns (tensors, or :class:`papers_core.attacks.AttackResult` objects). ``with_index=True`` also
+    passes ``index=``, the chunk's row positions (0 .. n - 1 over the whole call), which the attacks
+    take to draw each image's random numbers from its own stream (:mod:`papers_core.rng`): a seeded
+    run then gives the same numbers in any batch size."""
     from .attacks.base import AttackResult
     from .progress import progress
 
     if batch_size is None or batch_size < 1:
         raise ValueError(f"batch_size must be a positive whole number, got {batch_size!r}.")
     n = len(tensors[0])
-    parts = [fn(*(t[i:i + batch_size] for t in tensors)) for i in progress(range(0, n, batch_size), desc=desc)]
+
+    def call(i):
+        chunk = (t[i:i + batch_size] for t in tensors)
+        if with_index:
+            return fn(*chunk, index=torch.arange(i, min(i + batch_size, n)))
+        return fn(*chunk)
+
+    parts = [call(i) for i in progress(range(0, n, batch_size), desc=desc)]
     return AttackResult.cat(parts) if isinstance(parts[0], AttackResult) else torch.cat(parts)
 
 
@@ -353,6 +365,14 @@ def timer(store: dict, name: str):
         yield
     finally:
         store[name] = time.perf_counter() - t0
+
+
+def page_cache(root: Path | None = None, use_cache: bool = True) -> Cache:
+    """The cache the pages share: ``data/cache/models`` (trained models and attack results), with the
+    shipped stand-ins of ``data/models`` (written there too when ``PAPERS_CORE_SHIP_MODELS=1``)."""
+    root = repo_root() if root is None else Path(root)
+    return Cache(root / "data" / "cache" / "models", enabled=use_cache, shipped=root / "data" / "models",
+                 ship=os.environ.get("PAPERS_CORE_SHIP_MODELS") == "1")
 
 
 class NotebookSetup(NamedTuple):
@@ -396,8 +416,7 @@ def notebook_setup(paper: str, profile, seed: int = 0, device: str = "auto", use
         set_cpu_threads(os.environ.get("PAPERS_CORE_THREADS") or QUICK_THREADS)
     generator = seed_everything(seed)
     set_progress(profile == "paper")
-    cache = Cache(root / "data" / "cache" / "models", enabled=use_cache, shipped=root / "data" / "models",
-                  ship=os.environ.get("PAPERS_CORE_SHIP_MODELS") == "1")
+    cache = page_cache(root, use_cache)
     extra = {} if cfg is None else {"settings": profiles.as_dict(cfg)}
     out = Path(os.environ.get("PAPERS_CORE_RESULTS") or root / "results")
     results = Results(out / profile / paper, profile=profile, seed=seed, device=str(dev), **extra)

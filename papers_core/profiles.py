@@ -113,6 +113,7 @@ class KAnonymity:
     data_root: str = "data"           # MNIST, cifar-10-batches-py and yalefaces folders (paper)
     datasets: str = "all"             # "all" or a comma-separated subset of mnist, cifar10, yale
     n_attack: int = 30                # correctly classified training samples attacked per dataset
+    attack_batch: int | None = None   # samples per batch of an attack (None: all at once; the unit torchrun shards)
     cw_search_steps: int = 9          # C&W binary-search steps (the authors' default)
     cw_iterations: int = 100          # C&W Adam steps per search step (authors: 10000; quick: the CPU budget)
     cw_iterations_mnist: int = 1000   # ... on MNIST (LeNet-5 is cheap; its 0/1 background needs them)

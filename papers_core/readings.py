@@ -171,14 +171,14 @@ def kanon_readings(n: int = 100, *, classifiers=None, lbfgs_search_steps: int = 
                 ("page's reading", "DeepFool", lambda: A.deepfool(net, x, y)),
                 ("page's reading", "C&W", lambda: cw(runner_up))]
         jobs += [("page's reading", f"Proposed (K = {K})", lambda K=K: A.k_anonymity_attack(
-            net, x, y, K=K, search_steps=lbfgs_search_steps, iterations=lbfgs_iterations, generator=seed))
+            net, x, y, K=K, search_steps=lbfgs_search_steps, iterations=lbfgs_iterations, seed=seed))
             for K in (1, 5, 9)]
         jobs += [("random targets", "L-BFGS", lambda: lbfgs(random_t)),
                  ("random targets", "C&W", lambda: cw(random_t)),
                  (f"C&W lr {tuned_cw_lr:g}", "C&W", lambda: cw(runner_up, tuned_cw_lr))]
         jobs += [(f"CW-SSIM weight {w:g}", "Proposed (K = 1)", lambda w=w: A.k_anonymity_attack(
             net, x, y, K=1, similarity_weight=w, search_steps=lbfgs_search_steps, iterations=lbfgs_iterations,
-            generator=seed)) for w in similarity_weights]
+            seed=seed)) for w in similarity_weights]
         for reading, method, run in jobs:
             t0 = time.perf_counter()
             r = run()

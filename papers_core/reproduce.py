@@ -28,7 +28,7 @@ from ._validate import check_choice
 from .data.download import DownloadError, download_url, sha256sum
 from .experiment import repo_root
 
-__all__ = ["PAPERS", "LISTS", "NEEDS", "ListFile", "fetch", "fetch_lists", "missing", "data_parameters", "run", "main"]
+__all__ = ["PAPERS", "LISTS", "NEEDS", "ListFile", "fetch", "fetch_lists", "missing", "data_parameters", "run", "main", "literal"]
 
 PAPERS = ("p_fgsm", "rp_fgsm", "color_variance", "k_anonymity", "mat", "compare")
 
@@ -247,6 +247,16 @@ def run(paper: str, device: str = "auto", data_root: str | Path | None = None, p
     return out
 
 
+def literal(v: str):
+    """A command-line value as papermill's ``-p`` reads it: a Python literal when it is one, else the string."""
+    import ast
+
+    try:
+        return ast.literal_eval(v)
+    except (ValueError, SyntaxError):
+        return v
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m papers_core.reproduce", description=__doc__.split("\n")[0])
     ap.add_argument("paper", choices=PAPERS)
@@ -264,14 +274,6 @@ def main(argv=None) -> int:
         return 2
     if args.fetch_only:
         return 0
-    import ast
-
-    def literal(v):
-        try:
-            return ast.literal_eval(v)
-        except (ValueError, SyntaxError):
-            return v
-
     params = {k: literal(v) for k, v in args.p}
     gaps = missing(args.paper, args.data, str(params.get("datasets", "all")))
     if gaps:

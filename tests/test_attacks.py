@@ -36,7 +36,7 @@ def test_without_eps_displacement_is_bounded_by_iterations(model, batch):
 @pytest.mark.parametrize("quantize", ["step", "output"])
 def test_outputs_lie_on_the_8bit_grid(model, batch, quantize):
     x, y = batch
-    r = A.p_fgsm(model, x, generator=1, quantize=quantize, **ITER)
+    r = A.p_fgsm(model, x, seed=1, quantize=quantize, **ITER)
     assert torch.equal(torch.round(r.adv * 255) / 255, r.adv)
 
 
@@ -78,7 +78,7 @@ def test_r_fgsm_never_targets_the_top1(model, batch):
     x, _ = batch
     top1 = A.predict_proba(model, x).argmax(1)
     for seed in range(5):
-        assert (A.r_fgsm(model, x, generator=seed, iterations=1).target != top1).all()
+        assert (A.r_fgsm(model, x, seed=seed, iterations=1).target != top1).all()
 
 
 def test_private_target_set_matches_eq10_on_constructed_probabilities():
@@ -110,20 +110,23 @@ def test_p_fgsm_draws_from_eq10_set_and_official_from_all_but_top1(model, batch)
     x, _ = batch
     probs = A.predict_proba(model, x)
     mask = A.private_target_mask(probs, 0.99)
-    r = A.p_fgsm(model, x, sigma=0.99, generator=3, iterations=1)
+    r = A.p_fgsm(model, x, sigma=0.99, seed=3, iterations=1)
     assert mask[torch.arange(len(x)), r.target].all()
-    off = A.p_fgsm(model, x, selection="official", generator=3, iterations=1)
+    off = A.p_fgsm(model, x, selection="official", seed=3, iterations=1)
     assert (off.target != probs.argmax(1)).all()
 
 
 def test_same_seed_gives_identical_results(model, batch):
     x, _ = batch
-    a = A.p_fgsm(model, x, generator=7, **ITER)
-    b = A.p_fgsm(model, x, generator=torch.Generator().manual_seed(7), **ITER)
+    a = A.p_fgsm(model, x, seed=7, **ITER)
+    b = A.p_fgsm(model, x, seed=7, **ITER)
     assert torch.equal(a.adv, b.adv) and torch.equal(a.target, b.target)
-    c = A.sign_of_gaussian(x, step=1.0, iterations=3, generator=7)
-    assert torch.equal(c, A.sign_of_gaussian(x, step=1.0, iterations=3, generator=7))
-    assert not torch.equal(c, A.sign_of_gaussian(x, step=1.0, iterations=3, generator=8))
+    # the draws are each image's: the same image at another position draws another target
+    moved = A.p_fgsm(model, x, seed=7, index=torch.arange(len(x)) + 1000, **ITER)
+    assert not torch.equal(moved.target, a.target)
+    c = A.sign_of_gaussian(x, step=1.0, iterations=3, seed=7)
+    assert torch.equal(c, A.sign_of_gaussian(x, step=1.0, iterations=3, seed=7))
+    assert not torch.equal(c, A.sign_of_gaussian(x, step=1.0, iterations=3, seed=8))
 
 
 def test_a_samples_result_does_not_depend_on_its_batch(model, batch):
@@ -133,7 +136,7 @@ def test_a_samples_result_does_not_depend_on_its_batch(model, batch):
     images for the large majority."""
     x, y = batch
     full = A.n_fgsm(model, x, y, **ITER)
-    targets = A.r_fgsm(model, x, generator=0, iterations=1).target
+    targets = A.r_fgsm(model, x, seed=0, iterations=1).target
     tfull = A.targeted_ifgsm(model, x, targets=targets, **ITER)
     same = []
     for i in range(len(x)):
@@ -204,7 +207,7 @@ def test_bad_arguments_get_clear_errors(model, batch):
     with pytest.raises(ValueError, match="sigma"):
         A.p_fgsm(model, x, sigma=1.5)
     with pytest.raises(TypeError, match="seed"):
-        A.r_fgsm(model, x, generator="seven")
+        A.r_fgsm(model, x, seed="seven")
     model.train()
     try:
         with pytest.raises(ValueError, match="eval"):

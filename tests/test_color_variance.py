@@ -11,6 +11,7 @@ from skimage.color import deltaE_ciede2000, rgb2lab
 
 from papers_core import attacks as A
 from papers_core import metrics as M
+from papers_core.rng import ImageStreams
 from papers_core.models import CheckpointError, _Nima, nima_model
 
 DATA = Path(__file__).parent / "data"
@@ -138,7 +139,7 @@ def test_attack_meets_its_condition_within_the_threshold_map(model, batch, run, 
     x0 = x.clone()
     m = 50.0 if units == "pixel" else 255.0  # a bound the toy model can be fooled within, in both units
     r = A.color_variance_attack(model, x, y, condition=cfg["condition"], alpha=10.0 if cfg["l1"] else 0.0,
-                                cv_map=cv, iterations=100, threshold=m, units=units, generator=0)
+                                cv_map=cv, iterations=100, threshold=m, units=units, seed=0)
     assert torch.equal(x, x0)  # inputs untouched
     assert r.success.float().mean() >= 0.75
     with torch.no_grad():
@@ -154,7 +155,7 @@ def test_attack_meets_its_condition_within_the_threshold_map(model, batch, run, 
 def test_the_l1_term_shrinks_the_perturbation(model, batch):
     x, y = batch
     cv = A.color_variance_map(x)
-    l1 = {a: A.color_variance_attack(model, x, y, condition="top1", alpha=a, cv_map=cv, generator=0)
+    l1 = {a: A.color_variance_attack(model, x, y, condition="top1", alpha=a, cv_map=cv, seed=0)
           for a in (0.0, 30.0)}
     size = {a: float((r.adv - x).abs().sum()) for a, r in l1.items()}
     assert size[30.0] < 0.8 * size[0.0]
@@ -168,7 +169,7 @@ def test_the_alpha_rule_chooses_the_smallest_weight_that_keeps_the_label_in_the_
     cv = A.color_variance_map(x)
 
     def run(a, xs, ys):
-        return A.color_variance_attack(model, xs, ys, condition="top1", alpha=a, cv_map=cv, threshold=255.0, generator=0)
+        return A.color_variance_attack(model, xs, ys, condition="top1", alpha=a, cv_map=cv, threshold=255.0, seed=0)
 
     sweep = A.alpha_sweep(run, x, y, [0.0, 30.0])
     assert list(sweep.index) == [0.0, 30.0] and list(sweep.columns) == ["protected", "SSIM", "top5_protected", "n_protected"]
@@ -215,15 +216,20 @@ def test_batched_attack_equals_algorithm_1_with_torch_adam_per_sample(model, bat
     x, y = batch[0][:6], batch[1][:6]
     cv = A.color_variance_map(x)
     r = A.color_variance_attack(model, x, y, condition="top5", alpha=3.0, cv_map=cv, iterations=40,
-                                units=units, generator=torch.Generator().manual_seed(7))
-    u = torch.rand(x.shape, generator=torch.Generator().manual_seed(7))
+                                units=units, seed=7)
+    u = ImageStreams(7, len(x)).uniform("start", *x.shape[1:])     # each image's own random start
     for i in range(6):
         adv, steps = algorithm1_with_torch_adam(model, x[i:i + 1], y[i:i + 1], "top5", 3.0, cv[i:i + 1], 40,
                                                 0.05, u[i:i + 1], unit_scale(units))
-        assert steps == int(r.iterations[i])
-        # same steps, same images: a batch-size-dependent kernel may move a pixel by one 8-bit level
-        torch.testing.assert_close(adv, r.adv[i:i + 1], atol=1.01 / 255, rtol=0)
-        assert float((adv != r.adv[i:i + 1]).float().mean()) < 0.005
+        # one image at a time, the batched code is Algorithm 1 exactly
+        alone = A.color_variance_attack(model, x[i:i + 1], y[i:i + 1], condition="top5", alpha=3.0, cv_map=cv[i:i + 1],
+                                        iterations=40, units=units, seed=7, index=torch.tensor([i]))
+        assert steps == int(alone.iterations[0]) == int(r.iterations[i])
+        assert torch.equal(adv, alone.adv)
+        # in the batch of six, the same steps and outcome; the images themselves need not match to the bit:
+        # the model's batched kernels round differently (1e-7) and Adam's steps (about lr, whatever the
+        # gradient's size) can turn that into whole steps on a pixel (here half the images differ somewhere)
+        assert bool(alone.success[0]) == bool(r.success[i])
 
 
 @pytest.mark.parametrize("units", A.UNITS)
@@ -234,7 +240,7 @@ def test_step_and_bound_are_in_the_chosen_units(model, batch, units):
     # one Adam step of lr moves a coordinate by about lr units: lr * scale * 255 grey levels (12.75 for
     # pixels; 2.9, 2.9 and 2.9 for normalised R, G, B); a bound of m * cV / 255 keeps it off the map's peaks
     r = A.color_variance_attack(model, x, y, condition="top5", threshold=255.0, lr=0.05, iterations=1,
-                                cv_map=cv, units=units, generator=0)
+                                cv_map=cv, units=units, seed=0)
     stepped = r.iterations > 0
     assert stepped.sum() >= 4
     levels = ((r.adv - x).abs() * 255)[stepped]
@@ -244,7 +250,7 @@ def test_step_and_bound_are_in_the_chosen_units(model, batch, units):
         assert abs(float(moved.median()) - 0.05 * float(scale[0, c, 0, 0]) * 255) <= 1.0, (units, c)
     # a huge step: every pixel ends on its bound, m * cV * scale grey levels (to one level of rounding)
     r = A.color_variance_attack(model, x, y, condition="top5", threshold=50.0, lr=1.0, iterations=1,
-                                cv_map=cv, units=units, generator=0)
+                                cv_map=cv, units=units, seed=0)
     stepped = r.iterations > 0
     levels = ((r.adv - x).abs() * 255)[stepped]
     torch.testing.assert_close(levels, (cv * 50.0 * scale).expand_as(x)[stepped], atol=1.01, rtol=0)
@@ -254,8 +260,8 @@ def test_step_and_bound_are_in_the_chosen_units(model, batch, units):
 
 def test_attack_is_deterministic_and_checks_its_arguments(model, batch):
     x, y = batch[0][:8], batch[1][:8]
-    a = A.color_variance_attack(model, x, y, condition="top1-50", generator=3)
-    b = A.color_variance_attack(model, x, y, condition="top1-50", generator=3)
+    a = A.color_variance_attack(model, x, y, condition="top1-50", seed=3)
+    b = A.color_variance_attack(model, x, y, condition="top1-50", seed=3)
     assert torch.equal(a.adv, b.adv) and torch.equal(a.iterations, b.iterations)
     with pytest.raises(ValueError, match="valid choices"):
         A.color_variance_attack(model, x, y, condition="top-1")

@@ -69,20 +69,20 @@ def _check(cpu, dev, atol, agree):
 GREY = {
     "FGSM": (lambda m, x, y: A.fgsm(m, x, y, step=8.0), 1e-3, 0.9),
     "BIM": (lambda m, x, y: A.bim(m, x, y), 1e-3, 0.8),
-    "PGD": (lambda m, x, y: A.pgd(m, x, y, generator=0), 1e-3, 0.8),
+    "PGD": (lambda m, x, y: A.pgd(m, x, y, seed=0), 1e-3, 0.8),
     "DeepFool": (lambda m, x, y: A.deepfool(m, x, y), 1e-2, 0.8),
     "C&W": (lambda m, x, y: A.cw_l2(m, x, y, binary_search_steps=2, iterations=30), 1e-2, 0.8),
-    "P-FGSM": (lambda m, x, y: A.p_fgsm(m, x, y, generator=0, iterations=10), 1e-3, 0.8),
+    "P-FGSM": (lambda m, x, y: A.p_fgsm(m, x, y, seed=0, iterations=10), 1e-3, 0.8),
     "JSMA": (lambda m, x, y: A.jsma(m, x, targets=(y + 1) % 10), 1e-3, 0.8),
     "K-anonymity": (lambda m, x, y: A.k_anonymity_attack(m, x, y, K=3, search_steps=2, iterations=10), 1e-2, 0.8),
 }
 
 COLOUR = {
     "colour variance": (lambda m, x, y: A.color_variance_attack(m[0], x, y, iterations=10), 1e-2, 0.8),
-    "RP-FGSM": (lambda m, x, y: A.rp_fgsm(m, x, y, targeted=False, generator=0, iterations=6), 1e-3, 0.8),
-    "E-FGSM": (lambda m, x, y: A.e_fgsm(m, x, y, targeted=False, generator=0), 1e-3, 0.8),
-    "DI-FGSM": (lambda m, x, y: A.di_fgsm(m, x, y, targeted=False, generator=0), 1e-3, 0.8),
-    "EOT": (lambda m, x, y: A.eot(m[0], x, y, generator=0), 1e-3, 0.8),
+    "RP-FGSM": (lambda m, x, y: A.rp_fgsm(m, x, y, targeted=False, seed=0, iterations=6), 1e-3, 0.8),
+    "E-FGSM": (lambda m, x, y: A.e_fgsm(m, x, y, targeted=False, seed=0), 1e-3, 0.8),
+    "DI-FGSM": (lambda m, x, y: A.di_fgsm(m, x, y, targeted=False, seed=0), 1e-3, 0.8),
+    "EOT": (lambda m, x, y: A.eot(m[0], x, y, seed=0), 1e-3, 0.8),
 }
 
 

@@ -197,11 +197,11 @@ def test_lbfgs_attack_reaches_the_target_and_the_line_search_shrinks_the_perturb
 
 
 def test_k_anonymity_groups_are_balanced_and_seeded():
-    k = A.k_anonymity_groups(103, 5, generator=0)
+    k = A.k_anonymity_groups(103, 5, seed=0)
     counts = torch.bincount(k, minlength=7)[2:7]
     assert counts.sum() == 103 and counts.max() - counts.min() <= 1
-    assert torch.equal(k, A.k_anonymity_groups(103, 5, generator=0))
-    assert not torch.equal(k, A.k_anonymity_groups(103, 5, generator=1))
+    assert torch.equal(k, A.k_anonymity_groups(103, 5, seed=0))
+    assert not torch.equal(k, A.k_anonymity_groups(103, 5, seed=1))
     assert (A.k_anonymity_groups(10, 1) == 2).all()
 
 
@@ -228,7 +228,7 @@ def test_k_anonymity_attack_places_the_label_on_its_group_rank(lenet, K, solver)
 @pytest.mark.slow
 def test_k_anonymity_attack_is_batch_consistent_and_refuses_misclassified_samples(lenet):
     model, x, y = lenet
-    k = A.k_anonymity_groups(len(y), 3, generator=0)
+    k = A.k_anonymity_groups(len(y), 3, seed=0)
     full = A.k_anonymity_attack(model, x, y, k=k, solver="adam", iterations=200)
     parts = A.KAnonymityResult.cat([A.k_anonymity_attack(model, x[:20], y[:20], k=k[:20], solver="adam", iterations=200),
                                     A.k_anonymity_attack(model, x[20:], y[20:], k=k[20:], solver="adam", iterations=200)])

@@ -108,10 +108,10 @@ def test_bim_stays_in_the_ball_and_pgd_without_random_start_is_bim(model, batch)
     assert (a.adv - x).abs().max() <= 4 / 255 + 1e-6
     b = pgd(model, x, y, eps=4, step=1, iterations=6, random_start=False)
     assert torch.equal(a.adv, b.adv)
-    c = pgd(model, x, y, eps=4, step=1, iterations=6, generator=3)
+    c = pgd(model, x, y, eps=4, step=1, iterations=6, seed=3)
     assert (c.adv - x).abs().max() <= 4 / 255 + 1e-6
     assert not torch.equal(c.adv, a.adv)
-    assert torch.equal(c.adv, pgd(model, x, y, eps=4, step=1, iterations=6, generator=3).adv)
+    assert torch.equal(c.adv, pgd(model, x, y, eps=4, step=1, iterations=6, seed=3).adv)
 
 
 def test_fgsm_result_probabilities_are_computed_only_when_read(model, batch, counting):

@@ -101,6 +101,6 @@ def test_sec_vb_baselines_are_the_p_fgsm_papers_functions_with_other_settings(mo
     x, _ = batch
     x = x[:6]
     vb = dict(step=1.0, eps=16.0, iterations=20, threshold=None, quantize="step")
-    assert torch.equal(get_attack("P-FGSM (V-B)")(model, x, generator=4).adv,
-                       A.p_fgsm(model, x, sigma=0.99, generator=4, **vb).adv)
+    assert torch.equal(get_attack("P-FGSM (V-B)")(model, x, seed=4).adv,
+                       A.p_fgsm(model, x, sigma=0.99, seed=4, **vb).adv)
     assert torch.equal(get_attack("L-FGSM (V-B)")(model, x).adv, A.l_fgsm(model, x, **vb).adv)

@@ -17,12 +17,12 @@ IMAGE_FUNCTIONS = {
     "fgsm": lambda m, x, y: A.fgsm(m, x, y),
     "n_fgsm": lambda m, x, y: A.n_fgsm(m, x, y, iterations=2),
     "l_fgsm": lambda m, x, y: A.l_fgsm(m, x, iterations=2),
-    "r_fgsm": lambda m, x, y: A.r_fgsm(m, x, iterations=2, generator=0),
-    "p_fgsm": lambda m, x, y: A.p_fgsm(m, x, iterations=2, generator=0),
+    "r_fgsm": lambda m, x, y: A.r_fgsm(m, x, iterations=2, seed=0),
+    "p_fgsm": lambda m, x, y: A.p_fgsm(m, x, iterations=2, seed=0),
     "targeted_ifgsm": lambda m, x, y: A.targeted_ifgsm(m, x, targets=y, iterations=2),
     "fgsm_noise": lambda m, x, y: A.fgsm_noise(m, x, y),
     "add_noise": lambda m, x, y: A.add_noise(x, x, 1),
-    "sign_of_gaussian": lambda m, x, y: A.sign_of_gaussian(x, generator=0),
+    "sign_of_gaussian": lambda m, x, y: A.sign_of_gaussian(x, seed=0),
     "color_variance_map": lambda m, x, y: A.color_variance_map(x),
     "color_variance_attack": lambda m, x, y: A.color_variance_attack(m, x, y, iterations=2),
     "predict_proba": lambda m, x, y: A.predict_proba(m, x),
@@ -48,11 +48,11 @@ IMAGE_FUNCTIONS = {
     "median_filter": lambda m, x, y: D.median_filter(x, 2),
     "jpeg": lambda m, x, y: D.jpeg(x, 50),
     "jpeg (differentiable)": lambda m, x, y: D.jpeg(x, 50, differentiable=True),
-    "rp_fgsm": lambda m, x, y: A.rp_fgsm([m, m], x, iterations=3, generator=0),
-    "e_fgsm": lambda m, x, y: A.e_fgsm([m, m], x, iterations=2, generator=0),
-    "di_fgsm": lambda m, x, y: A.di_fgsm(m, x, iterations=2, generator=0),
+    "rp_fgsm": lambda m, x, y: A.rp_fgsm([m, m], x, iterations=3, seed=0),
+    "e_fgsm": lambda m, x, y: A.e_fgsm([m, m], x, iterations=2, seed=0),
+    "di_fgsm": lambda m, x, y: A.di_fgsm(m, x, iterations=2, seed=0),
     "bim": lambda m, x, y: A.bim(m, x, y, iterations=2),
-    "pgd": lambda m, x, y: A.pgd(m, x, y, iterations=2, generator=0),
+    "pgd": lambda m, x, y: A.pgd(m, x, y, iterations=2, seed=0),
     "jsma": lambda m, x, y: A.jsma(m, x, targets=y, gamma=0.001),
     "sparsefool": lambda m, x, y: A.sparsefool(m, x, y, iterations=1),
 }
@@ -122,7 +122,8 @@ BAD_SETTINGS = [
     ("cv even window", lambda m, x, y: A.color_variance_map(x, window=4), "window must be odd"),
     ("cv map of wrong shape", lambda m, x, y: A.color_variance_attack(m, x, y, cv_map=torch.ones(1)), "cv_map"),
     ("epochs 0", lambda m, x, y: train_classifier(type(m)(30, width=4), x, y, epochs=0), "epochs must be >= 1"),
-    ("seed as text", lambda m, x, y: A.r_fgsm(m, x, generator="7"), "int seed or a torch.Generator"),
+    ("seed as text", lambda m, x, y: A.r_fgsm(m, x, seed="7"), "seed must be a whole number"),
+    ("a generator for a seed", lambda m, x, y: A.pgd(m, x, y, seed=torch.Generator()), "per-image streams: pass seed=<int>"),
     ("k above classes", lambda m, x, y: M.topk_accuracy(torch.rand(2, 3), y % 3, ks=(1, 5)), "exceeds the number"),
     ("images of different shapes", lambda m, x, y: M.psnr(x, x[:, :, :16]), "differ in shape"),
     ("SSIM on tiny images", lambda m, x, y: M.ssim(x[..., :8, :8], x[..., :8, :8]), "at least 11x11"),
@@ -196,7 +197,7 @@ train = synth_scenes("train", n_per_class=6, seed=3)
 model = train_classifier(SmallCNN(30, width=8), train.images, train.labels, epochs=2, seed=3)
 x = synth_scenes("test", n_per_class=1, seed=3).images
 h = hashlib.sha256()
-for r in (A.p_fgsm(model, x, generator=5, iterations=5), A.color_variance_attack(model, x, A.predict_proba(model, x).argmax(1), iterations=5, generator=5)):
+for r in (A.p_fgsm(model, x, seed=5, iterations=5), A.color_variance_attack(model, x, A.predict_proba(model, x).argmax(1), iterations=5, seed=5)):
     h.update(r.adv.numpy().tobytes()); h.update(r.target.numpy().tobytes())
 print(h.hexdigest())
 """

@@ -38,7 +38,7 @@ def test_eot_lam_sweep_measures_moves_off_the_clean_prediction(model, batch):
 
     def run(lam, xs):
         calls.append(lam)
-        return eot(model, xs, lam=lam, generator=3).adv
+        return eot(model, xs, lam=lam, seed=3).adv
 
     sweep = eot_lam_sweep(run, model, x, [0, 100.0])
     assert calls == [0.0, 100.0] and list(sweep.index) == [0.0, 100.0]

@@ -34,7 +34,8 @@ import math
 import torch
 import torch.nn.functional as F
 
-from .._validate import as_generator, check_choice, check_images, check_range
+from .._validate import check_choice, check_images, check_range
+from ..rng import image_streams
 from ..metrics import ciede2000, rgb_to_lab
 from ..progress import progress
 from .base import AttackResult, check_attack_input, true_labels
@@ -146,7 +147,8 @@ def color_variance_attack(model, x: torch.Tensor, labels=None, *, targets=None, 
                           alpha: float = 1.0, threshold: float = 50.0, window: int = 5, sigma: float = 1.0,
                           iterations: int = 100, lr: float = 0.05, margin: float = 0.5,
                           cv_map: torch.Tensor | None = None, betas: tuple[float, float] = (0.9, 0.999),
-                          adam_eps: float = 1e-8, units: str = "normalized", generator=None) -> AttackResult:
+                          adam_eps: float = 1e-8, units: str = "normalized", seed: int = 0,
+                          index=None) -> AttackResult:
     """Algorithm 1 of Sweere et al., batched with a per-sample stop.
 
     ``threshold`` is the multiplier m (pT = cV * threshold / 255, in ``units``: with ``"pixel"`` a pixel
@@ -158,7 +160,8 @@ def color_variance_attack(model, x: torch.Tensor, labels=None, *, targets=None, 
 
     The optimiser is Adam, written out here so that a finished sample's state stays frozen while the
     rest of the batch goes on; for each sample it equals ``torch.optim.Adam`` on that sample alone
-    (tested). The random start draws from ``generator`` (an int seed or a ``torch.Generator``).
+    (tested). The random start is each image's own draw from ``seed`` (``index``: the images' positions
+    in the whole set, :mod:`papers_core.rng`).
 
     Returns an :class:`AttackResult` whose ``adv`` is clamp(img + v, 0, 1), rounded to the 8-bit grid
     (except for a sample that meets the condition at the random start, returned as drawn);
@@ -183,13 +186,13 @@ def color_variance_attack(model, x: torch.Tensor, labels=None, *, targets=None, 
         raise ValueError(f"cv_map must be a (N, 1, H, W) tensor matching the images "
                          f"{(x.shape[0], 1, *x.shape[2:])}, got "
                          f"{tuple(cv_map.shape) if isinstance(cv_map, torch.Tensor) else type(cv_map).__name__}.")
-    gen = as_generator(0 if generator is None else generator)
+    streams = image_streams(x, seed, index)
     x = x.detach()
     std = (torch.tensor(IMAGENET_STD, dtype=x.dtype, device=x.device) if units == "normalized"
            else torch.ones(3, dtype=x.dtype, device=x.device)).view(1, 3, 1, 1)
     pT = (cv_map.to(x) * (threshold / 255.0)).expand_as(x).contiguous()
     pT_l1 = pT.flatten(1).sum(1).clamp(min=torch.finfo(x.dtype).tiny)
-    u = torch.rand(x.shape, generator=gen, dtype=x.dtype).to(x.device)
+    u = streams.uniform("start", *x.shape[1:], dtype=x.dtype)
     v = (u * 0.02 - 0.01) * pT
     adam = MaskedAdam(x, lr, betas, adam_eps)
     steps = torch.zeros(x.shape[0], dtype=torch.long, device=x.device)

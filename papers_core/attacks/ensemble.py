@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from .._validate import as_generator, check_labels
+from .._validate import check_labels
 from .base import check_models, check_step_settings, input_gradient, predict_proba
 from .sign import paper_iterations, sign_gradient_attack
 from .targets import private_target_mask, random_target_mask, sample_targets
@@ -45,11 +45,11 @@ def check_ensemble_input(models, x, step, eps, iterations):
     return models, n_classes
 
 
-def ensemble_labels(models, x, targeted, targets, generator, num_classes, gamma=None, labels=None):
+def ensemble_labels(models, x, targeted, targets, num_classes, gamma=None, labels=None, seed: int = 0, index=None):
     """The classes a multi-classifier attack steps towards or away from.
 
-    Targeted: one target per image, shared by the classifiers: ``targets`` if given, else drawn with
-    ``generator`` from Eq. 17's set (``gamma`` given) or from the classes that are no classifier's
+    Targeted: one target per image, shared by the classifiers: ``targets`` if given, else drawn from
+    each image's stream of ``seed`` (``index``: positions in the whole set) from Eq. 17's set (``gamma`` given) or from the classes that are no classifier's
     prediction. Untargeted: the given ``labels`` (shared), else each classifier's own prediction.
     Returns (labels per classifier, the result's target column, the clean probabilities or None)."""
     none = torch.full((len(x),), -1, dtype=torch.long, device=x.device)
@@ -64,22 +64,23 @@ def ensemble_labels(models, x, targeted, targets, generator, num_classes, gamma=
             torch.stack([random_target_mask(p) for p in probs]).all(0)
         if not mask.any(1).all():  # K classifiers predicting K different classes in a 2-class task
             mask = torch.ones_like(mask)
-        targets = sample_targets(mask, generator)
+        targets = sample_targets(mask, seed, index)
     targets = check_labels(targets, len(x), num_classes, "targets").to(x.device)
     return [targets] * len(models), targets, probs
 
 
 def e_fgsm(models, x: torch.Tensor, labels=None, *, targets=None, targeted: bool = True, step: float = 1.0,
-           eps: float = 16.0, iterations: int | None = None, generator=0):
+           eps: float = 16.0, iterations: int | None = None, seed: int = 0, index=None):
     """Ensemble FGSM (Eq. 13): every iteration steps along the sign of the summed gradient of all
     classifiers. Targeted towards a class drawn uniformly from the classes that are no classifier's
     prediction (or ``targets``); untargeted (``targeted=False``) away from each classifier's own
     prediction (or from ``labels``, shared by the classifiers). ``iterations`` defaults to
-    ``paper_iterations(eps)``."""
+    ``paper_iterations(eps)``. The target draw is each image's own (``seed``, ``index``: see
+    :mod:`papers_core.rng`)."""
     models, n_classes = check_ensemble_input(models, x, step, eps, iterations)
     targeted = targeted or targets is not None
-    per_model, target, _ = ensemble_labels(models, x, targeted, targets, as_generator(generator), n_classes,
-                                           labels=labels)
+    per_model, target, _ = ensemble_labels(models, x, targeted, targets, n_classes, labels=labels,
+                                           seed=seed, index=index)
     n_iter = int(iterations) if iterations is not None else paper_iterations(eps)
     return sign_gradient_attack(models[0], x, per_model[0], targeted=targeted, step=step, iterations=n_iter,
                                 eps=eps, quantize="step", target=target,

@@ -14,7 +14,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .._validate import as_generator, check_labels, check_range
+from .._validate import check_labels, check_range
+from ..rng import check_seed
 from ..progress import progress
 from .._validate import check_choice
 from .base import AttackResult, check_attack_input
@@ -27,12 +28,14 @@ __all__ = ["k_anonymity_attack", "k_anonymity_groups", "KAnonymityResult", "K_AN
 K_ANONYMITY_SOLVERS = ("lbfgs", "adam")
 
 
-def k_anonymity_groups(n: int, K: int, generator=0) -> torch.Tensor:
+def k_anonymity_groups(n: int, K: int, seed: int = 0) -> torch.Tensor:
     """Each of ``n`` samples' k in {2, ..., K + 1}: K groups of n/K samples (sizes differ by at most
-    one), assigned in a random order drawn from ``generator``."""
+    one), assigned in a random order drawn from ``seed``. The groups belong to the whole set of ``n``
+    samples: a batch or a shard of it takes its rows (``k_anonymity_groups(n, K, seed)[index]``, what
+    :func:`k_anonymity_attack` does with ``index`` and ``population``)."""
     check_range(n, "n", lo=1, integer=True)
     check_range(K, "K", lo=1, integer=True)
-    perm = torch.randperm(n, generator=as_generator(generator))
+    perm = torch.randperm(int(n), generator=torch.Generator().manual_seed(check_seed(seed)))
     k = torch.empty(n, dtype=torch.long)
     k[perm] = 2 + torch.arange(n) * int(K) // n
     return k
@@ -49,11 +52,15 @@ class KAnonymityResult(AttackResult):
 
 def k_anonymity_attack(model, x: torch.Tensor, labels=None, *, targets=None, K: int = 5,
                        similarity_weight: float = 1.0, solver: str = "lbfgs", search_steps: int = 8,
-                       c_init: float = 1.0, lr: float = 0.01, iterations: int = 1000, generator=0,
-                       k: torch.Tensor | None = None, cw_ssim_level: int | None = None) -> KAnonymityResult:
+                       c_init: float = 1.0, lr: float = 0.01, iterations: int = 1000, seed: int = 0,
+                       index=None, population: int | None = None, k: torch.Tensor | None = None,
+                       cw_ssim_level: int | None = None) -> KAnonymityResult:
     """The K-anonymity attack (Eq. 6) on correctly classified samples ``x`` with true ``labels``.
 
-    Samples get k from :func:`k_anonymity_groups` (or pass ``k`` per sample). ``similarity_weight``
+    Samples get k from :func:`k_anonymity_groups` of ``seed`` (or pass ``k`` per sample); when ``x`` is
+    a batch or a shard of a larger set, ``index`` gives its samples' positions in the set and
+    ``population`` the set's size, so that every sample gets the k it gets when the set is attacked at
+    once. ``similarity_weight``
     scales the (1 - CW-SSIM) term; with K = 1 and weight 0, Eq. 6 is the L-BFGS attack's objective (the
     paper's remark).
 
@@ -95,7 +102,19 @@ def k_anonymity_attack(model, x: torch.Tensor, labels=None, *, targets=None, K: 
         raise ValueError("the K-anonymity attack takes correctly classified samples (r_x(1) = y, as in the "
                          "paper); keep only those with model(x).argmax(1) == labels.")
     if k is None:
-        k = k_anonymity_groups(n, K, generator)
+        if index is None:
+            k = k_anonymity_groups(n, K, seed)
+        else:
+            if population is None:
+                raise ValueError("with index= (the samples' positions in a larger set), pass population= (the "
+                                 "set's size): the K groups are drawn over the whole set.")
+            index = torch.as_tensor(index, dtype=torch.long)
+            if len(index) != n or int(index.min()) < 0 or int(index.max()) >= int(population):
+                raise ValueError(f"index must hold {n} positions in 0 .. {int(population) - 1} (population "
+                                 f"{int(population)}), one per sample.")
+            k = k_anonymity_groups(int(population), K, seed)[index.cpu()]
+    elif index is not None or population is not None:
+        raise ValueError("pass k= or index= and population=, not both: k fixes each sample's group.")
     k = check_labels(torch.as_tensor(k), n, num_classes + 1, "k").to(x.device)
     if (k < 2).any():
         raise ValueError("every k must be at least 2 (k = 2 pushes one label, r_x(2), above the true label).")

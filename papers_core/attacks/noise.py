@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from .._validate import as_generator, check_choice, check_images, check_labels, check_range
+from .._validate import check_choice, check_images, check_labels, check_range
+from ..rng import image_streams
 from .base import budget_box, check_attack_input, input_gradient, project, to_8bit, true_labels
 from .sign import QUANTIZE_MODES
 
@@ -40,21 +41,27 @@ def add_noise(x: torch.Tensor, noise: torch.Tensor, iterations: int = 1, *, eps:
     return project(out, lo, hi, round_to_grid=True) if quantize == "output" else out
 
 
-def sign_of_gaussian(x: torch.Tensor, *, step: float = 1.0, iterations: int = 1, generator=0,
+def sign_of_gaussian(x: torch.Tensor, *, step: float = 1.0, iterations: int = 1, seed: int = 0, index=None,
                      fresh: bool = False, quantize: str = "output") -> torch.Tensor:
     """SoG baseline: step * sign(z)/255 with z ~ N(0, 1) per pixel, added for ``iterations`` iterations.
+    The sign of a standard normal is +-1 with probability 1/2 each: that is what is drawn, each image's
+    from its own stream of ``seed`` (``index``: the images' positions in the whole set,
+    :mod:`papers_core.rng`).
 
     fresh=False adds the same draw at every iteration (as the other "(XI)" rows of Table 1 repeat
     one noise); fresh=True draws anew each iteration.
     """
     check_images(x)
     check_range(step, "step (8-bit units)", lo=0, hi=255, lo_open=True)
-    g = as_generator(generator)
+    streams = image_streams(x, seed, index)
+
+    def draw(t):
+        return (step / 255.0) * (2.0 * (streams.uniform(("sign", t), *x.shape[1:]) < 0.5).to(x.dtype) - 1.0)
+
     if not fresh:
-        noise = (step / 255.0) * torch.randn(x.shape, generator=g).sign().to(x)
-        return add_noise(x, noise, iterations, quantize=quantize)
+        return add_noise(x, draw(0), iterations, quantize=quantize)
     out = x
-    for _ in range(int(iterations)):
-        noise = (step / 255.0) * torch.randn(x.shape, generator=g).sign().to(x)
+    for t in range(int(iterations)):
+        noise = draw(t)
         out = add_noise(out, noise, 1, quantize="step" if quantize == "step" else "none")
     return to_8bit(out) if quantize == "output" else out

@@ -40,24 +40,26 @@ def l_fgsm(model, x: torch.Tensor, labels=None, *, targets=None, step: float = 1
                           threshold=threshold, eps=eps, quantize=quantize)
 
 
-def r_fgsm(model, x: torch.Tensor, labels=None, *, targets=None, generator=0, step: float = 1.0,
+def r_fgsm(model, x: torch.Tensor, labels=None, *, targets=None, seed: int = 0, index=None, step: float = 1.0,
            iterations: int = 50, threshold: float | None = 0.99, eps: float | None = None,
            quantize: str = "output"):
-    """Random FGSM: targets a class drawn uniformly from every class but the most likely one, with
-    ``generator`` (seed or torch.Generator)."""
+    """Random FGSM: targets a class drawn uniformly from every class but the most likely one, each
+    image's from its own stream of ``seed`` (``index``: the images' positions in the whole set; see
+    :mod:`papers_core.rng`)."""
     _check(model, x, step, iterations, eps, threshold)
     if targets is None:
-        targets = sample_targets(random_target_mask(predict_proba(model, x)), generator)
+        targets = sample_targets(random_target_mask(predict_proba(model, x)), seed, index)
     return targeted_ifgsm(model, x, labels, targets=targets, step=step, iterations=iterations,
                           threshold=threshold, eps=eps, quantize=quantize)
 
 
 def p_fgsm(model, x: torch.Tensor, labels=None, *, targets=None, sigma: float = 0.99, selection: str = "paper",
-           generator=0, step: float = 1.0, iterations: int = 50, threshold: float | None = 0.99,
+           seed: int = 0, index=None, step: float = 1.0, iterations: int = 50, threshold: float | None = 0.99,
            eps: float | None = None, quantize: str = "output"):
     """Private FGSM (Eqs. 10-11).
 
-    * ``selection="paper"``: the target is drawn uniformly from Eq. 10's set for ``sigma``.
+    * ``selection="paper"``: the target is drawn uniformly from Eq. 10's set for ``sigma`` (each
+      image's draw from its own stream of ``seed``; ``index``: the images' positions in the whole set).
     * ``selection="official"``: the official code's behaviour, which ignores sigma and draws from
       every class but the top-1 (then P-FGSM coincides with R-FGSM).
     """
@@ -66,7 +68,7 @@ def p_fgsm(model, x: torch.Tensor, labels=None, *, targets=None, sigma: float = 
     if targets is None:
         probs = predict_proba(model, x)
         mask = private_target_mask(probs, sigma) if selection == "paper" else random_target_mask(probs)
-        targets = sample_targets(mask, generator)
+        targets = sample_targets(mask, seed, index)
     return targeted_ifgsm(model, x, labels, targets=targets, step=step, iterations=iterations,
                           threshold=threshold, eps=eps, quantize=quantize)
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import torch
 
-from .._validate import as_generator
+from ..rng import image_streams
 from .base import check_attack_input, check_step_settings
 from .fgsm import iterative_fgsm
 
@@ -21,15 +21,15 @@ def bim(model, x: torch.Tensor, labels=None, *, targets=None, eps: float = 8.0, 
 
 
 def pgd(model, x: torch.Tensor, labels=None, *, targets=None, eps: float = 8.0, step: float = 2.0, iterations: int = 10,
-        random_start: bool = True, generator=0, quantize: str = "none"):
+        random_start: bool = True, seed: int = 0, index=None, quantize: str = "none"):
     """L-inf PGD (Madry et al. 2018): :func:`bim` from a uniform random point of the ``eps`` ball
-    (clipped to [0, 1]) when ``random_start``; without it, PGD is BIM."""
+    (clipped to [0, 1]) when ``random_start``, each image's from its own stream of ``seed`` (``index``:
+    the images' positions in the whole set, :mod:`papers_core.rng`); without it, PGD is BIM."""
     check_attack_input(model, x)
     check_step_settings(step, iterations, eps)
     start = None
     if random_start:
-        g = as_generator(generator)
-        noise = torch.rand(x.shape, generator=g).to(x) * 2.0 - 1.0
+        noise = image_streams(x, seed, index).uniform("start", *x.shape[1:], dtype=x.dtype) * 2.0 - 1.0
         start = (x + noise * (eps / 255.0)).clamp(0.0, 1.0)
     return iterative_fgsm(model, x, labels, targets=targets, step=step, iterations=iterations, threshold=None,
                           eps=eps, quantize=quantize, start=start)

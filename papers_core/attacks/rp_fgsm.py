@@ -21,7 +21,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .._validate import as_generator, check_choice, check_range
+from .._validate import check_choice, check_range
+from ..rng import ImageStreams, image_streams
 from ..defenses import Defense, paper_defenses
 from .ensemble import check_ensemble_input, ensemble_labels
 from .fgsm import n_fgsm
@@ -42,43 +43,45 @@ CLASSIFIER_CHOICES = ("random", "ensemble")
 RP_DEFENSE_TYPES = ("none", "requantize", "median", "jpeg")
 
 
-def schedule(n: int, options: int, kind: str = "random", generator=0, images: int | None = None) -> torch.Tensor:
+def schedule(n: int, options: int, kind: str = "random", seed: int = 0, images: int | None = None,
+             index=None, draw: str = "schedule") -> torch.Tensor:
     """``n`` choices among ``options``: i.i.d. uniform ("random"), or each option ``n // options``
     times plus a remainder drawn without replacement, shuffled ("stratified", the official code).
-    With ``images``, an (n, images) tensor: one independent schedule per image (a column each)."""
+    With ``images`` (or ``index``, the images' positions in the whole set): an (n, images) tensor, one
+    independent schedule per image, column i from image ``index[i]``'s own stream of ``seed``
+    (:mod:`papers_core.rng`; ``draw`` names the draw, so that two schedules of one attack differ).
+    Without either: one schedule of ``n`` choices, drawn from ``seed`` alone."""
     check_range(n, "n", lo=1, integer=True)
     check_range(options, "options", lo=1, integer=True)
     check_choice(kind, SCHEDULES, "schedule")
-    g = as_generator(generator)
     n, options = int(n), int(options)
-    if images is None:
-        if kind == "random":
-            return torch.randint(options, (n,), generator=g)
-        base = torch.arange(options).repeat(n // options)
-        rest = torch.randperm(options, generator=g)[: n % options]
-        full = torch.cat([base, rest])
-        return full[torch.randperm(len(full), generator=g)]
-    check_range(images, "images", lo=1, integer=True)
-    m = int(images)
+    if images is None and index is None:
+        return schedule(n, options, kind, seed, index=torch.zeros(1, dtype=torch.long), draw=f"{draw} (shared)")[:, 0]
+    if images is not None:
+        check_range(images, "images", lo=1, integer=True)
+    streams = ImageStreams(seed, images, index)
     if kind == "random":
-        return torch.randint(options, (n, m), generator=g)
-    base = torch.arange(options).repeat(n // options).unsqueeze(0).expand(m, -1)
-    rest = torch.rand(m, options, generator=g).argsort(1)[:, : n % options]   # per image, without replacement
+        return streams.integers(draw, 0, options, n).T.contiguous()
+    m = len(streams)
+    base = torch.arange(options, device=streams.device).repeat(n // options).unsqueeze(0).expand(m, -1)
+    rest = streams.permutations((draw, "remainder"), options)[:, : n % options]   # per image, without replacement
     full = torch.cat([base, rest], 1)
-    return full.gather(1, torch.rand(m, n, generator=g).argsort(1)).T.contiguous()  # shuffled per image
+    return full.gather(1, streams.permutations((draw, "order"), n)).T.contiguous()  # shuffled per image
 
 
 def rp_fgsm(models, x: torch.Tensor, labels=None, *, targets=None, targeted: bool = True, gamma: float = 0.99,
             step: float = 1.0, eps: float = 16.0, iterations: int | None = None,
             defenses: list[Defense] | None = None, schedule_kind: str = "random", classifiers: str = "random",
-            per_image: bool = True, generator=0):
+            per_image: bool = True, seed: int = 0, index=None):
     """Robust Private FGSM (Eqs. 14-17).
 
     ``models``: the K classifiers (one model or a list). ``iterations`` defaults to
     ``K * paper_iterations(eps)``. At iteration n a classifier ``M_r`` and a transformation ``phi_r`` are
-    drawn for each image (``per_image``, the paper; ``per_image=False``: one draw for the whole batch, as
-    the official code's per-image seed reset amounts to), by ``schedule_kind``: "random" as the paper
-    says, or "stratified" as the official code does;
+    drawn for each image (``per_image``, the paper: from the image's own stream of ``seed``, ``index``
+    giving the images' positions in the whole set, :mod:`papers_core.rng`; ``per_image=False``: one
+    schedule drawn from ``seed`` alone and shared by every image, as the official code's per-image seed
+    reset amounts to), by ``schedule_kind``: "random" as the paper says, or "stratified" as the official
+    code does;
     the transformation type is uniform over {none, re-quantisation, median, JPEG} and its parameter
     uniform over the paper's set (``defenses``, default :func:`papers_core.defenses.paper_defenses`).
     The step is ``-+ step * sign(grad_x J_{M_r}(phi_r(x_n), y))`` through the differentiable form of
@@ -102,8 +105,7 @@ def rp_fgsm(models, x: torch.Tensor, labels=None, *, targets=None, targeted: boo
     if not all(isinstance(d, Defense) for d in defenses):
         raise ValueError("defenses must be a list of papers_core.defenses.Defense objects.")
     targeted = targeted or targets is not None
-    g = as_generator(generator)
-    per_model, target, _ = ensemble_labels(models, x, targeted, targets, g, num_classes, gamma)
+    per_model, target, _ = ensemble_labels(models, x, targeted, targets, num_classes, gamma, seed=seed, index=index)
     K = len(models)
     ensemble = classifiers == "ensemble"
     n_iter = int(iterations) if iterations is not None else (1 if ensemble else K) * paper_iterations(eps)
@@ -113,10 +115,18 @@ def rp_fgsm(models, x: torch.Tensor, labels=None, *, targets=None, targeted: boo
     # uniformly, then a parameter of that type uniformly
     options = [None] + [d for t in types[1:] for d in by_type[t]]
     first = {t: 1 + sum(len(by_type[u]) for u in types[1:i]) for i, t in enumerate(types) if t != "none"}
-    m = x.shape[0] if per_image else None
-    which_model = schedule(n_iter, K, schedule_kind, g, images=m)
-    which_type = schedule(n_iter, len(types), schedule_kind, g, images=m)
-    which_param = torch.rand(which_type.shape, generator=g)
+    if per_image:
+        streams = image_streams(x, seed, index)
+        idx = streams.index
+        which_model = schedule(n_iter, K, schedule_kind, seed, index=idx, draw="classifier")
+        which_type = schedule(n_iter, len(types), schedule_kind, seed, index=idx, draw="transformation")
+        which_param = streams.uniform("parameter", n_iter, dtype=torch.float64).T
+    else:
+        which_model = schedule(n_iter, K, schedule_kind, seed, draw="classifier")
+        which_type = schedule(n_iter, len(types), schedule_kind, seed, draw="transformation")
+        which_param = ImageStreams(seed, index=torch.zeros(1, dtype=torch.long)).uniform(
+            "parameter (shared)", n_iter, dtype=torch.float64)[0]
+    which_model, which_type, which_param = which_model.cpu(), which_type.cpu(), which_param.cpu()
     option = torch.zeros(which_type.shape, dtype=torch.long)
     for j, t in enumerate(types[1:], start=1):
         sel = which_type == j
@@ -165,7 +175,7 @@ FGSM_VARIANTS = {"U-FGSM": "untargeted, away from the predicted class",
 
 
 def fgsm_variant(model, x: torch.Tensor, labels=None, *, variant: str, targets=None, step: float = 1.0, eps: float = 16.0,
-                 iterations: int | None = None, gamma: float = 0.99, generator=0):
+                 iterations: int | None = None, gamma: float = 0.99, seed: int = 0, index=None):
     """U-, R-, L- or P-FGSM in the RP-FGSM paper's setting (Sec. V-B), which differs from the P-FGSM
     paper's: step ``delta`` = 1 grey level, L-inf ball ``eps`` = 16, exactly ``paper_iterations(eps)``
     iterations (no early stop), the image rounded to 8 bits after every step. These are the library's
@@ -185,5 +195,5 @@ def fgsm_variant(model, x: torch.Tensor, labels=None, *, variant: str, targets=N
     if variant == "L-FGSM":
         return l_fgsm(models[0], x, labels, targets=targets, **settings)
     if variant == "R-FGSM":
-        return r_fgsm(models[0], x, labels, targets=targets, generator=generator, **settings)
-    return p_fgsm(models[0], x, labels, targets=targets, sigma=gamma, generator=generator, **settings)
+        return r_fgsm(models[0], x, labels, targets=targets, seed=seed, index=index, **settings)
+    return p_fgsm(models[0], x, labels, targets=targets, sigma=gamma, seed=seed, index=index, **settings)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import torch
 
-from .._validate import as_generator, check_range
+from .._validate import check_range
+from ..rng import image_streams
 
 __all__ = ["least_likely_targets", "random_target_mask", "private_target_mask", "sample_targets"]
 
@@ -41,9 +42,9 @@ def private_target_mask(probs: torch.Tensor, sigma: float) -> torch.Tensor:
     return torch.zeros_like(keep_sorted).scatter(1, order, keep_sorted)
 
 
-def sample_targets(mask: torch.Tensor, generator) -> torch.Tensor:
-    """Draw one class per row uniformly from the True entries of an (N, D) mask."""
-    g = as_generator(generator)
+def sample_targets(mask: torch.Tensor, seed: int = 0, index=None) -> torch.Tensor:
+    """Draw one class per row uniformly from the True entries of an (N, D) mask, row i from image
+    ``index[i]``'s own stream (:mod:`papers_core.rng`; ``index`` defaults to ``0 .. N - 1``)."""
     if not mask.any(1).all():
         raise ValueError("every row of the candidate mask needs at least one class to draw from.")
-    return torch.multinomial(mask.float().cpu(), 1, generator=g).squeeze(1).to(mask.device)
+    return image_streams(mask, seed, index).choice("target", mask)
