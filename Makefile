@@ -83,10 +83,10 @@ reproduce: sync
 # Performance page). Uses .venv when there is one, else the machine's python3 with torch installed.
 GPU_PYTHON ?= $(if $(wildcard $(BIN)/python),$(BIN)/python,python3)
 gpu-check:
-	@PYTHONPATH=$(CURDIR) $(GPU_PYTHON) -c "import sys, torch; sys.exit(0 if torch.cuda.is_available() else 'gpu-check: torch sees no CUDA GPU on this machine')"
-	PYTHONPATH=$(CURDIR) $(GPU_PYTHON) -m pytest -q -p no:randomly -p no:cacheprovider tests/test_device.py \
+	@PYTHONPATH=$(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH)) $(GPU_PYTHON) -c "import sys, torch; sys.exit(0 if torch.cuda.is_available() else 'gpu-check: torch sees no CUDA GPU on this machine')"
+	PYTHONPATH=$(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH)) $(GPU_PYTHON) -m pytest -q -p no:randomly -p no:cacheprovider tests/test_device.py \
 		tests/test_shard.py::test_the_stage_on_the_gpus
-	PYTHONPATH=$(CURDIR) timeout 420 $(GPU_PYTHON) benchmarks/attacks.py --device cuda
+	PYTHONPATH=$(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH)) timeout 420 $(GPU_PYTHON) benchmarks/attacks.py --device cuda
 
 # the front page's reproduction scorecard, gathered from the executed pages' claim checks
 scorecard: env

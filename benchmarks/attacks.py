@@ -334,6 +334,9 @@ def machine() -> dict:
         dirty = subprocess.run(["git", "status", "--porcelain", "--", "papers_core", "benchmarks/attacks.py"],
                                cwd=ROOT, capture_output=True, text=True).stdout.strip()
         info["papers_core_commit"] = commit + ("-dirty" if dirty else "")
+    if not info.get("papers_core_commit") and os.environ.get("PAPERS_CORE_COMMIT"):
+        # a copy of the tree without its git history (a device machine): the commit it was copied from
+        info["papers_core_commit"] = os.environ["PAPERS_CORE_COMMIT"]
     # the code the timings measure, fingerprinted as the attack cache keys it: a test fails when it changes
     from papers_core.experiment import ATTACK_CODE, code_fingerprint
 
