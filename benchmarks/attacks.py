@@ -377,9 +377,13 @@ def run_agreement(libraries, device) -> list[dict]:
     return rows
 
 
-def run(quick: bool, attacks, libraries, device) -> dict:
+def run(quick: bool, attacks, libraries, device, save=None) -> dict:
+    """Every model, batch and attack; ``save``, if given, gets the results so far after each model
+    (marked ``complete: False``), so that a run cut short keeps what it measured."""
     rows, agreement = [], []
     info = machine()  # at the start: the commit whose code is measured
+    result = lambda complete: {"machine": info, "device": str(device), "quick": quick, "attacks": list(attacks),  # noqa: E731
+                               "complete": complete, "rows": rows, "agreement": agreement}
     for name, model, shape, batches in build_models(quick):
         model = model.to(device)
         n_classes = model(torch.zeros((1,) + shape, device=device)).shape[1]
@@ -426,7 +430,9 @@ def run(quick: bool, attacks, libraries, device) -> dict:
                     print(f"{name:9s} b={batch:<3d} {attack:10s} {lib:12s} {row['images_per_s']:10.1f} img/s"
                           f"  x{row['ratio_to_floor']:.2f} floor" + (f"  (timed on {sub})" if sub < batch else ""),
                           flush=True)
-    return {"machine": info, "device": str(device), "quick": quick, "rows": rows, "agreement": agreement}
+        if save is not None:
+            save(result(False))
+    return result(True)
 
 
 # ---------------------------------------------------------------------------------------------- page
@@ -599,12 +605,15 @@ def main(argv=None) -> int:
         if args.libraries[0] != "papers_core":
             ap.error("papers_core must come first: its passes define the floor.")
         device = torch.device(args.device)
-        res = run(args.quick, args.attacks, args.libraries, device)
         out = args.out or RESULTS / f"{'gpu' if device.type == 'cuda' else 'cpu'}{'-quick' if args.quick else ''}.json"
         out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_suffix(".tmp")
-        tmp.write_text(json.dumps(res, indent=1))
-        tmp.replace(out)
+
+        def save(res):  # whole files only: written beside, then renamed
+            tmp = out.with_suffix(".tmp")
+            tmp.write_text(json.dumps(res, indent=1))
+            tmp.replace(out)
+
+        save(run(args.quick, args.attacks, args.libraries, device, save=save))
         print(f"wrote {out}")
     if not args.no_page:
         files = sorted(p for p in RESULTS.glob("*.json") if "quick" not in p.name)
