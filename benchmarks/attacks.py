@@ -334,8 +334,9 @@ def machine() -> dict:
         dirty = subprocess.run(["git", "status", "--porcelain", "--", "papers_core", "benchmarks/attacks.py"],
                                cwd=ROOT, capture_output=True, text=True).stdout.strip()
         info["papers_core_commit"] = commit + ("-dirty" if dirty else "")
-    if not info.get("papers_core_commit") and os.environ.get("PAPERS_CORE_COMMIT"):
-        # a copy of the tree without its git history (a device machine): the commit it was copied from
+    if os.environ.get("PAPERS_CORE_COMMIT"):
+        # a copy of the tree sent to another machine (a device machine), whose git history, if any, is
+        # not this tree's: the commit it was copied from, given by whoever sent it
         info["papers_core_commit"] = os.environ["PAPERS_CORE_COMMIT"]
     # the code the timings measure, fingerprinted as the attack cache keys it: a test fails when it changes
     from papers_core.experiment import ATTACK_CODE, code_fingerprint
@@ -506,8 +507,8 @@ def _targets(rows) -> list[str]:
          lambda r: r["_speed"] >= 2.0)
     every = versus_fastest_peer(ours)
     line("No attack slower than any peer (any model, any batch)", every, lambda r: r["_speed"] >= 1.0)
-    out += ["", "Timings on a shared 2-core machine vary by several per cent from run to run, so a ratio within",
-            "about 5 % of a target is a tie.", ""]
+    out += ["", "Timings vary by several per cent from run to run (measured on the shared 2-core CPU machine), so a",
+            "ratio within about 5 % of a target is a tie.", ""]
     return out
 
 
@@ -560,8 +561,15 @@ def render(results: list[dict]) -> str:
         out += ["Bold: the fastest library for that attack. (×r): time over the floor. †: the library handles one",
                 f"image at a time; timed on the first {PER_IMAGE_SUBSET} images and reported per image. ‡: the",
                 f"library stopped early; its time is scaled to {CW_STEPS} steps by its forward-pass count.", ""]
-        out += ["Not run:", ""] + [f"- {m}, {a}" + (f" ({lib})" if lib else "") + f": {why}."
-                                   for (m, a, lib), why in SKIPPED.items()] + [""]
+        absent = [a for a in ATTACKS if a not in res.get("attacks", ATTACKS)]
+        out += ["Not run" + (" (on every machine; the reasons as measured on the CPU)" if m.get("gpu") else "") + ":", ""]
+        out += [f"- {mo}, {a}" + (f" ({lib})" if lib else "") + f": {why}." for (mo, a, lib), why in SKIPPED.items()]
+        if absent:
+            out += [f"- {', '.join(absent)}: not timed on this machine (the run was limited to "
+                    f"`--attacks {' '.join(res['attacks'])}`" + (f"; {res['note']}" if res.get("note") else "") + ")."]
+        if not res.get("complete", True):
+            out += ["- The run was cut short: the models missing above were not reached."]
+        out += [""]
         out += ["Where the libraries' algorithms differ:", ""] + [f"- {d}" for d in DIFFERENCES] + [""]
         if res["agreement"]:
             out += ["### Agreement", "",
@@ -585,6 +593,7 @@ def main(argv=None) -> int:
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--attacks", nargs="+", default=list(ATTACKS), choices=ATTACKS)
     ap.add_argument("--libraries", nargs="+", default=list(LIBRARIES), choices=LIBRARIES)
+    ap.add_argument("--note", help="why the run is limited (e.g. to some --attacks), shown on the page")
     ap.add_argument("--out", type=Path, help="JSON to write (default benchmarks/results/<cpu|gpu>.json)")
     ap.add_argument("--render-only", action="store_true", help="rewrite the page from benchmarks/results/*.json")
     ap.add_argument("--no-page", action="store_true", help="do not rewrite book/performance.md")
@@ -613,7 +622,8 @@ def main(argv=None) -> int:
             tmp.write_text(json.dumps(res, indent=1))
             tmp.replace(out)
 
-        save(run(args.quick, args.attacks, args.libraries, device, save=save))
+        save({**run(args.quick, args.attacks, args.libraries, device, save=save),
+              **({"note": args.note} if args.note else {})})
         print(f"wrote {out}")
     if not args.no_page:
         files = sorted(p for p in RESULTS.glob("*.json") if "quick" not in p.name)

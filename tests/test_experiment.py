@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import torch
 
-from papers_core.experiment import Cache, Results, check_profile, pick_device, provenance, seed_everything
+from papers_core.experiment import Cache, Results, check_profile, full_float32, pick_device, provenance, seed_everything
 
 
 def test_cache_is_keyed_by_settings(tmp_path):
@@ -80,6 +80,17 @@ def test_profiles_devices_and_seeds():
     with pytest.raises(ValueError, match="valid choices.*paper"):
         check_profile("full")
     assert pick_device("cpu").type == "cpu"
+    cudnn, matmul = torch.backends.cudnn, torch.backends.cuda.matmul
+    flags = cudnn.conv.fp32_precision, cudnn.rnn.fp32_precision, matmul.fp32_precision
+    try:
+        torch.backends.cudnn.conv.fp32_precision = torch.backends.cuda.matmul.fp32_precision = "tf32"
+        pick_device("cpu")   # the CPU: the flags are left alone
+        assert torch.backends.cudnn.conv.fp32_precision == "tf32"
+        full_float32()       # what pick_device calls when it picks CUDA
+        assert torch.backends.cudnn.conv.fp32_precision == torch.backends.cuda.matmul.fp32_precision == "ieee"
+    finally:
+        cudnn.conv.fp32_precision, cudnn.rnn.fp32_precision, matmul.fp32_precision = flags
+        assert isinstance(cudnn.allow_tf32, bool)   # restored consistently (mixed flags make this raise)
     assert pick_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
     g1, g2 = seed_everything(4), seed_everything(4)
     assert torch.equal(torch.rand(3, generator=g1), torch.rand(3, generator=g2))
