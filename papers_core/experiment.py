@@ -20,6 +20,7 @@ import torch
 
 from ._validate import check_choice
 from .data.download import atomic_path
+from .profiles import PROFILES
 
 __all__ = [
     "PROFILES",
@@ -45,12 +46,10 @@ __all__ = [
     "page_cache",
 ]
 
-#: quick: 2-core CPU, no network, embedded data, small models (stand-ins shipped in data/models), minutes per notebook.
-#: paper: the paper's data, models and hyper-parameters; for a GPU machine with the data.
-PROFILES = ("quick", "paper")
-
-
 def check_profile(profile: str) -> str:
+    """``profile`` if it is one of :data:`papers_core.profiles.PROFILES` (quick: 2-core CPU, no network,
+    embedded data, small models, minutes per notebook; paper: the paper's data, models and
+    hyper-parameters, for a GPU machine with the data), else a ValueError naming the choices."""
     return check_choice(profile, PROFILES, "profile")
 
 

@@ -85,11 +85,11 @@ COLOUR = {
     "colour variance": (lambda m, x, y: A.color_variance_attack(m[0], x, y, iterations=10), 1e-2, 0.8),
     # without the JPEG defense: kornia's JPEG rounds differently on the GPU (on an H200, 77 % of the
     # pixels agreed with the CPU's with the paper's 14 defenses, 100 % with none)
-    "RP-FGSM": (lambda m, x, y: A.rp_fgsm(m, x, y, targeted=False, seed=0, iterations=6,
+    "RP-FGSM": (lambda m, x, y: A.rp_fgsm(m, x, targeted=False, seed=0, iterations=6,
                                           defenses=paper_defenses(("requantize", "median"))), 1e-3, 0.8),
     "E-FGSM": (lambda m, x, y: A.e_fgsm(m, x, y, targeted=False, seed=0), 1e-3, 0.8),
     "DI-FGSM": (lambda m, x, y: A.di_fgsm(m, x, y, targeted=False, seed=0), 1e-3, 0.8),
-    "EOT": (lambda m, x, y: A.eot(m[0], x, y, seed=0), 1e-3, 0.8),
+    "EOT": (lambda m, x, y: A.eot(m[0], x, seed=0), 1e-3, 0.8),
 }
 
 

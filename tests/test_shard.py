@@ -89,8 +89,9 @@ def _stage(tmp, nproc, paper="k_anonymity", device="cpu"):
     """``paper``'s attack stage (quick profile, small settings) in ``nproc`` processes launched by
     torchrun (gloo on the CPU, NCCL on GPUs)."""
     env = {**os.environ, "PAPERS_CORE_THREADS": "1", "OMP_NUM_THREADS": "1"}
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", str(nproc), "--master-port",
-           str(29500 + nproc), "-m", "papers_core.shard", paper, "--profile", "quick", "--device", device,
+    # --standalone: a rendezvous on a free local port (a fixed port can still be held by a previous run)
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", str(nproc),
+           "-m", "papers_core.shard", paper, "--profile", "quick", "--device", device,
            "--cache", str(tmp), *SMALL[paper]]
     out = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
@@ -98,9 +99,15 @@ def _stage(tmp, nproc, paper="k_anonymity", device="cpu"):
 
 
 def _entries(folder, batches=False):
-    """The joined results in a cache folder (or, with ``batches``, the batches), by file name."""
-    return {p.name: torch.load(p, weights_only=True)["value"]["state"] for p in sorted(folder.glob("*.pt"))
-            if (".batch-" in p.name) == batches and p.name.startswith(("kanon_", "rp_fgsm"))}
+    """The joined attack results in a cache folder (or, with ``batches``, the batches), by file name (the
+    models cached beside them, e.g. ``kanon_mnist-*.pt``, are state dicts, not results: left out)."""
+    out = {}
+    for p in sorted(folder.glob("*.pt")):
+        if (".batch-" in p.name) == batches and p.name.startswith(("kanon_", "rp_fgsm")):
+            value = torch.load(p, weights_only=True)["value"]
+            if isinstance(value, dict) and value.keys() == {"type", "state"}:
+                out[p.name] = value["state"]
+    return out
 
 
 def _same(a, b):
