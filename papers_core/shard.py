@@ -1,5 +1,5 @@
 """A page's expensive attacks as jobs of whole batches, run in one process or sharded over processes and
-machines with PyTorch's launcher, ``torchrun``.
+machines with PyTorch's launcher, ``torchrun``::
 
     python -m papers_core.shard k_anonymity                          # one process (CPU or one GPU)
     torchrun --nproc-per-node 4 -m papers_core.shard k_anonymity     # four processes, one per GPU
