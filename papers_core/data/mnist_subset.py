@@ -53,7 +53,7 @@ def _sha256(data: bytes) -> str:
 
 
 def build_mnist_subset(root: str | Path, out: str | Path | None = None) -> dict[str, np.ndarray]:
-    """Rebuild the subset from ``root/MNIST/raw/*.gz``, checking the originals' sha256; written
+    """Rebuild the subset from ``root``/MNIST/raw/*.gz, checking the originals' sha256; written
     atomically to ``out``. Returns the arrays."""
     from .images import read_idx_bytes
 
