@@ -49,8 +49,8 @@
 # by `papers_core.zoo` (MobileNetV2 thinned to half width, with ImageNet strides, so that it trains on a CPU). The
 # `paper` profile uses MNIST, CIFAR-10 and the Yale faces from `data_root` (see *Reproduce at paper
 # scale*). The Yale faces' terms forbid public redistribution, so at the paper profile the page draws no
-# Yale image (neither Fig. 2 nor the explorer's panels): its run is stored, and may be published, with the
-# Yale numbers only.
+# Yale image (neither Fig. 2 nor the explorer's panels): a Yale run may be stored and published with its
+# numbers only (the stored run below is MNIST only).
 
 # %% tags=["remove-cell"]
 # Colab, or a Jupyter without the project: clone and install papers_core (nothing to do where it is installed).
@@ -259,7 +259,8 @@ display(show.round(2))
 # ### Table 1 at the paper's scale (a stored run)
 #
 # A paper-profile run (`make reproduce PAPER=k_anonymity`: the real datasets, the attacks and baselines
-# at the paper's and their authors' settings, on `n_attack` of the training samples the paper attacks),
+# at the settings of the page's reading (the paper gives only "default parameter settings"; the settings
+# line above the table lists them), on `n_attack` of the training samples the paper attacks),
 # where one could be measured, is stored in `results/paper/k_anonymity/` with its provenance and shown
 # here as it was measured, beside the paper's numbers, with its Fig. 1; the line above the table says
 # which datasets, how many of their training samples (MNIST has 60,000) and which settings it ran with.
@@ -290,7 +291,7 @@ show_stored_figure(stored, "fig1_rank_pmf", "Fig. 1, where the true label ends u
 # %% [markdown]
 # ### Why this run differs from the paper
 #
-# The stored run's gap to the paper (printed below) is explained here by a separate study. The paper
+# The stored run's gap to the paper (printed below) is examined here by a separate study. The paper
 # leaves open what moves Table 1's MNIST column: which "LeNet5" and how it was trained, the learning
 # rates it "slightly tuned", which "same target labels" L-BFGS and C&W got, and how SSIM was computed
 # (it cites Wang et al. 2004, whose window and constants the page uses, but names no implementation). A

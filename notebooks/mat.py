@@ -532,9 +532,10 @@ display(table1.round(2))
 # ### Table 1 at the paper's scale (a stored run)
 #
 # A paper-profile run (`make reproduce PAPER=mat`: the real datasets, every candidate strength, the
-# paper's epochs), where one could be measured, is stored in `results/paper/mat/` with its provenance
-# and shown here as it was measured, with its Fig. 4 (the four schemes across the test strengths). The
-# stored run is MNIST only: CIFAR-10, CIFAR-100 and SVHN at the paper's epochs and strengths need a GPU
+# paper profile's epochs: the paper gives no epoch count), where one could be measured, is stored in
+# `results/paper/mat/` with its provenance and shown here as it was measured, with its Fig. 4 (the four
+# schemes across the test strengths); the line above the table says which datasets, epochs and candidate
+# strengths it ran with. The stored run is MNIST only: CIFAR-10, CIFAR-100 and SVHN at those epochs and strengths need a GPU
 # (Reproduce gives the measured cost; on a GPU,
 # `make reproduce PAPER=mat DEVICE=cuda ARGS='-p datasets cifar10,cifar100,svhn'` runs them). It stored its claims' per-image values, so its claims below are
 # decided by the rules in force when the page is built.
@@ -544,6 +545,11 @@ display(table1.round(2))
 def stored_table1(run):
     st = run.table("table1", header=[0, 1], index_col=0)
     st = st.rename(columns={"this run (paper)": "stored run"}, level=1)   # as the run wrote its own header
+    rs = run.settings
+    every = rs.get("candidate_every", 1)
+    print(f"Stored run: datasets {rs.get('datasets', '?')}; victims trained {rs.get('epochs', '?')} epochs, crafting "
+          f"models {rs.get('crafting_epochs', '?')} (the paper gives no epoch count); candidate training strengths: "
+          + ("every strength of the grid" if every == 1 else f"every {every}th strength of the grid") + ".")
     st.index.name = f"dataset ({run.label})"
     return st.round(2)
 
@@ -687,7 +693,7 @@ for line in lines:
 if stored is not None:
     sm = stored.table("walk_choice_margins")
     near = sm.loc[sm["margin (points)"].idxmin()]
-    print(f"- The walk's choice (stored run): {near['margin (points)']:+.2f} points {near['95 % interval']} over its "
+    print(f"- The walk's choice (stored run): {near['margin (points)']:+.3f} points {near['95 % interval']} over its "
           f"nearest rival ({near['other selection']}) on {near['held-out images']} held-out images: "
           + ("inside the split's noise; the split cannot tell them apart." if near["inside the noise"]
              else "outside the split's noise."))
