@@ -263,6 +263,10 @@ class Cache:
         return value
 
 
+    def has_attack_result(self, name: str, settings: dict) -> bool:
+        """Whether :meth:`attack_result` would load ``name`` with ``settings`` from the cache (same key)."""
+        return self.path(name, settings, code=ATTACK_CODE).exists()
+
     def attack_result(self, name: str, settings: dict, run: Callable[[], Any]):
         """An attack's result (:class:`papers_core.attacks.AttackResult` or a subclass), run by ``run()`` or
         loaded from the cache. ``settings`` must identify the run: the attack's settings and the

@@ -94,8 +94,7 @@ def run_sharded(cache, jobs: list[AttackJob], rank: int = 0, world_size: int = 1
     if not 0 <= int(rank) < int(world_size):
         raise ValueError(f"rank must be in 0 .. world_size - 1, got rank {rank} of {world_size}.")
     barrier = barrier or (lambda: None)
-    todo = [(job, a, b) for job in jobs if not cache.path(job.name, job.key, code=_code()).exists()
-            for a, b in batches(job)]
+    todo = [(job, a, b) for job in jobs if not cache.has_attack_result(job.name, job.key) for a, b in batches(job)]
     mine = todo[int(rank)::int(world_size)]
     for i, (job, a, b) in enumerate(mine):
         if progress:
@@ -106,11 +105,6 @@ def run_sharded(cache, jobs: list[AttackJob], rank: int = 0, world_size: int = 1
     out = [run_job(cache, job) for job in jobs] if int(rank) == 0 else None
     barrier()
     return out
-
-
-def _code():
-    from .experiment import ATTACK_CODE
-    return ATTACK_CODE
 
 
 def distributed(cuda: bool, timeout_hours: float = 48.0) -> tuple[int, int, int, Callable[[], None]]:
