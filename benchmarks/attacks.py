@@ -200,7 +200,7 @@ def papers_core_runner(attack, model, x, y, t):
         return lambda: pc.pgd(model, x, y, eps=EPS, step=STEP, iterations=ITERS, random_start=False).adv
     if attack == "DI-FGSM":
         return lambda: pc.di_fgsm([model], x, labels=y, step=STEP, eps=EPS, iterations=ITERS,
-                                  seed=0, quantize=False).adv
+                                  seed=0, quantize="none").adv
     if attack == "C&W-L2":
         return lambda: pc.cw_l2(model, x, y, initial_const=1.0, binary_search_steps=1, iterations=CW_STEPS,
                                 lr=0.01, abort_early=False).adv
@@ -339,7 +339,7 @@ def machine() -> dict:
         # not this tree's: the commit it was copied from, given by whoever sent it
         info["papers_core_commit"] = os.environ["PAPERS_CORE_COMMIT"]
     # the code the timings measure, fingerprinted as the attack cache keys it: a test fails when it changes
-    from papers_core.experiment import ATTACK_CODE, code_fingerprint
+    from papers_core.cache import ATTACK_CODE, code_fingerprint
 
     info["attack_code"] = code_fingerprint(ATTACK_CODE)
     return info

@@ -85,7 +85,7 @@ def input_size_study(sizes=(32, 64, 96), epochs=(8,), *, n_per_class: int = 200,
 
 
 def main(argv=None) -> None:
-    from .experiment import QUICK_THREADS, git_commit, set_cpu_threads
+    from .runs import QUICK_THREADS, git_commit, set_cpu_threads
 
     ap = argparse.ArgumentParser(description="P-FGSM's iterations against input size and classifier confidence "
                                              "(SynthScenes, SmallCNN): the P-FGSM page's stored study.")

@@ -16,7 +16,7 @@ from .attacks.base import input_gradient, num_classes
 from .progress import progress as progress_bar
 from .train import reset_parameters
 
-__all__ = ["mat_data", "mat_victim", "mat_crafting_model", "VOTING", "FGSMDirections", "accuracy_under_attack", "correct_under_attack", "mssim_by_strength", "mat_training_set", "ParallelMAT",
+__all__ = ["VOTING", "FGSMDirections", "accuracy_under_attack", "correct_under_attack", "mssim_by_strength", "mat_training_set", "ParallelMAT",
            "train_voting_unit", "StrengthSelection", "random_walk_selection", "PenaltyChoice",
            "choose_penalty"]
 
@@ -332,75 +332,3 @@ def choose_penalty(accuracy: np.ndarray, strengths, score, penalties=(0.0, 0.1, 
     table = pd.DataFrame([{k: v for k, v in r.items() if k != "_sel"} for r in rows])
     table["chosen"] = [i == best for i in range(len(rows))]
     return PenaltyChoice(rows[best]["penalty"], rows[best]["_sel"], table)
-
-
-# ----------------------------------------------------------------------------- the MAT page's setting
-def mat_data(name: str, quick: bool, data_root=None, seed: int = 0):
-    """The MAT page's data for dataset ``name`` (mnist, cifar10, cifar100, svhn): ``(train, val, test,
-    unit, grid)``, ``grid`` the test strengths in ``unit`` (1: [0, 1] for MNIST; 255: 8-bit for the others).
-
-    Quick profile (stand-ins): MNIST is the embedded real-MNIST subset (1000 training and 600 validation
-    images from its training split, its 2000 test images); CIFAR-10 and CIFAR-100 are SynthScenes at
-    difficulty 1.5 with 10 and 30 classes; SVHN is ColourDigits. Paper profile: the datasets under
-    ``data_root``, 5000 training images held out for validation. Splits are drawn from ``seed``."""
-    from ._validate import check_choice
-    from .data import images as D
-
-    check_choice(name, ("mnist", "cifar10", "cifar100", "svhn"), "MAT dataset")
-
-    def split(data, n_val, n_train=None):
-        order = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed))
-        n_train = n_train or len(data) - n_val
-        return D.subset(data, order[n_val:n_val + n_train]), D.subset(data, order[:n_val])
-
-    if name == "mnist":
-        if quick:
-            from .data import load_mnist_subset
-
-            train, val = split(load_mnist_subset("train"), 600, n_train=1000)
-            test = load_mnist_subset("test")
-        else:
-            train, val = split(D.load_mnist(data_root, "train"), 5000)
-            test = D.load_mnist(data_root, "test")
-        return train, val, test, 1.0, np.round(np.arange(0, 0.3 + 1e-9, 0.025), 3)
-    if quick and name == "svhn":
-        from .data import colour_digits
-
-        train, val = split(colour_digits("train", 2100, seed=seed), 600)
-        test = colour_digits("test", 1000, seed=seed)
-    elif quick:
-        from .data import synth_scenes
-
-        classes = 10 if name == "cifar10" else 30
-
-        def scenes(s, n):
-            s = synth_scenes(s, n_per_class=n, num_classes=classes, family_size=5, difficulty=1.5, seed=seed)
-            return D.LabelledImages(s.images, s.labels, s.class_names)
-
-        per = 150 if classes == 10 else 50
-        train, val, test = scenes("train", per), scenes("val", 600 // classes), scenes("test", 50 if classes == 10 else 17)
-    else:
-        loader = {"cifar10": D.load_cifar10, "cifar100": D.load_cifar100, "svhn": D.load_svhn}[name]
-        train, val = split(loader(data_root, "train"), 5000)
-        test = loader(data_root, "test")
-    return train, val, test, 255.0, np.round(np.arange(0, 5 + 1e-9, 0.5), 2)
-
-
-def mat_victim(name: str, classes: int, cifar_widths=(16, 32, 64)) -> nn.Module:
-    """The MAT page's victim for ``name``: an MLP (784-256-256) for MNIST; for the others a network of
-    three convolutions of ``cifar_widths`` (with pooling), with a 256-unit hidden layer for SVHN."""
-    from .models import MLP, ConvPoolNet
-
-    if name == "mnist":
-        return MLP(784, (256, 256), classes)
-    return ConvPoolNet(3, classes, tuple(cifar_widths), hidden=(256,) if name == "svhn" else ())
-
-
-def mat_crafting_model(name: str, classes: int) -> nn.Module:
-    """The MAT page's crafting model: LeNet-5 for MNIST, a 3-convolution (batch norm, pooling), 2-FC
-    network for the others."""
-    from .models import ConvPoolNet, LeNet5
-
-    if name == "mnist":
-        return LeNet5(classes)
-    return ConvPoolNet(3, classes, (32, 64, 128), hidden=(256,), batch_norm=True)

@@ -53,6 +53,8 @@ class RPFGSM:
     data_root: str = "data/places365"         # lists + val_256/ images (paper)
     checkpoints: str = "data/checkpoints"   # {resnet18,resnet50,alexnet,densenet161}_places365.pth.tar
     test_per_class: int = 10          # quick: SynthScenes test images per private class (paper: 50)
+    premise_per_class: int = 50       # quick: clean SynthScenes test images per private class the premise (the
+                                      # unseen classifier is the most accurate) is measured on; paper: the test images
     batch_size: int = 200             # images per attack call
     step: float = 1.0                 # delta, grey levels (Sec. V-B)
     eps: float = 16.0                 # L-inf budget, grey levels
@@ -128,6 +130,14 @@ class KAnonymity:
     cifar_epochs: int = 15            # MobileNetV2
     yale_epochs: int = 60             # LightCNN-9
     yale_size: int = 16               # face image size (paper: 128)
+    train_batch: int = 128            # training batch of LeNet-5 and MobileNetV2 (Adam, one-cycle)
+    face_batch: int = 64              # ... of LightCNN-9
+    train_lr: float = 2e-3            # Adam's peak learning rate, LeNet-5 and LightCNN-9
+    cifar_lr: float = 5e-3            # ... MobileNetV2
+    standin_per_class: int = 200      # quick: SynthScenes training images per class (CIFAR-10's stand-in, 10 classes)
+    standin_difficulty: float = 0.7   # quick: ... at this difficulty
+    standin_width: float = 0.5        # quick: MobileNetV2's width multiplier on the stand-in
+    faces_per_identity: int = 30      # quick: SynthFaces images per identity (the Yale faces' stand-in)
     explore_n: int | None = None      # samples of the K explorer (the first attacked ones; None: all)
 
 
@@ -143,6 +153,14 @@ class MAT:
     candidate_every: int = 2          # candidate training strengths: every n-th strength of MNIST's grid
     candidate_every_8bit: int = 3     # ... of the 8-bit grid (CIFAR-10, CIFAR-100, SVHN: 0, 0.5, ..., 5)
     cifar_widths: tuple = (16, 32, 64)  # the CIFAR victims' convolution widths
+    train_batch: int = 128            # every network's training batch (Adam, one-cycle schedule)
+    train_lr: float = 2e-3            # ... and peak learning rate
+    val_images: int = 600             # validation images carved from the training set (a seeded draw)
+    mnist_train_images: int | None = 1000  # MNIST training images kept after it (None: all the rest)
+    standin_train_images: int = 1500  # quick: stand-in training images (SynthScenes: spread over the classes)
+    standin_test_images: int = 500    # quick: SynthScenes test images (rounded up to whole classes)
+    standin_difficulty: float = 1.5   # quick: SynthScenes' difficulty (CIFAR-10: 10 classes, CIFAR-100: 30)
+    digits_test_images: int = 1000    # quick: ColourDigits test images (SVHN's stand-in)
     walks: int = 200                  # random walk: number of walks t
     walk_steps: int = 4               # random walk: steps per walk l
     penalties: tuple = (0.0, 0.1, 0.25, 0.5, 1.0, 2.0)  # random walk: penalties tried (points per strength);
@@ -157,6 +175,7 @@ class Compare:
     checkpoints: str = "data/checkpoints"     # resnet50 (seen) and densenet161 (unseen) _places365.pth.tar (paper)
     test_per_class: int | None = 5    # test images per private class, the first the seen classifier gets right
                                       # (quick: of 30 SynthScenes images per class; paper, None: every MEPP18val one)
+    pool_per_class: int = 30          # quick: the SynthScenes test images per private class they are drawn from
     batch_size: int = 200             # images per attack call
     fgsm_eps: float = 16.0            # FGSM (the reference): one step of this many grey levels (RP-FGSM's budget)
     pfgsm_step: float = 0.007 * 255   # P-FGSM (Li et al.): step, grey levels
@@ -193,7 +212,7 @@ PAPERS: dict[str, tuple[type, dict]] = {
     "k_anonymity": (KAnonymity, dict(n_attack=1000, cw_iterations=10_000, cw_iterations_mnist=10_000, lbfgs_search_steps=10,
                                      lbfgs_iterations=100, adam_iterations=2000, mnist_epochs=10,
                                      cifar_epochs=30, yale_size=128, explore_n=100)),
-    "mat": (MAT, dict(epochs=20, crafting_epochs=10,
+    "mat": (MAT, dict(epochs=20, crafting_epochs=10, val_images=5000, mnist_train_images=None,
                       candidate_every=1, candidate_every_8bit=1, cifar_widths=(32, 64, 128))),
     "compare": (Compare, dict(test_per_class=None, batch_size=32, detector_fit_images=3000, kanon_search_steps=10,
                               kanon_iterations=100, cw_search_steps=9, cw_iterations=10_000)),

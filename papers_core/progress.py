@@ -1,6 +1,6 @@
 """Progress bars for the long loops (training epochs, attack iterations, batches of a dataset).
 
-Shown at paper scale and quiet in the quick profile: :func:`papers_core.experiment.notebook_setup`
+Shown at paper scale and quiet in the quick profile: :func:`papers_core.runs.notebook_setup`
 turns them on for ``profile="paper"`` and off for ``"quick"``; the environment variable
 ``PAPERS_CORE_PROGRESS`` (``1`` or ``0``) overrides both, and every function that draws a bar takes
 ``progress=True/False`` for a single call. Bars are ``tqdm.auto`` bars: a widget in a live notebook,

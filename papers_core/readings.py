@@ -162,7 +162,7 @@ def kanon_readings(n: int = 100, *, classifiers=None, lbfgs_search_steps: int = 
         random_t = (y + torch.randint(1, 10, (len(y),), generator=g)) % 10
 
         def lbfgs(t):
-            return A.lbfgs_attack(net, x, y, targets=t, search_steps=lbfgs_search_steps, iterations=lbfgs_iterations)
+            return A.lbfgs_attack(net, x, targets=t, search_steps=lbfgs_search_steps, iterations=lbfgs_iterations)
 
         def cw(t, lr=0.01):
             return A.cw_l2(net, x, y, targets=t, binary_search_steps=cw_search_steps, iterations=cw_iterations, lr=lr)
@@ -379,7 +379,7 @@ def _write(df, out: Path, command: str, commit: str, t0: float) -> None:
 
 
 def main(argv=None) -> None:
-    from .experiment import QUICK_THREADS, git_commit, set_cpu_threads
+    from .runs import QUICK_THREADS, git_commit, set_cpu_threads
 
     ap = argparse.ArgumentParser(description="Candidate readings behind the K-anonymity and MAT pages' gaps to the "
                                              "papers' Table 1, on the embedded real-MNIST subset (stored studies).")

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ._validate import check_choice
-from .data.download import DownloadError, download_url, sha256sum
-from .experiment import repo_root
+from .download import DownloadError, download_url, sha256sum
+from .runs import repo_root
 
 __all__ = ["PAPERS", "LISTS", "NEEDS", "ListFile", "fetch", "fetch_lists", "missing", "data_parameters", "run", "main", "literal"]
 

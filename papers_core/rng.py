@@ -138,7 +138,7 @@ class ImageStreams:
         return ImageStreams(self.seed, index=self.index[torch.as_tensor(rows, device=self.device)], device=self.device)
 
     def bits(self, draw, *shape) -> torch.Tensor:
-        """(n, *shape) int64 tensors of 64 random bits each: the first prod(shape) outputs of each
+        """``(n, *shape)`` int64 tensors of 64 random bits each: the first prod(shape) outputs of each
         image's SplitMix64 stream for ``draw``."""
         shape = tuple(int(s) for s in shape)
         if any(s < 0 for s in shape):
@@ -166,7 +166,7 @@ class ImageStreams:
 
     def integers(self, draw, low, high, *shape) -> torch.Tensor:
         """Whole numbers uniform in [low, high) (``low`` and ``high`` numbers, or tensors that broadcast
-        against (n, *shape), e.g. one bound per image)."""
+        against ``(n, *shape)``, e.g. one bound per image)."""
         low = torch.as_tensor(low, device=self.device, dtype=torch.long)
         high = torch.as_tensor(high, device=self.device, dtype=torch.long)
         if (high <= low).any():

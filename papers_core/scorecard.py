@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .reports import CLAIMS_KEY, NO_PAPER_EFFECT, SIZES, VERDICTS, counted, verdict_counts
+from .claims import NO_PAPER_EFFECT, SIZES, VERDICTS, counted, verdict_counts
+from .reports import CLAIMS_KEY
 
 __all__ = ["collect_claims", "collect_stored", "scorecard_markdown", "update_front_page", "START", "END", "COMPARISON_PAGES"]
 
@@ -188,7 +189,7 @@ def update_front_page(front_page, notebooks, check: bool = False, store=None) ->
 
 
 def main(argv=None) -> int:
-    from .experiment import repo_root
+    from .runs import repo_root
 
     root = repo_root()
     ap = argparse.ArgumentParser(prog="python -m papers_core.scorecard", description=__doc__.split("\n\n")[0])

@@ -33,7 +33,7 @@ from typing import Callable
 
 import torch
 
-from .attacks.base import AttackResult
+from .attacks.result import AttackResult
 
 __all__ = ["AttackJob", "batches", "run_job", "run_sharded", "distributed", "stages", "main"]
 
@@ -43,7 +43,7 @@ class AttackJob:
     """One attack over ``n`` images, in batches of ``batch_size`` (``None``: one batch of all).
 
     ``name`` and ``settings`` are the cache key of the joined result (what the page reads): they must
-    identify the attack, its settings and its inputs (e.g. :func:`papers_core.experiment.fingerprint`
+    identify the attack, its settings and its inputs (e.g. :func:`papers_core.cache.fingerprint`
     of the model and images). ``run(index)`` attacks the images at positions ``index`` (a 1-D long
     tensor of consecutive positions) and returns an :class:`AttackResult`."""
 
@@ -134,7 +134,7 @@ def stages() -> dict[str, Callable]:
 
 
 def main(argv=None) -> int:
-    from .experiment import QUICK_THREADS, page_cache, pick_device, seed_everything, set_cpu_threads
+    from .runs import QUICK_THREADS, page_cache, pick_device, seed_everything, set_cpu_threads
     from .profiles import settings
     from .reproduce import literal
 

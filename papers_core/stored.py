@@ -103,7 +103,7 @@ class StoredRun:
     def redecided(self) -> bool:
         """Whether the run stored the per-image values behind its claims (``claims_values.npz``), so that
         :meth:`claims` decides them by today's rules rather than showing them as the run decided them."""
-        from .reports import VALUES_FILE
+        from .claims import VALUES_FILE
 
         return (self.root / VALUES_FILE).is_file()
 
@@ -111,7 +111,8 @@ class StoredRun:
         """The run's claim checks: re-decided by today's rules from the per-image values the run stored
         (:func:`papers_core.reports.redecide`), or, for a run that stored none, ``claims.csv`` as
         :func:`papers_core.reports.show_claims` wrote it."""
-        from .reports import VALUES_FILE, claims_table, redecide
+        from .claims import VALUES_FILE, redecide
+        from .reports import claims_table
 
         if self.redecided:
             return claims_table(redecide(self.root / VALUES_FILE), self.paper, "paper")
@@ -124,7 +125,7 @@ class StoredRun:
 def stored_run(paper: str, root: str | Path | None = None) -> StoredRun | None:
     """The stored paper-profile run of ``paper`` (``results/paper/<paper>/`` under the repository, or under
     ``root``), or None when none is stored (no ``provenance.json`` and ``claims.csv`` there)."""
-    from .experiment import repo_root
+    from .runs import repo_root
 
     folder = Path(root) if root is not None else repo_root() / STORE / paper
     if not ((folder / "provenance.json").is_file() and (folder / "claims.csv").is_file()):
@@ -139,7 +140,7 @@ def stored_run(paper: str, root: str | Path | None = None) -> StoredRun | None:
 def record_wall_time(executed_notebook: str | Path, results_dir: str | Path) -> float:
     """Write the papermill wall time of ``executed_notebook`` (its metadata's ``papermill.duration``, in
     seconds) into ``results_dir/provenance.json`` as ``wall_time_s``; returns it."""
-    from .experiment import atomic_path
+    from .runs import atomic_path
 
     nb = json.loads(Path(executed_notebook).read_text())
     wall = nb.get("metadata", {}).get("papermill", {}).get("duration")
@@ -190,7 +191,8 @@ def show_stored_claims(paper: str, profile: str, root: str | Path | None = None)
     (:func:`papers_core.scorecard.collect_stored`), so they are never counted twice."""
     from IPython.display import display
 
-    from .reports import claims_display, verdict_counts
+    from .claims import verdict_counts
+    from .reports import claims_display
 
     if profile != "quick":
         print(_none_stored(paper, profile) + ": its claims are the ones above")

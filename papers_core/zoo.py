@@ -2,8 +2,8 @@
 embedded data), with their weights cached by the settings that made them.
 
 Their weights are shipped in the repository (``data/models``), keyed by the settings and the training
-code (:data:`papers_core.experiment.TRAINING_CODE`), so a page loads them instead of retraining them on
-every run; ``python -m papers_core.zoo`` (``make standins``) retrains every one and rewrites the store,
+code (:data:`papers_core.cache.TRAINING_CODE`), so a page loads them instead of retraining them on
+every run; ``python -m papers_core.standins`` (``make standins``) retrains every one and rewrites the store,
 and a page run with ``use_cache=False`` trains its own.
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ from torch import nn
 from .train import train_classifier
 
 __all__ = ["quick_scene_classifier", "quick_scene_task", "quick_rp_classifiers", "QUICK_RP_CLASSIFIERS",
-           "kanon_classifier", "ClassicLeNet5", "mat_crafting", "MAT_SCENES", "SceneMAT", "quick_mat_scene_classifiers", "build_standins"]
+           "kanon_classifier", "ClassicLeNet5", "mat_crafting", "MAT_SCENES", "SceneMAT", "quick_mat_scene_classifiers"]
 
 
 def quick_scene_classifier(cache=None, seed: int = 0, n_per_class: int = 200, epochs: int = 8,
@@ -23,7 +23,7 @@ def quick_scene_classifier(cache=None, seed: int = 0, n_per_class: int = 200, ep
     """The quick profile's scene classifier: ``SmallCNN`` trained on SynthScenes (30 classes, 32x32).
 
     Returns ``(model, train_set)`` with the model in eval mode on the CPU. With a
-    :class:`papers_core.experiment.Cache`, the weights are cached, keyed by every setting above (and the
+    :class:`papers_core.cache.Cache`, the weights are cached, keyed by every setting above (and the
     library's code), so the notebooks that share this classifier train it once per setting.
     """
     from .data import synth_scenes
@@ -115,33 +115,38 @@ def kanon_classifier(name: str, cfg, profile: str = "quick", cache=None, seed: i
     data, as ``(model, data)``: LeNet-5 on MNIST (quick: the embedded subset; ``cfg.mnist_lenet`` picks
     its form: "1998", :class:`ClassicLeNet5`, or "relu", :class:`papers_core.models.LeNet5`), MobileNetV2 on CIFAR-10
     (quick: SynthScenes 32x32, 10 classes, at width 0.5), LightCNN-9 on the Yale faces (quick:
-    SynthFaces at ``cfg.yale_size``), trained for the ``cfg`` epochs (:class:`papers_core.profiles.KAnonymity`).
+    SynthFaces at ``cfg.yale_size``), trained for the ``cfg`` epochs with its batch sizes and learning
+    rates; the stand-ins' sizes are ``cfg``'s too (:class:`papers_core.profiles.KAnonymity`).
     The quick profile's weights come from the shipped store when they are there."""
     from ._validate import check_choice
-    from .data import images as D
+    from . import data as D
     from .data import load_mnist_subset, synth_scenes
     from .models import LeNet5, LightCNN9, cifar_mobilenet_v2
 
     check_choice(name, ("mnist", "cifar10", "yale"), "K-anonymity dataset")
+    check_choice(profile, ("quick", "paper"), "profile")
     quick = profile == "quick"
     if name == "mnist":
         data = load_mnist_subset("train") if quick else D.load_mnist(cfg.data_root, "train")
         check_choice(cfg.mnist_lenet, ("1998", "relu"), "mnist_lenet")
         net = ClassicLeNet5(10) if cfg.mnist_lenet == "1998" else LeNet5(10)
-        epochs, augment, batch, lr = cfg.mnist_epochs, False, 128, 2e-3
+        epochs, augment, batch, lr = cfg.mnist_epochs, False, cfg.train_batch, cfg.train_lr
     elif name == "cifar10":
         if quick:
-            s = synth_scenes("train", n_per_class=200, num_classes=10, difficulty=0.7, seed=seed)
+            s = synth_scenes("train", n_per_class=cfg.standin_per_class, num_classes=10,
+                             difficulty=cfg.standin_difficulty, seed=seed)
             data = D.LabelledImages(s.images, s.labels, s.class_names)
-            net = cifar_mobilenet_v2(s.num_classes, width_mult=0.5, cifar_strides=False)
+            net = cifar_mobilenet_v2(s.num_classes, width_mult=cfg.standin_width, cifar_strides=False)
         else:
             data = D.load_cifar10(cfg.data_root, "train")
             net = cifar_mobilenet_v2(10)
-        epochs, augment, batch, lr = cfg.cifar_epochs, True, 128, 5e-3
+        epochs, augment, batch, lr = cfg.cifar_epochs, True, cfg.train_batch, cfg.cifar_lr
     else:
         size = cfg.yale_size
-        data = D.synth_faces(per_identity=30, size=size, seed=seed) if quick else D.load_yale_faces(cfg.data_root, size=size)
-        net, epochs, augment, batch, lr = LightCNN9(data.num_classes, input_size=size), cfg.yale_epochs, True, 64, 2e-3
+        data = (D.synth_faces(per_identity=cfg.faces_per_identity, size=size, seed=seed) if quick
+                else D.load_yale_faces(cfg.data_root, size=size))
+        net, epochs, augment = LightCNN9(data.num_classes, input_size=size), cfg.yale_epochs, True
+        batch, lr = cfg.face_batch, cfg.train_lr
     key = dict(dataset=name, profile=profile, n=len(data), arch=type(net).__name__, epochs=epochs, seed=seed,
                batch=batch, lr=lr, size=tuple(data.images.shape[1:]))
 
@@ -154,20 +159,23 @@ def kanon_classifier(name: str, cfg, profile: str = "quick", cache=None, seed: i
     return net.eval(), data
 
 
-def mat_crafting(name: str, data, epochs: int, cache=None, seed: int = 0, device="cpu", shipped: bool = True):
-    """The MAT page's crafting model for dataset ``name`` (:func:`papers_core.mat.mat_crafting_model`),
-    trained on ``data`` (its training split, :func:`papers_core.mat.mat_data`) for ``epochs`` with the
-    page's recipe (Adam, one-cycle, learning rate 0.002, batch 128, no augmentation). Keyed by the
+def mat_crafting(name: str, data, cfg, cache=None, seed: int = 0, device="cpu", shipped: bool = True):
+    """The MAT page's crafting model for dataset ``name`` (:func:`papers_core.models.mat_crafting_model`),
+    trained on ``data`` (its training split, :func:`papers_core.tasks.mat_data`) with the page's recipe
+    (``cfg``, :class:`papers_core.profiles.MAT`: ``crafting_epochs`` of Adam with a one-cycle schedule
+    peaking at ``train_lr``, batches of ``train_batch``, no augmentation). Keyed by the
     architecture, a hash of the exact training set, the epochs and the seed; ``shipped``: looked up in
     (and written by ``make standins`` to) the shipped store, as the quick profile's are."""
-    from .mat import mat_crafting_model
+    from .models import mat_crafting_model
 
     net = mat_crafting_model(name, data.num_classes)
     x, y = data.images.to(device), data.labels.to(device)
+    epochs = cfg.crafting_epochs
     key = dict(tag=f"{name}_crafting", arch=repr(net), data=_tensor_hash(x, y), epochs=epochs, seed=seed)
 
     def _train():
-        return train_classifier(net, x, y, epochs=epochs, seed=seed, augment=False, batch_size=128, lr=2e-3).state_dict()
+        return train_classifier(net, x, y, epochs=epochs, seed=seed, augment=False, batch_size=cfg.train_batch,
+                                lr=cfg.train_lr).state_dict()
 
     state = cache.get_or_compute(f"mat_{name}_crafting", key, _train, shipped=shipped) if cache is not None else _train()
     net.load_state_dict(state)
@@ -226,7 +234,7 @@ def quick_mat_scene_classifiers(cache=None, seed: int = 0, n_per_class: int = 20
     import torch
 
     from . import mat as T
-    from .experiment import code_fingerprint
+    from .cache import code_fingerprint
     from .data import synth_scenes
     from .models import SmallCNN
 
@@ -295,67 +303,3 @@ def quick_mat_scene_classifiers(cache=None, seed: int = 0, n_per_class: int = 20
     xs, ys = T.mat_training_set(x, y, [tr.at(s) for s in sel])
     mixed = victim("mixed", xs, ys, strengths=sel)
     return SceneMAT(mixed, voting.eval(), plain, single, choice, A, candidates, grid)
-
-
-STANDIN_GROUPS = ("scenes", "kanon", "mat")
-
-
-def build_standins(cache, seed: int = 0, groups=STANDIN_GROUPS) -> list[str]:
-    """Train (or load) every quick-profile stand-in the pages use, through ``cache``: ``groups`` "scenes"
-    (SmallCNN and the RP-FGSM classifiers, on SynthScenes), "kanon" (the K-anonymity page's three) and
-    "mat" (the MAT page's crafting models and the comparison page's MAT-trained scene classifiers; it
-    trains "scenes" first if needed).
-    Returns their file names. With a cache whose ``ship`` is on, this writes the shipped store."""
-    from ._validate import check_choice
-    from .profiles import settings
-
-    for g in groups:
-        check_choice(g, STANDIN_GROUPS, "stand-in group")
-    if "scenes" in groups:
-        quick_rp_classifiers(cache, seed=seed)
-    if "kanon" in groups:
-        cfg = settings("k_anonymity", "quick")
-        for name in ("mnist", "cifar10", "yale"):
-            kanon_classifier(name, cfg, "quick", cache, seed=seed)
-    if "mat" in groups:
-        from .mat import mat_data
-
-        cfg = settings("mat", "quick")
-        for name in cfg.all_datasets:
-            mat_crafting(name, mat_data(name, True, seed=seed)[0], cfg.crafting_epochs, cache, seed=seed)
-        quick_mat_scene_classifiers(cache, seed=seed)
-    return [p.name for p in cache.requested]
-
-
-def _main(argv=None) -> int:
-    import argparse
-    import os
-
-    from .experiment import QUICK_THREADS, Cache, repo_root, set_cpu_threads
-
-    ap = argparse.ArgumentParser(prog="python -m papers_core.zoo",
-                                 description="Train the quick profile's stand-in classifiers and write them to "
-                                             "the repository's store of shipped models (data/models).")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--clean", action="store_true", help="remove the store's entries the pages no longer ask for "
-                                                         "(only with every group)")
-    ap.add_argument("--only", choices=STANDIN_GROUPS, help="build one group (two runs can share the cores)")
-    args = ap.parse_args(argv)
-    if args.clean and args.only:
-        ap.error("--clean needs every group: it removes what the run did not ask for.")
-    set_cpu_threads(os.environ.get("PAPERS_CORE_THREADS") or QUICK_THREADS)   # as the quick pages train
-    root = repo_root()
-    store = root / "data" / "models"
-    cache = Cache(root / "data" / "cache" / "models", shipped=store, ship=True)
-    build_standins(cache, seed=args.seed, groups=(args.only,) if args.only else STANDIN_GROUPS)
-    if args.clean:
-        for p in sorted(set(store.glob("*.pt")) - set(cache.requested)):
-            p.unlink()
-            print("removed", p.relative_to(root))
-    for p in sorted(store.glob("*.pt")):
-        print(f"{p.relative_to(root)}  {p.stat().st_size / 1e6:.2f} MB")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(_main())

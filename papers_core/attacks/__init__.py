@@ -1,17 +1,20 @@
 """Adversarial attacks, a module per method, on one base (:mod:`.base`) and one signed-gradient engine
 (:mod:`.sign`). Every attack takes float NCHW images in [0, 1] and is called
-``attack(model_or_models, x, labels=None, *, targets=None, ...)``; :data:`ATTACKS` registers them all.
+``attack(model_or_models, x, labels=None, *, targets=..., ...)``, ``targets`` saying the mode (one class
+per image, ``"auto"``: the attack's own choice, ``None``: untargeted; :func:`.base.target_mode`);
+:data:`ATTACKS` registers them all.
 
 =====================  ===========================================================================
 module                 what it holds
 =====================  ===========================================================================
-``base``               AttackResult, model and input checks, class count, predict_proba, the input
+``result``             AttackResult, the result every attack returns
+``base``               model and input checks, the targets= modes, class count, predict_proba, the input
                        gradient, the budget box and projection
 ``sign``               the signed-gradient engine of the FGSM family; ``paper_iterations``
 ``targets``            target choice: least likely, random, Eq. 10's private set
 ``fgsm``               FGSM, N-FGSM (iterative), targeted I-FGSM
 ``p_fgsm``             L-, R- and P-FGSM (Li et al. 2019)
-``noise``              Li et al.'s noise baselines (SoG, the "(XI)" rows)
+``noise``              Li et al.'s noise baselines (SoG, the "(XI)" rows): perturbations, not attacks
 ``pgd``                BIM and PGD
 ``ensemble``           E-FGSM, Eq. 17's target set, the multi-classifier label choice
 ``di_fgsm``, ``eot``   DI-FGSM; Expectation over Transformation
@@ -27,7 +30,7 @@ module                 what it holds
 """
 from __future__ import annotations
 
-from .base import AttackResult, input_gradient, predict_proba  # noqa: F401
+from .base import AUTO, input_gradient, predict_proba, target_mode  # noqa: F401
 from .color_variance import (CONDITIONS, IMAGENET_STD, PAPER_RUNS, UNITS, alpha_sweep, choose_alpha,  # noqa: F401
                              color_variance_attack, color_variance_map, protection_condition)
 from .cw import CW_DEFAULTS, cw_l2  # noqa: F401
@@ -42,6 +45,7 @@ from .lbfgs import lbfgs_attack  # noqa: F401
 from .noise import add_noise, fgsm_noise, sign_of_gaussian  # noqa: F401
 from .p_fgsm import P_FGSM_SELECTIONS, l_fgsm, p_fgsm, r_fgsm  # noqa: F401
 from .pgd import bim, pgd  # noqa: F401
+from .result import AttackResult  # noqa: F401
 from .registry import ATTACKS, TABLE_I, Attack, attack_table, get_attack  # noqa: F401
 from .rp_fgsm import FGSM_VARIANTS, fgsm_variant, rp_fgsm, schedule  # noqa: F401
 from .sign import QUANTIZE_MODES, paper_iterations, sign_gradient_attack  # noqa: F401

@@ -1,15 +1,22 @@
-"""The foundation every attack stands on: the result type, the model and input checks, the class
-count, class probabilities, the input gradient, and the budget box with its projection.
+"""The foundation every attack stands on: the model and input checks, the class count, the targets=
+modes, class probabilities, the input gradient, and the budget box with its projection (the result
+type is :mod:`papers_core.attacks.result`).
 
 Contract (every attack in :mod:`papers_core.attacks`):
 
 * images are float NCHW tensors in [0, 1] with the model's own dtype; models take [0, 1] input and own
   their normalisation;
-* one call convention, ``attack(model_or_models, x, labels=None, *, targets=None, ...)``: ``labels``
-  are the true labels (default: the model's clean prediction), ``targets`` the target classes of a
-  targeted attack, and the step limit is always called ``iterations``;
-* the result is an :class:`AttackResult`, made by :meth:`AttackResult.from_model` or
-  :meth:`AttackResult.from_logits`;
+* one call convention, ``attack(model_or_models, x, labels=None, *, targets=..., ...)``: ``labels``
+  are the true labels (default: the model's clean prediction; an attack that has no use for them
+  refuses them), and the step limit is always called ``iterations``;
+* targeting is said one way, by ``targets`` (:func:`target_mode`): one class per image (targeted
+  towards them), ``"auto"`` (targeted towards classes the attack chooses by its paper's rule: P-, L-,
+  R-FGSM, E-FGSM, DI-FGSM, RP-FGSM, EOT) or ``None`` (untargeted). Each attack's default is its
+  paper's mode; an attack without an untargeted mode refuses ``None``, one without a rule refuses
+  ``"auto"``;
+* the result is an :class:`~papers_core.attacks.result.AttackResult`, made by its ``from_model`` or
+  ``from_logits`` (a perturbation generator, :mod:`papers_core.attacks.noise`, returns the
+  perturbation and is no attack: it is not in the registry);
 * every argument is checked before the first model call (:func:`check_attack_input`).
 """
 from __future__ import annotations
@@ -23,12 +30,13 @@ import torch.nn.functional as F
 from .._validate import check_images, check_labels, check_model, check_range
 
 __all__ = [
-    "AttackResult",
     "check_model",
     "check_attack_input",
     "check_models",
     "num_classes",
     "true_labels",
+    "AUTO",
+    "target_mode",
     "required_targets",
     "predict_proba",
     "input_gradient",
@@ -39,160 +47,7 @@ __all__ = [
 ]
 
 
-class AttackResult:
-    """An adversarial batch and per-sample facts.
 
-    adv:        (N, C, H, W) adversarial images in [0, 1]
-    target:     (N,) target class of a targeted attack, -1 for an untargeted one
-    success:    (N,) targeted: top-1 of ``adv`` is the target; untargeted: top-1 is not the label
-    iterations: (N,) gradient steps taken by each sample
-    prediction: (N,) top-1 class of ``adv``
-    probs:      (N, D) class probabilities of ``adv``
-
-    Attacks build it with :meth:`from_model` (which evaluates the model on the final images, at once or
-    on first access with ``lazy=True``, so a caller that only wants the images does not pay for one more
-    forward pass) or :meth:`from_logits`. Extra keyword arguments become attributes (e.g. ``k``).
-    """
-
-    def __init__(self, adv, target, success=None, iterations=None, prediction=None, probs=None, *,
-                 evaluate=None, **extra):
-        if evaluate is None and (success is None or prediction is None or probs is None):
-            raise ValueError("AttackResult needs success, prediction and probs, or an evaluate function.")
-        self.adv, self.target, self.iterations = adv, target, iterations
-        self._success, self._prediction, self._probs, self._evaluate = success, prediction, probs, evaluate
-        for name, value in extra.items():
-            setattr(self, name, value)
-
-    @classmethod
-    def from_logits(cls, adv, logits, labels, *, targeted: bool, iterations, target=None, success=None,
-                    **extra) -> "AttackResult":
-        """The result for final images ``adv`` whose logits are ``logits``. ``labels`` are the targets of
-        a targeted attack (then ``target`` defaults to them) or the true labels; ``success`` (a boolean
-        tensor) overrides the default rule (top-1 is the target / is not the label)."""
-        probs = F.softmax(logits, dim=1)
-        pred = probs.argmax(1)
-        if success is None:
-            success = pred == labels if targeted else pred != labels
-        if target is None:
-            target = labels if targeted else torch.full_like(labels, -1)
-        return cls(adv, target, success, iterations, pred, probs, **extra)
-
-    @classmethod
-    def from_model(cls, model, adv, labels, *, targeted: bool, iterations, target=None, lazy: bool = False,
-                   **extra) -> "AttackResult":
-        """Evaluate ``model`` on the final images ``adv`` (see :meth:`from_logits`); with ``lazy`` the
-        forward pass waits until ``success``, ``prediction`` or ``probs`` is first read."""
-        adv = adv.detach()
-        if target is None:
-            target = labels if targeted else torch.full_like(labels, -1)
-        if not lazy:
-            with torch.no_grad():
-                logits = model(adv)
-            return cls.from_logits(adv, logits, labels, targeted=targeted, iterations=iterations,
-                                   target=target, **extra)
-
-        def evaluate():
-            with torch.no_grad():
-                r = cls.from_logits(adv, model(adv), labels, targeted=targeted, iterations=iterations,
-                                    target=target)
-            return r._success, r._prediction, r._probs
-
-        return cls(adv, target, iterations=iterations, evaluate=evaluate, **extra)
-
-    def _ensure(self) -> None:
-        if self._probs is None:
-            self._success, self._prediction, self._probs = self._evaluate()
-            self._evaluate = None
-
-    @property
-    def success(self) -> torch.Tensor:
-        self._ensure()
-        return self._success
-
-    @property
-    def prediction(self) -> torch.Tensor:
-        self._ensure()
-        return self._prediction
-
-    @property
-    def probs(self) -> torch.Tensor:
-        self._ensure()
-        return self._probs
-
-    def __len__(self) -> int:
-        return self.adv.shape[0]
-
-    _FIELDS = ("adv", "target", "success", "iterations", "prediction", "probs")
-
-    def state(self) -> dict:
-        """The result as a dict of tensors (its fields and its extra attributes), for
-        :meth:`from_state` and for :class:`papers_core.experiment.Cache`, which stores no code."""
-        extra = {k: v for k, v in vars(self).items() if not k.startswith("_") and k not in self._FIELDS}
-        bad = [k for k, v in extra.items() if not isinstance(v, (torch.Tensor, int, float, bool, str))]
-        if bad:
-            raise TypeError(f"{type(self).__name__}.state(): attributes {bad} are not tensors or numbers.")
-        return {**{f: getattr(self, f) for f in self._FIELDS}, **extra}
-
-    @classmethod
-    def from_state(cls, state: dict) -> "AttackResult":
-        """The result whose :meth:`state` is ``state`` (as ``cls``: e.g. ``KAnonymityResult``)."""
-        missing = [f for f in cls._FIELDS if f not in state]
-        if missing:
-            raise ValueError(f"not an attack result's state: {missing} missing (make it with AttackResult.state()).")
-        return cls(*(state[f] for f in cls._FIELDS), **{k: v for k, v in state.items() if k not in cls._FIELDS})
-
-    def subset(self, index) -> "AttackResult":
-        """The result of the samples ``index`` (a slice, indices or a boolean mask), of the same type;
-        per-sample attributes (tensors as long as the batch) are indexed, others kept."""
-        n = len(self)
-        return type(self).from_state({k: v[index] if isinstance(v, torch.Tensor) and v.dim() and v.shape[0] == n else v
-                                      for k, v in self.state().items()})
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(n={len(self)}, image shape={tuple(self.adv.shape[1:])})"
-
-    @staticmethod
-    def cat(results: list["AttackResult"]) -> "AttackResult":
-        """Concatenate results of consecutive chunks of one batch, keeping the chunks' class (e.g.
-        :class:`~papers_core.attacks.KAnonymityResult`) and their extra fields: per-sample tensors and
-        lists are concatenated, per-step lists of per-sample lists (RP-FGSM's ``plan``) step by step,
-        numbers (``seconds``) summed; any other field must be equal in every chunk."""
-        results = list(results)
-        if not results:
-            raise ValueError("AttackResult.cat needs at least one result.")
-        cls = type(results[0])
-        if any(type(r) is not cls for r in results):
-            raise ValueError(f"AttackResult.cat joins results of one attack: got {sorted({type(r).__name__ for r in results})}.")
-        core = {f: torch.cat([getattr(r, f) for r in results])
-                for f in ("adv", "target", "success", "iterations", "prediction", "probs")}
-        names = [k for k in vars(results[0]) if not k.startswith("_") and k not in core]
-        extra = {}
-        for name in names:
-            if any(name not in vars(r) for r in results):
-                raise ValueError(f"AttackResult.cat: field {name!r} is missing from some chunks.")
-            vals, sizes = [getattr(r, name) for r in results], [len(r) for r in results]
-            extra[name] = _cat_field(name, vals, sizes)
-        return cls(core["adv"], core["target"], core["success"], core["iterations"], core["prediction"],
-                   core["probs"], **extra)
-
-
-def _cat_field(name, vals, sizes):
-    """One extra field of :meth:`AttackResult.cat` across chunks of ``sizes`` samples."""
-    if all(isinstance(v, torch.Tensor) and v.dim() > 0 and v.shape[0] == n for v, n in zip(vals, sizes)):
-        return torch.cat(vals)
-    if all(isinstance(v, list) for v in vals):
-        steps = len(vals[0])
-        if all(len(v) == steps and all(isinstance(s, list) and len(s) == n for s in v) for v, n in zip(vals, sizes)):
-            return [[x for v in vals for x in v[t]] for t in range(steps)]   # per step, per sample
-        if all(len(v) == n for v, n in zip(vals, sizes)):
-            return [x for v in vals for x in v]
-    if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in vals):
-        return sum(vals)
-    first = vals[0]
-    if all((torch.equal(v, first) if isinstance(v, torch.Tensor) else v == first) for v in vals[1:]):
-        return first
-    raise ValueError(f"AttackResult.cat cannot join the field {name!r}: it is neither per sample nor the same in "
-                     "every chunk.")
 
 
 # ------------------------------------------------------------------------------------------ checks
@@ -262,13 +117,39 @@ def check_models(models, x: torch.Tensor) -> tuple[list, int]:
     return models, sizes.pop()
 
 
+#: ``targets=AUTO``: the attack chooses each image's target class by its paper's rule.
+AUTO = "auto"
+
+
+def target_mode(targets, attack: str, *, untargeted: bool = True, auto: bool = True, targeted: bool = True) -> bool:
+    """Whether a call is targeted, read from ``targets``: one class per image or ``"auto"`` (the
+    attack's own choice) is targeted, ``None`` untargeted. ``untargeted=False``: the attack has no
+    untargeted mode and refuses ``None``; ``auto=False``: it has no rule of its own and refuses
+    ``"auto"``; ``targeted=False``: it is untargeted only and refuses anything but ``None``. The classes
+    themselves are checked where they are used."""
+    if not targeted and targets is not None:
+        raise ValueError(f"{attack} is untargeted: leave targets out (targets=None).")
+    if isinstance(targets, str):
+        if targets != AUTO:
+            raise ValueError(f"{attack}: targets takes one class per image, 'auto' (the attack's own choice) "
+                             f"or None (untargeted), not {targets!r}.")
+        if not auto:
+            raise ValueError(f"{attack} has no rule of its own for choosing targets: pass one class per image "
+                             "as targets=" + (" (or None: untargeted)." if untargeted else "."))
+        return True
+    if targets is None and not untargeted:
+        raise ValueError(f"{attack} is targeted: pass targets= (the class each image is pushed towards)"
+                         + (" or targets='auto' (its own choice)." if auto else "."))
+    return targets is not None
+
+
 def required_targets(x: torch.Tensor, labels, targets, n_classes: int, attack: str) -> torch.Tensor:
-    """The ``targets`` of an attack that cannot choose its own, checked (and ``labels`` checked if
-    given); a missing ``targets`` is refused with the fix."""
-    if targets is None:
-        raise ValueError(f"{attack} is targeted: pass targets= (the class each image is pushed towards).")
+    """The ``targets`` of an attack that cannot choose its own, checked; a missing ``targets`` (or
+    ``"auto"``) is refused with the fix, and so are ``labels`` (such an attack has no use for them)."""
+    target_mode(targets, attack, untargeted=False, auto=False)
     if labels is not None:
-        check_labels(labels, x.shape[0], n_classes)
+        raise ValueError(f"{attack} takes no labels: it is targeted and pushes each image towards its "
+                         "targets= alone. Leave labels out.")
     return check_labels(targets, x.shape[0], n_classes, "targets").to(x.device)
 
 

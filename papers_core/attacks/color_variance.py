@@ -38,7 +38,8 @@ from .._validate import check_choice, check_images, check_range
 from ..rng import image_streams
 from ..metrics import ciede2000, rgb_to_lab
 from ..progress import progress
-from .base import AttackResult, check_attack_input, true_labels
+from .base import check_attack_input, true_labels
+from .result import AttackResult
 from .optim import MaskedAdam
 
 __all__ = [

@@ -20,7 +20,8 @@ import torch
 
 from .._validate import check_labels, check_range
 from ..progress import progress
-from .base import AttackResult, check_attack_input, true_labels
+from .base import check_attack_input, true_labels
+from .result import AttackResult
 from .optim import MaskedAdam
 
 __all__ = ["cw_l2", "CW_DEFAULTS"]

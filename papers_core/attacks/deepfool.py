@@ -18,7 +18,8 @@ import torch
 
 from .._validate import check_labels, check_range
 from ..progress import progress
-from .base import AttackResult, check_attack_input
+from .base import check_attack_input
+from .result import AttackResult
 
 __all__ = ["deepfool", "candidate_gradients", "nearest_boundary", "labels_and_candidates"]
 

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 
 from .._validate import check_range
 from ..rng import image_streams
-from .base import input_gradient
+from .base import input_gradient, target_mode
 from .ensemble import check_ensemble_input, ensemble_labels
 from .sign import paper_iterations, sign_gradient_attack
 
@@ -45,9 +45,9 @@ def resize_pad(x: torch.Tensor, r: torch.Tensor, top: torch.Tensor, left: torch.
     return out * (in_r[:, :, None] & in_c[:, None, :])[:, None].to(x.dtype)
 
 
-def di_fgsm(models, x: torch.Tensor, labels=None, *, targets=None, targeted: bool = False, step: float = 1.0,
+def di_fgsm(models, x: torch.Tensor, labels=None, *, targets=None, step: float = 1.0,
             eps: float = 16.0, iterations: int | None = None, p: float = 0.5, min_size: int | None = None,
-            seed: int = 0, index=None, quantize: bool = True):
+            seed: int = 0, index=None, quantize: str = "step"):
     """Diverse-input FGSM (Xie et al. 2019) with the ensemble gradient of Eq. 13.
 
     At each iteration, with probability ``p``, the input is resized to ``r x r`` with ``r`` uniform in
@@ -56,18 +56,20 @@ def di_fgsm(models, x: torch.Tensor, labels=None, *, targets=None, targeted: boo
     positions in the whole set, :mod:`papers_core.rng`), so an image's result does not depend on its
     batch; the original code makes one draw for the whole batch, which ties every image to its batch. The paper's
     range [200, 224] at 224 pixels is scaled to the input: ``min_size`` defaults to
-    ``round(200 / 224 * H)``. Targets and labels as :func:`e_fgsm`. The image is rounded to the 8-bit
-    grid after every step (Sec. V-B); ``quantize=False`` keeps it continuous."""
+    ``round(200 / 224 * H)``. Untargeted by default (``targets=None``, as Xie et al.); targets, ``"auto"``
+    and labels as :func:`e_fgsm`. The image is rounded to the 8-bit
+    grid after every step (Sec. V-B, ``quantize="step"``); ``"none"`` keeps it continuous, ``"output"``
+    rounds the returned image only."""
     models, num_classes = check_ensemble_input(models, x, step, eps, iterations)
     check_range(p, "p", lo=0, hi=1)
-    targeted = targeted or targets is not None
+    targeted = target_mode(targets, "DI-FGSM")
     H, W = x.shape[-2:]
     if H != W:
         raise ValueError(f"DI-FGSM's resize-and-pad takes square images, got {H}x{W}.")
     lo_size = int(round(200 / 224 * H)) if min_size is None else int(min_size)
     check_range(lo_size, "min_size", lo=1, hi=H, integer=True)
     streams = image_streams(x, seed, index)
-    per_model, target, _ = ensemble_labels(models, x, targeted, targets, num_classes, labels=labels,
+    per_model, target, _ = ensemble_labels(models, x, targets, num_classes, labels=labels,
                                            seed=seed, index=index)
     n_iter = int(iterations) if iterations is not None else paper_iterations(eps)
     apply = streams.uniform("apply", n_iter) < p                           # (n, n_iter)
@@ -81,4 +83,4 @@ def di_fgsm(models, x: torch.Tensor, labels=None, *, targets=None, targeted: boo
         return input_gradient(models, x_adv, per_model, transform)[1]
 
     return sign_gradient_attack(models[0], x, per_model[0], targeted=targeted, step=step, iterations=n_iter,
-                                eps=eps, quantize="step" if quantize else "none", target=target, gradient=grad_fn)
+                                eps=eps, quantize=quantize, target=target, gradient=grad_fn)

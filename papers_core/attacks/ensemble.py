@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 
 from .._validate import check_labels
-from .base import check_models, check_step_settings, input_gradient, predict_proba
+from .base import AUTO, check_models, check_step_settings, input_gradient, predict_proba, target_mode
 from .sign import paper_iterations, sign_gradient_attack
 from .targets import private_target_mask, random_target_mask, sample_targets
 
@@ -45,13 +45,15 @@ def check_ensemble_input(models, x, step, eps, iterations):
     return models, n_classes
 
 
-def ensemble_labels(models, x, targeted, targets, num_classes, gamma=None, labels=None, seed: int = 0, index=None):
-    """The classes a multi-classifier attack steps towards or away from.
+def ensemble_labels(models, x, targets, num_classes, gamma=None, labels=None, seed: int = 0, index=None):
+    """The classes a multi-classifier attack steps towards or away from (``targets`` as
+    :func:`~papers_core.attacks.base.target_mode`, checked by the caller).
 
-    Targeted: one target per image, shared by the classifiers: ``targets`` if given, else drawn from
+    Targeted: one target per image, shared by the classifiers: ``targets`` if given, else (``"auto"``) drawn from
     each image's stream of ``seed`` (``index``: positions in the whole set) from Eq. 17's set (``gamma`` given) or from the classes that are no classifier's
     prediction. Untargeted: the given ``labels`` (shared), else each classifier's own prediction.
     Returns (labels per classifier, the result's target column, the clean probabilities or None)."""
+    targeted = targets is not None
     none = torch.full((len(x),), -1, dtype=torch.long, device=x.device)
     if labels is not None and not targeted:
         labels = check_labels(labels, len(x), num_classes).to(x.device)
@@ -59,7 +61,7 @@ def ensemble_labels(models, x, targeted, targets, num_classes, gamma=None, label
     probs = [predict_proba(m, x) for m in models]
     if not targeted:
         return [p.argmax(1) for p in probs], none, probs
-    if targets is None:
+    if isinstance(targets, str):
         mask = rp_target_mask(probs, gamma) if gamma is not None else \
             torch.stack([random_target_mask(p) for p in probs]).all(0)
         if not mask.any(1).all():  # K classifiers predicting K different classes in a 2-class task
@@ -69,17 +71,18 @@ def ensemble_labels(models, x, targeted, targets, num_classes, gamma=None, label
     return [targets] * len(models), targets, probs
 
 
-def e_fgsm(models, x: torch.Tensor, labels=None, *, targets=None, targeted: bool = True, step: float = 1.0,
+def e_fgsm(models, x: torch.Tensor, labels=None, *, targets=AUTO, step: float = 1.0,
            eps: float = 16.0, iterations: int | None = None, seed: int = 0, index=None):
     """Ensemble FGSM (Eq. 13): every iteration steps along the sign of the summed gradient of all
-    classifiers. Targeted towards a class drawn uniformly from the classes that are no classifier's
-    prediction (or ``targets``); untargeted (``targeted=False``) away from each classifier's own
+    classifiers. Targeted (``targets="auto"``, the default) towards a class drawn uniformly from the
+    classes that are no classifier's prediction (or towards ``targets``); untargeted (``targets=None``)
+    away from each classifier's own
     prediction (or from ``labels``, shared by the classifiers). ``iterations`` defaults to
     ``paper_iterations(eps)``. The target draw is each image's own (``seed``, ``index``: see
     :mod:`papers_core.rng`)."""
     models, n_classes = check_ensemble_input(models, x, step, eps, iterations)
-    targeted = targeted or targets is not None
-    per_model, target, _ = ensemble_labels(models, x, targeted, targets, n_classes, labels=labels,
+    targeted = target_mode(targets, "E-FGSM")
+    per_model, target, _ = ensemble_labels(models, x, targets, n_classes, labels=labels,
                                            seed=seed, index=index)
     n_iter = int(iterations) if iterations is not None else paper_iterations(eps)
     return sign_gradient_attack(models[0], x, per_model[0], targeted=targeted, step=step, iterations=n_iter,

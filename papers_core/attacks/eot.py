@@ -8,6 +8,7 @@ import torch.nn.functional as F
 
 from .._validate import check_range
 from ..rng import ImageStreams, image_streams
+from .base import AUTO, target_mode
 from .ensemble import check_ensemble_input, ensemble_labels
 from .sign import paper_iterations, sign_gradient_attack
 
@@ -88,8 +89,8 @@ def eot_transform(x: torch.Tensor, kind, params, noise: torch.Tensor | None = No
     return out
 
 
-def eot(models, x: torch.Tensor, labels=None, *, targets=None, step: float = 1.0, eps: float = 16.0,
-        iterations: int | None = None, lam: float = 0.5, seed: int = 0, index=None, quantize: bool = True):
+def eot(models, x: torch.Tensor, labels=None, *, targets=AUTO, step: float = 1.0, eps: float = 16.0,
+        iterations: int | None = None, lam: float = 0.5, seed: int = 0, index=None, quantize: str = "step"):
     """Expectation over Transformation (Athalye et al. 2018) as Sec. IV-A's Eq. 12 states it: at each
     iteration one transformation ``phi`` of :data:`EOT_TRANSFORMS` is drawn for each image
     (:func:`eot_draw`, from the image's own stream of ``seed``; ``index``: the images' positions in the
@@ -100,16 +101,21 @@ def eot(models, x: torch.Tensor, labels=None, *, targets=None, step: float = 1.0
     (the second ``phi(x_n)`` of Eq. 12 read as ``phi(x)``, the transformed original: otherwise the
     term is zero), then is clipped to the ``eps`` ball and rounded to 8 bits. Targeted, towards a class
     drawn uniformly from every class but the prediction (or ``targets``); with several classifiers
-    the losses are summed. ``iterations`` defaults to ``paper_iterations(eps)``; ``lam`` 0.5 (Sec. V-B).
+    the losses are summed. ``iterations`` defaults to ``paper_iterations(eps)``; ``lam`` 0.5 (Sec. V-B);
+    ``quantize`` as :func:`~papers_core.attacks.sign.sign_gradient_attack` (``"step"``: every step).
     """
     from ..metrics import rgb_to_lab
 
+    if labels is not None:
+        raise ValueError("eot takes no labels: it is targeted, towards targets= or a class drawn from every "
+                         "class but the prediction. Leave labels out.")
     models, num_classes = check_ensemble_input(models, x, step, eps, iterations)
+    target_mode(targets, "EOT", untargeted=False)
     check_range(lam, "lam", lo=0)
     if x.shape[1] != 3 and lam > 0:
         raise ValueError(f"EOT's Lab term needs RGB images (3 channels), got {x.shape[1]}; pass lam=0.")
     streams = image_streams(x, seed, index)
-    per_model, target, _ = ensemble_labels(models, x, True, targets, num_classes, seed=seed, index=index)
+    per_model, target, _ = ensemble_labels(models, x, targets, num_classes, seed=seed, index=index)
     n_iter = int(iterations) if iterations is not None else paper_iterations(eps)
     kinds, params = eot_draw(streams, n_iter)
     noisy = kinds == EOT_TRANSFORMS.index("noise")
@@ -133,4 +139,4 @@ def eot(models, x: torch.Tensor, labels=None, *, targets=None, step: float = 1.0
         return grad
 
     return sign_gradient_attack(models[0], x, per_model[0], targeted=True, step=step, iterations=n_iter,
-                                eps=eps, quantize="step" if quantize else "none", target=target, gradient=grad_fn)
+                                eps=eps, quantize=quantize, target=target, gradient=grad_fn)

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import torch
 
-from .._validate import check_choice, check_labels
-from .base import check_attack_input, check_step_settings, true_labels
-from .sign import QUANTIZE_MODES, sign_gradient_attack
+from .._validate import check_labels
+from .base import check_attack_input, check_step_settings, target_mode, true_labels
+from .sign import sign_gradient_attack
 
 __all__ = ["PAPER_EPSILON_8BIT", "fgsm", "n_fgsm", "targeted_ifgsm", "iterative_fgsm"]
 
@@ -38,8 +38,7 @@ def iterative_fgsm(model, x: torch.Tensor, labels=None, *, targets=None, step: f
     """
     n_classes = check_attack_input(model, x)
     check_step_settings(step, iterations, eps, threshold)
-    check_choice(quantize, QUANTIZE_MODES, "quantize mode")
-    if targets is not None:
+    if target_mode(targets, "iterative FGSM", auto=False):
         if labels is not None:
             check_labels(labels, x.shape[0], n_classes)
         goal, targeted = check_labels(targets, x.shape[0], n_classes, "targets").to(x.device), True
@@ -68,7 +67,6 @@ def targeted_ifgsm(model, x: torch.Tensor, labels=None, *, targets, step: float 
                    iterations: int = 50, threshold: float | None = 0.99, eps: float | None = None,
                    quantize: str = "output"):
     """Targeted iterative FGSM (Eqs. 9 and 11) towards the given ``targets``."""
-    if targets is None:
-        raise ValueError("targeted_ifgsm needs targets=: the class each image is pushed towards.")
+    target_mode(targets, "targeted_ifgsm", untargeted=False, auto=False)
     return iterative_fgsm(model, x, labels, targets=targets, step=step, iterations=iterations,
                           threshold=threshold, eps=eps, quantize=quantize)

@@ -28,7 +28,8 @@ import torch
 
 from .._validate import check_range
 from ..progress import progress
-from .base import AttackResult, check_attack_input, required_targets
+from .base import check_attack_input, required_targets
+from .result import AttackResult
 
 __all__ = ["jsma"]
 

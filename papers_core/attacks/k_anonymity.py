@@ -18,7 +18,8 @@ from .._validate import check_labels, check_range
 from ..rng import check_seed
 from ..progress import progress
 from .._validate import check_choice
-from .base import AttackResult, check_attack_input
+from .base import check_attack_input
+from .result import AttackResult
 from .lbfgs import c_line_search, smooth_l2
 from .optim import MaskedAdam
 

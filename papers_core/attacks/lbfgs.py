@@ -21,7 +21,8 @@ import torch.nn.functional as F
 
 from .._validate import check_range
 from ..progress import progress
-from .base import AttackResult, check_attack_input, required_targets
+from .base import check_attack_input, required_targets
+from .result import AttackResult
 
 __all__ = ["lbfgs_attack", "lbfgs_b", "smooth_l2", "c_line_search"]
 
@@ -116,7 +117,7 @@ def c_line_search(x: torch.Tensor, loss, success, *, c_init: float = 1.0, search
 def lbfgs_attack(model, x: torch.Tensor, labels=None, *, targets, c_init: float = 1.0,
                  search_steps: int = 8, iterations: int = 100) -> AttackResult:
     """Szegedy et al.'s targeted L-BFGS attack with a line search on c (``targets`` required;
-    ``labels`` are not used).
+    ``labels`` are refused: the attack does not use them).
 
     Each sample starts at ``c_init``; after a solve, success (top-1 = target) moves its c up, failure
     down: by factors of 10 until both a successful and a failed c are known, then by bisection of

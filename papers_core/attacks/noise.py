@@ -1,5 +1,9 @@
 """The noise baselines of Li et al.'s Table 1: the sign of Gaussian noise (SoG) and the "(XI)" rows,
-which add one fixed perturbation X times (the noise of one FGSM or R-FGSM step, or a SoG draw)."""
+which add one fixed perturbation X times (the noise of one FGSM or R-FGSM step, or a SoG draw).
+
+These are perturbations, not attacks: :func:`fgsm_noise` and :func:`sign_of_gaussian` return the
+noise itself, which :func:`add_noise` applies (X times, clipped, rounded); none of them is in the
+registry of attacks, whose entries all return an :class:`~papers_core.attacks.result.AttackResult`."""
 from __future__ import annotations
 
 import torch

@@ -11,8 +11,9 @@ from __future__ import annotations
 import torch
 
 from .._validate import check_choice
-from .base import check_attack_input, check_step_settings, predict_proba
-from .fgsm import targeted_ifgsm
+from .._validate import check_labels
+from .base import AUTO, check_attack_input, check_step_settings, predict_proba, target_mode, true_labels
+from .sign import sign_gradient_attack
 from .targets import least_likely_targets, private_target_mask, random_target_mask, sample_targets
 
 __all__ = ["P_FGSM_SELECTIONS", "l_fgsm", "r_fgsm", "p_fgsm"]
@@ -21,39 +22,42 @@ __all__ = ["P_FGSM_SELECTIONS", "l_fgsm", "r_fgsm", "p_fgsm"]
 P_FGSM_SELECTIONS = ("paper", "official")
 
 _SETTINGS_DOC = """``labels`` (true labels) are not used to choose the target, which depends on the clean
-    probabilities only, as in the paper; ``targets`` overrides the choice. ``step``, ``iterations``,
-    ``threshold``, ``eps`` and ``quantize`` as :func:`papers_core.attacks.iterative_fgsm`."""
+    probabilities only, as in the paper; ``targets="auto"`` (the default) is the attack's own choice,
+    one class per image overrides it. ``step``, ``iterations``, ``threshold``, ``eps`` and ``quantize``
+    as :func:`papers_core.attacks.iterative_fgsm`."""
 
 
-def _check(model, x, step, iterations, eps, threshold):
-    check_attack_input(model, x)
+def _targeted(model, x, labels, targets, choose, attack, step, iterations, threshold, eps, quantize):
+    """Check once, choose the targets (``choose()`` when ``targets`` is "auto") and run the engine."""
+    n_classes = check_attack_input(model, x)
     check_step_settings(step, iterations, eps, threshold)
+    target_mode(targets, attack, untargeted=False)
+    if labels is not None:
+        true_labels(model, x, labels, n_classes)
+    targets = choose() if isinstance(targets, str) else check_labels(targets, x.shape[0], n_classes, "targets")
+    return sign_gradient_attack(model, x, targets.to(x.device), targeted=True, step=step, iterations=iterations,
+                                threshold=threshold, eps=eps, quantize=quantize)
 
 
-def l_fgsm(model, x: torch.Tensor, labels=None, *, targets=None, step: float = 1.0, iterations: int = 50,
+def l_fgsm(model, x: torch.Tensor, labels=None, *, targets=AUTO, step: float = 1.0, iterations: int = 50,
            threshold: float | None = 0.99, eps: float | None = None, quantize: str = "output"):
     """Least-likely FGSM (Eqs. 8-9): targets the least likely class of the clean image."""
-    _check(model, x, step, iterations, eps, threshold)
-    if targets is None:
-        targets = least_likely_targets(predict_proba(model, x))
-    return targeted_ifgsm(model, x, labels, targets=targets, step=step, iterations=iterations,
-                          threshold=threshold, eps=eps, quantize=quantize)
+    return _targeted(model, x, labels, targets, lambda: least_likely_targets(predict_proba(model, x)), "L-FGSM",
+                     step, iterations, threshold, eps, quantize)
 
 
-def r_fgsm(model, x: torch.Tensor, labels=None, *, targets=None, seed: int = 0, index=None, step: float = 1.0,
+def r_fgsm(model, x: torch.Tensor, labels=None, *, targets=AUTO, seed: int = 0, index=None, step: float = 1.0,
            iterations: int = 50, threshold: float | None = 0.99, eps: float | None = None,
            quantize: str = "output"):
     """Random FGSM: targets a class drawn uniformly from every class but the most likely one, each
     image's from its own stream of ``seed`` (``index``: the images' positions in the whole set; see
     :mod:`papers_core.rng`)."""
-    _check(model, x, step, iterations, eps, threshold)
-    if targets is None:
-        targets = sample_targets(random_target_mask(predict_proba(model, x)), seed, index)
-    return targeted_ifgsm(model, x, labels, targets=targets, step=step, iterations=iterations,
-                          threshold=threshold, eps=eps, quantize=quantize)
+    return _targeted(model, x, labels, targets,
+                     lambda: sample_targets(random_target_mask(predict_proba(model, x)), seed, index), "R-FGSM",
+                     step, iterations, threshold, eps, quantize)
 
 
-def p_fgsm(model, x: torch.Tensor, labels=None, *, targets=None, sigma: float = 0.99, selection: str = "paper",
+def p_fgsm(model, x: torch.Tensor, labels=None, *, targets=AUTO, sigma: float = 0.99, selection: str = "paper",
            seed: int = 0, index=None, step: float = 1.0, iterations: int = 50, threshold: float | None = 0.99,
            eps: float | None = None, quantize: str = "output"):
     """Private FGSM (Eqs. 10-11).
@@ -63,14 +67,14 @@ def p_fgsm(model, x: torch.Tensor, labels=None, *, targets=None, sigma: float = 
     * ``selection="official"``: the official code's behaviour, which ignores sigma and draws from
       every class but the top-1 (then P-FGSM coincides with R-FGSM).
     """
-    _check(model, x, step, iterations, eps, threshold)
     check_choice(selection, P_FGSM_SELECTIONS, "P-FGSM selection")
-    if targets is None:
+
+    def choose():
         probs = predict_proba(model, x)
         mask = private_target_mask(probs, sigma) if selection == "paper" else random_target_mask(probs)
-        targets = sample_targets(mask, seed, index)
-    return targeted_ifgsm(model, x, labels, targets=targets, step=step, iterations=iterations,
-                          threshold=threshold, eps=eps, quantize=quantize)
+        return sample_targets(mask, seed, index)
+
+    return _targeted(model, x, labels, targets, choose, "P-FGSM", step, iterations, threshold, eps, quantize)
 
 
 for _f in (l_fgsm, r_fgsm, p_fgsm):

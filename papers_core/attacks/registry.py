@@ -8,7 +8,7 @@ to withstand image transformations, and whether it needs ``targets``. Every entr
 way::
 
     attack = get_attack("P-FGSM")
-    result = attack(model, x, labels, targets=None, **overrides)
+    result = attack(model, x, labels, **overrides)        # targets=... among the overrides
 
 ``tests/test_registry.py`` calls every entry like that and checks the descriptions against what the
 code does (the L-inf attacks stay in their ball, the sparse ones change few pixels, the MC ones take a
@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from .._validate import check_choice
-from .base import AttackResult
+from .result import AttackResult
 from .color_variance import color_variance_attack
 from .cw import cw_l2
 from .deepfool import deepfool
@@ -51,16 +51,22 @@ class Attack:
     transformations: bool = False
     needs_targets: bool = False
     settings: dict = field(default_factory=dict)
+    #: whether the function takes true labels (EOT, RP-FGSM, L-BFGS and JSMA do not, and refuse them)
+    takes_labels: bool = True
 
-    def __call__(self, model, x, labels=None, *, targets=None, **overrides) -> AttackResult:
-        """Run the attack: ``labels`` the true labels, ``targets`` for a targeted attack (required where
-        ``needs_targets``), ``overrides`` on top of the entry's ``settings``."""
+    def __call__(self, model, x, labels=None, **overrides) -> AttackResult:
+        """Run the attack: ``labels`` the true labels (the one call for every attack: an attack that
+        takes none, ``takes_labels=False``, is called without them), ``overrides`` on top of the entry's
+        ``settings``. ``targets``, if given, says the mode as everywhere in the library: one class per
+        image, ``"auto"`` (the attack's own choice, where it has one) or ``None`` (untargeted, where
+        it has that mode); left out, the attack runs in its paper's mode. It is required where
+        ``needs_targets`` and refused by an untargeted entry."""
+        targets = overrides.get("targets")
         if self.needs_targets and targets is None:
             raise ValueError(f"{self.name} is targeted: pass targets= (the class each image is pushed towards).")
-        kw = {**self.settings, **overrides}
-        if targets is not None:
-            kw["targets"] = targets
-        return self.function(model, x, labels, **kw)
+        if self.types == "U" and targets is not None:
+            raise ValueError(f"{self.name} is untargeted: leave targets out.")
+        return self.function(model, x, labels if self.takes_labels else None, **{**self.settings, **overrides})
 
 
 #: Every attack of the five papers, by the name the papers use.
@@ -75,7 +81,7 @@ ATTACKS: dict[str, Attack] = {a.name: a for a in [
     Attack("BIM", bim, "Kurakin et al. 2017", "L_inf", "D", "U"),
     Attack("PGD", pgd, "Madry et al. 2018", "L_inf", "D", "U"),
     # Sanchez-Matilla et al. 2020 (RP-FGSM paper), Table I
-    Attack("JSMA", jsma, "[3] Papernot et al. 2016", "L_0", "S", "T", needs_targets=True),
+    Attack("JSMA", jsma, "[3] Papernot et al. 2016", "L_0", "S", "T", needs_targets=True, takes_labels=False),
     Attack("C&W", cw_l2, "[4] Carlini and Wagner 2017", "L_2", "D", "T"),
     Attack("DeepFool", deepfool, "[15] Moosavi-Dezfooli et al. 2016", "L_2", "D", "U"),
     Attack("SparseFool", sparsefool, "[16] Modas et al. 2019", "L_1", "S", "U"),
@@ -83,14 +89,14 @@ ATTACKS: dict[str, Attack] = {a.name: a for a in [
     *(Attack(f"{v} (V-B)", fgsm_variant, ref, "L_inf", "D", kind, settings=dict(variant=v))
       for v, ref, kind in (("U-FGSM", "[12] Kurakin et al. 2017", "U"), ("R-FGSM", "[10] Kurakin et al. 2017", "T"),
                            ("L-FGSM", "[12] Kurakin et al. 2017", "T"), ("P-FGSM", "[1] Li et al. 2019", "T"))),
-    Attack("EOT", eot, "[5] Athalye et al. 2018", "L_inf", "D", "T", transformations=True),
+    Attack("EOT", eot, "[5] Athalye et al. 2018", "L_inf", "D", "T", transformations=True, takes_labels=False),
     Attack("DI-FGSM", di_fgsm, "[13] Xie et al. 2019", "L_inf", "D", "U, T", multi_classifier=True,
            transformations=True),
     Attack("E-FGSM", e_fgsm, "[6] Tramer et al. 2018", "L_inf", "D", "T", multi_classifier=True),
     Attack("RP-FGSM", rp_fgsm, "Sanchez-Matilla et al. 2020", "L_inf", "D", "U, T", multi_classifier=True,
-           transformations=True),
+           transformations=True, takes_labels=False),
     # Mygdalis et al. (K-anonymity paper)
-    Attack("L-BFGS", lbfgs_attack, "Szegedy et al. 2014", "L_2", "D", "T", needs_targets=True),
+    Attack("L-BFGS", lbfgs_attack, "Szegedy et al. 2014", "L_2", "D", "T", needs_targets=True, takes_labels=False),
     Attack("K-anonymity", k_anonymity_attack, "Mygdalis, Tefas and Pitas", "L_2", "D", "U"),
     # Sweere et al. 2019
     Attack("CV", color_variance_attack, "Sweere, Liu and Larson 2019", "L_inf", "D", "U"),

@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from .._validate import check_choice, check_range
 from ..rng import ImageStreams, image_streams
 from ..defenses import Defense, paper_defenses
+from .base import AUTO, target_mode
 from .ensemble import check_ensemble_input, ensemble_labels
 from .fgsm import n_fgsm
 from .p_fgsm import l_fgsm, p_fgsm, r_fgsm
@@ -69,7 +70,7 @@ def schedule(n: int, options: int, kind: str = "random", seed: int = 0, images: 
     return full.gather(1, streams.permutations((draw, "order"), n)).T.contiguous()  # shuffled per image
 
 
-def rp_fgsm(models, x: torch.Tensor, labels=None, *, targets=None, targeted: bool = True, gamma: float = 0.99,
+def rp_fgsm(models, x: torch.Tensor, labels=None, *, targets=AUTO, gamma: float = 0.99,
             step: float = 1.0, eps: float = 16.0, iterations: int | None = None,
             defenses: list[Defense] | None = None, schedule_kind: str = "random", classifiers: str = "random",
             per_image: bool = True, seed: int = 0, index=None):
@@ -86,8 +87,8 @@ def rp_fgsm(models, x: torch.Tensor, labels=None, *, targets=None, targeted: boo
     uniform over the paper's set (``defenses``, default :func:`papers_core.defenses.paper_defenses`).
     The step is ``-+ step * sign(grad_x J_{M_r}(phi_r(x_n), y))`` through the differentiable form of
     ``phi_r``, then the image is clipped to the ``eps`` ball and rounded to 8 bits. Targeted: ``y`` is a
-    class drawn from Eq. 17's set with threshold ``gamma`` (or ``targets``); untargeted
-    (``targeted=False``): ``y`` is ``M_r``'s prediction on the clean image (``labels`` are not used).
+    class drawn from Eq. 17's set with threshold ``gamma`` (``targets="auto"``, the default) or
+    ``targets``; untargeted (``targets=None``): ``y`` is ``M_r``'s prediction on the clean image (``labels`` are refused: no branch uses them).
     ``probs``, ``prediction`` and ``success`` refer to the first classifier.
 
     ``classifiers="ensemble"`` is the ablation of Sec. V-E (Tables V-VII): every iteration sums the
@@ -97,6 +98,10 @@ def rp_fgsm(models, x: torch.Tensor, labels=None, *, targets=None, targeted: boo
     transformations (the identity at every iteration). ``result.plan[n][i]`` is image i's
     (classifier index, or -1 for all, and transformation) at iteration n.
     """
+    if labels is not None:
+        raise ValueError("rp_fgsm takes no labels: targeted, it steps towards targets= or a class drawn from "
+                         "Eq. 17's set (targets='auto'); untargeted (targets=None), away from each classifier's own prediction "
+                         "on the clean image. Leave labels out.")
     models, num_classes = check_ensemble_input(models, x, step, eps, iterations)
     check_range(gamma, "gamma", lo=0, hi=1)
     check_choice(schedule_kind, SCHEDULES, "schedule")
@@ -104,8 +109,8 @@ def rp_fgsm(models, x: torch.Tensor, labels=None, *, targets=None, targeted: boo
     defenses = paper_defenses() if defenses is None else list(defenses)
     if not all(isinstance(d, Defense) for d in defenses):
         raise ValueError("defenses must be a list of papers_core.defenses.Defense objects.")
-    targeted = targeted or targets is not None
-    per_model, target, _ = ensemble_labels(models, x, targeted, targets, num_classes, gamma, seed=seed, index=index)
+    targeted = target_mode(targets, "RP-FGSM")
+    per_model, target, _ = ensemble_labels(models, x, targets, num_classes, gamma, seed=seed, index=index)
     K = len(models)
     ensemble = classifiers == "ensemble"
     n_iter = int(iterations) if iterations is not None else (1 if ensemble else K) * paper_iterations(eps)
@@ -172,28 +177,32 @@ FGSM_VARIANTS = {"U-FGSM": "untargeted, away from the predicted class",
                  "R-FGSM": "targeted, a class drawn uniformly from all but the predicted one",
                  "L-FGSM": "targeted, the least likely class",
                  "P-FGSM": "targeted, a class drawn from Eq. 17's set (gamma 0.99)"}
+_VARIANT_FUNCTIONS = {"U-FGSM": n_fgsm, "R-FGSM": r_fgsm, "L-FGSM": l_fgsm, "P-FGSM": p_fgsm}
 
 
-def fgsm_variant(model, x: torch.Tensor, labels=None, *, variant: str, targets=None, step: float = 1.0, eps: float = 16.0,
-                 iterations: int | None = None, gamma: float = 0.99, seed: int = 0, index=None):
+def fgsm_variant(model, x: torch.Tensor, labels=None, *, variant: str, targets=AUTO, step: float = 1.0,
+                 eps: float = 16.0, iterations: int | None = None, gamma: float = 0.99, seed: int = 0, index=None):
     """U-, R-, L- or P-FGSM in the RP-FGSM paper's setting (Sec. V-B), which differs from the P-FGSM
     paper's: step ``delta`` = 1 grey level, L-inf ball ``eps`` = 16, exactly ``paper_iterations(eps)``
     iterations (no early stop), the image rounded to 8 bits after every step. These are the library's
     :func:`n_fgsm`, :func:`r_fgsm`, :func:`l_fgsm` and :func:`p_fgsm` (Eq. 17 with one classifier is
-    Eq. 10 with sigma = ``gamma``) called with those settings. U-FGSM moves away from the clean
-    prediction unless ``labels`` are given; ``targets`` overrides R-, L- and P-FGSM's choice."""
+    Eq. 10 with sigma = ``gamma``) called with those settings, which check the arguments. The variant
+    says the mode: U-FGSM is untargeted (it moves away from the clean prediction unless ``labels`` are
+    given, and takes ``targets`` "auto", its default, to mean its own, untargeted, mode); R-, L- and
+    P-FGSM choose their targets (``targets="auto"``) unless one class per image is given."""
     check_choice(variant, FGSM_VARIANTS, "FGSM variant")
-    models, _ = check_ensemble_input(model, x, step, eps, iterations)
-    if len(models) != 1:
-        raise ValueError(f"{variant} attacks one classifier; use e_fgsm or rp_fgsm for several.")
-    settings = dict(step=step, eps=eps, iterations=iterations if iterations is not None else paper_iterations(eps),
-                    threshold=None, quantize="step")
+    if isinstance(model, (list, tuple)):
+        if len(model) != 1:
+            raise ValueError(f"{variant} attacks one classifier; use e_fgsm or rp_fgsm for several.")
+        model = model[0]
+    settings = dict(step=step, eps=eps, quantize="step", threshold=None,
+                    iterations=iterations if iterations is not None else paper_iterations(eps))
     if variant == "U-FGSM":
-        if targets is not None:
-            raise ValueError("U-FGSM is untargeted: drop targets= (or use R-, L- or P-FGSM).")
-        return n_fgsm(models[0], x, labels, **settings)
-    if variant == "L-FGSM":
-        return l_fgsm(models[0], x, labels, targets=targets, **settings)
-    if variant == "R-FGSM":
-        return r_fgsm(models[0], x, labels, targets=targets, seed=seed, index=index, **settings)
-    return p_fgsm(models[0], x, labels, targets=targets, sigma=gamma, seed=seed, index=index, **settings)
+        if not isinstance(targets, str):
+            target_mode(targets, "U-FGSM", targeted=False)   # None is fine too: untargeted either way
+        return n_fgsm(model, x, labels, **settings)
+    if variant != "L-FGSM":
+        settings.update(seed=seed, index=index)
+    if variant == "P-FGSM":
+        settings.update(sigma=gamma)
+    return _VARIANT_FUNCTIONS[variant](model, x, labels, targets=targets, **settings)

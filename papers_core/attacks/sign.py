@@ -18,7 +18,8 @@ import torch.nn.functional as F
 
 from .._validate import check_choice, check_range
 from ..progress import progress
-from .base import AttackResult, budget_box, input_gradient, project
+from .base import budget_box, input_gradient, project
+from .result import AttackResult
 
 __all__ = ["QUANTIZE_MODES", "sign_gradient_attack", "paper_iterations"]
 
@@ -50,6 +51,9 @@ def sign_gradient_attack(model, x: torch.Tensor, labels: torch.Tensor, *, target
     evaluated on ``model`` (the first classifier of an ensemble), against ``labels``, on first access
     (``lazy``); ``target`` overrides the result's target column.
     """
+    if isinstance(quantize, bool):
+        raise TypeError(f"quantize takes one of {QUANTIZE_MODES}, not a bool: quantize=True is 'step' (round "
+                        "after every step), quantize=False is 'none'.")
     check_choice(quantize, QUANTIZE_MODES, "quantize mode")
     if gradient is not None and threshold is not None:
         raise ValueError("a custom gradient runs on the whole batch: pass threshold=None.")

@@ -26,7 +26,8 @@ import torch
 
 from .._validate import check_range
 from ..progress import progress
-from .base import AttackResult, check_attack_input
+from .base import check_attack_input
+from .result import AttackResult
 from .deepfool import candidate_gradients, labels_and_candidates, nearest_boundary
 
 __all__ = ["sparsefool", "linear_solver"]

@@ -22,9 +22,9 @@ _SPLIT_SEED = {"train": 11, "test": 13}
 
 def colour_digits(split: str = "train", n: int | None = None, *, noise: float = 0.04, seed: int = 0):
     """The first ``n`` (all when None) images of the embedded MNIST subset's ``split`` ("train": 10,000,
-    "test": 2,000) as ColourDigits, :class:`papers_core.data.images.LabelledImages` of float
+    "test": 2,000) as ColourDigits, :class:`papers_core.data.base.LabelledImages` of float
     (N, 3, 32, 32) in [0, 1] with the digits' labels."""
-    from .images import LabelledImages
+    from .base import LabelledImages
     from .mnist_subset import load_mnist_subset
 
     check_choice(split, _SPLIT_SEED, "ColourDigits split")

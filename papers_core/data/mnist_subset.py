@@ -11,7 +11,7 @@ Rebuild it from the original files (their sha256 is checked) with::
 
     python -m papers_core.data.mnist_subset path/to/root     # root/MNIST/raw/*-ubyte.gz (torchvision)
 
-The full MNIST stays a download for the paper profile (:func:`papers_core.data.images.load_mnist`).
+The full MNIST stays a download for the paper profile (:func:`papers_core.data.mnist.load_mnist`).
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from .._validate import check_choice
-from .download import DatasetNotFoundError, atomic_path
+from ..download import DatasetNotFoundError, atomic_path
 
 __all__ = ["load_mnist_subset", "build_mnist_subset", "MNIST_SHA256", "SUBSET_PATH", "SUBSET_SIZES"]
 
@@ -53,9 +53,9 @@ def _sha256(data: bytes) -> str:
 
 
 def build_mnist_subset(root: str | Path, out: str | Path | None = None) -> dict[str, np.ndarray]:
-    """Rebuild the subset from ``root``/MNIST/raw/*.gz, checking the originals' sha256; written
+    """Rebuild the subset from ``root/MNIST/raw/*.gz``, checking the originals' sha256; written
     atomically to ``out``. Returns the arrays."""
-    from .images import read_idx_bytes
+    from .mnist import read_idx_bytes
 
     raw = Path(root) / "MNIST" / "raw"
     arrays = {}
@@ -98,9 +98,9 @@ def _checked_arrays(path: Path | None = None) -> dict[str, np.ndarray]:
 
 def load_mnist_subset(split: str = "train"):
     """The embedded MNIST subset's ``split`` ("train": 10,000 images, "test": 2,000) as
-    :class:`papers_core.data.images.LabelledImages`, float (N, 1, 28, 28) in [0, 1]. Checked against
+    :class:`papers_core.data.base.LabelledImages`, float (N, 1, 28, 28) in [0, 1]. Checked against
     the stored sha256 on every load."""
-    from .images import LabelledImages
+    from .base import LabelledImages
 
     check_choice(split, SUBSET_SIZES, "MNIST subset split")
     a = _checked_arrays()

@@ -25,11 +25,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .download import DatasetNotFoundError, DownloadError, atomic_path
+from ..download import DatasetNotFoundError, DownloadError, atomic_path
+from .base import LabelledImages
 
 __all__ = [
     "VAL_256_URL",
-    "Places365Private",
     "read_categories",
     "read_private_classes",
     "read_labelled_list",
@@ -114,21 +114,8 @@ def load_image(path: str | Path, size: int | None = 224) -> torch.Tensor:
     return torch.from_numpy(arr).permute(2, 0, 1).float() / 255.0
 
 
-@dataclass
-class Places365Private:
-    images: torch.Tensor
-    labels: torch.Tensor
-    names: list[str]
-    class_names: list[str]
-    private_classes: list[int]
-
-    @property
-    def num_classes(self) -> int:
-        return len(self.class_names)
-
-
 def load_private_subset(root: str | Path, split: str = "MEPP18val", size: int = 224,
-                        limit: int | None = None) -> Places365Private:
+                        limit: int | None = None) -> LabelledImages:
     """Load the labelled private-class images (all 3000, or the first ``limit`` of each class in turn)."""
     root = Path(root)
     items = read_labelled_list(root, split)
@@ -142,8 +129,7 @@ def load_private_subset(root: str | Path, split: str = "MEPP18val", size: int = 
             f"(first: {missing[0]}). {_HOW}")
     images = torch.stack([load_image(img_dir / n, size) for n, _ in items])
     labels = torch.tensor([c for _, c in items])
-    return Places365Private(images, labels, [n for n, _ in items], read_categories(root),
-                            read_private_classes(root))
+    return LabelledImages(images, labels, read_categories(root), read_private_classes(root), [n for n, _ in items])
 
 
 def load_images(root: str | Path, names: list[str], size: int = 224) -> torch.Tensor:
@@ -162,7 +148,7 @@ class PaperScenes:
     classifiers, and the clean images a detector's threshold is learned on (the unlabelled MEPP18test
     list, disjoint from the test images)."""
 
-    test: Places365Private
+    test: LabelledImages
     nets: dict
     x_fit: torch.Tensor
 
