@@ -35,6 +35,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	touch $@
 
 # jupytext .py (the source) -> paired .ipynb (inputs only)
+# notebooks/<paper>.py is the source; its inputs-only .ipynb (ignored by git) is made here for papermill
 sync: env
 	$(BIN)/jupytext --sync $(NOTEBOOKS)
 
@@ -62,12 +63,12 @@ page-%:
 
 # the quick profile's stand-in classifiers: train every one the pages use (or take it from data/cache)
 # and write the repository's store data/models, dropping entries no page asks for any more; commit it.
-# Needed after a change to the training code (papers_core.experiment.TRAINING_CODE) or a stand-in's
+# Needed after a change to the training code (papers_core.cache.TRAINING_CODE) or a stand-in's
 # settings; a test says when.
 standins: env
-	{ $(BIN)/python -m papers_core.zoo --only scenes && $(BIN)/python -m papers_core.zoo --only mat; } & pid=$$!; \
-	  $(BIN)/python -m papers_core.zoo --only kanon || { kill $$pid; exit 1; }; wait $$pid
-	$(BIN)/python -m papers_core.zoo --clean
+	{ $(BIN)/python -m papers_core.standins --only scenes && $(BIN)/python -m papers_core.standins --only mat; } & pid=$$!; \
+	  $(BIN)/python -m papers_core.standins --only kanon || { kill $$pid; exit 1; }; wait $$pid
+	$(BIN)/python -m papers_core.standins --clean
 
 # one paper in the paper profile: fetch what is public into data/, then run its page into results/paper/
 PAPER ?=
@@ -116,7 +117,7 @@ browser:
 	@chromium --version
 
 # The pages are re-executed in parallel, one pytest-xdist worker per core (JOBS=1: one at a time), each
-# page on one worker with the quick profile's single CPU thread (papers_core.experiment.QUICK_THREADS),
+# page on one worker with the quick profile's single CPU thread (papers_core.runs.QUICK_THREADS),
 # as they were executed. The unit tests run in one process on every core: split over two single-thread
 # workers they took 850 s on two cores, more than in one process (their convolution-heavy tests, the
 # miniature's ResNet-50 above all, use both cores well on their own).
@@ -128,7 +129,7 @@ JOBS ?= auto
 PAGE_ORDER := compare rp_fgsm mat k_anonymity color_variance p_fgsm
 PAGES := $(foreach p,$(PAGE_ORDER),book/papers/$(p).ipynb) \
   $(filter-out $(foreach p,$(PAGE_ORDER),book/papers/$(p).ipynb),$(wildcard book/papers/*.ipynb))
-test: env browser
+test: env browser sync
 	$(BIN)/python -m pytest tests --ignore=tests/browser -m "not long" --durations=15
 	$(INLINE) $(BIN)/python -m pytest -n $(JOBS) --dist loadscope --no-loadscope-reorder --nbval-lax \
 	  --nbval-current-env -p no:randomly --durations=6 $(PAGES)

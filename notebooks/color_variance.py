@@ -66,11 +66,11 @@ from IPython.display import display
 
 from papers_core import attacks as A
 from papers_core import metrics as M
-from papers_core.experiment import in_batches, notebook_setup, timer
-from papers_core.models import freeze
+from papers_core.claims import Claim, Floor, bound_claim, compare_claim
 from papers_core.progress import progress
-from papers_core.reports import (Claim, Floor, bound_claim, compare_claim, fmt_mean_std, paper_table, show_claims, show_floors,
-                                 side_by_side)
+from papers_core.reports import fmt_mean_std, paper_table, show_claims, show_floors, side_by_side
+from papers_core.runs import in_batches, notebook_setup, timer
+from papers_core.tasks import load_task
 
 ROOT, dev, _, cache, results, timings, cfg = notebook_setup("color_variance", globals())
 SAMPLE_FILES = ["pfgsm_example_church.png", "csail_demo_mountains.jpg"]  # real photos for the map, if present
@@ -96,44 +96,13 @@ SAMPLE_FILES = ["pfgsm_example_church.png", "csail_demo_mountains.jpg"]  # real 
 
 # %% tags=["hide-input"]
 with timer(timings, "data and model"):
-    if profile == "quick":
-        from papers_core.zoo import quick_scene_task
-
-        from papers_core.data import synth_scenes
-
-        model, train, test = quick_scene_task(cache, seed=seed, test_per_class=cfg.test_per_class)
-        class_names = train.class_names
-        x_all, y_all = test.images, test.labels
-        tune = synth_scenes("val", n_per_class=cfg.tune_per_class, classes=train.private_classes, seed=seed)
-        x_tune, y_tune = tune.images, tune.labels
-    else:
-        from papers_core.data.places365 import load_images, read_categories, read_image_names, read_labelled_list
-        from papers_core.models import places365_model
-
-        names = read_image_names(ROOT / cfg.data_root, "MEPP19test")
-        names = names[:cfg.limit] if cfg.limit else names
-        x_all = load_images(ROOT / cfg.data_root, names, size=cfg.image_size)
-        class_names = read_categories(ROOT / cfg.data_root)
-        model = places365_model("resnet50", ROOT / cfg.checkpoint)
-        y_all = A.predict_proba(model.to(dev), x_all.to(dev), batch_size=64).argmax(1).cpu()
-        manual = dict(read_labelled_list(ROOT / cfg.data_root, "MEPP19test_manual"))
-        agree = [int(y_all[i]) == manual[n] for i, n in enumerate(names) if n in manual]
-        print(f"ResNet-50's top-1 equals the manual label for {sum(agree)} of {len(agree)} listed images")
-        tune_names = read_image_names(ROOT / cfg.data_root, cfg.tune_list)
-        tune_names = [tune_names[i] for i in np.unique(np.linspace(0, len(tune_names) - 1, cfg.tune_images).round().astype(int))]
-        if set(tune_names) & set(names):
-            raise ValueError(f"{cfg.tune_list} shares images with MEPP19test: the rule must tune on other images.")
-        x_tune = load_images(ROOT / cfg.data_root, tune_names, size=cfg.image_size)
-        y_tune = A.predict_proba(model.to(dev), x_tune.to(dev), batch_size=64).argmax(1).cpu()
-    model = freeze(model, dev)
-    p_all = A.predict_proba(model, x_all.to(dev)).cpu()
-    correct = p_all.argmax(1) == y_all
-    x_test, y_test = x_all[correct].to(dev), y_all[correct].to(dev)
-    kept = A.predict_proba(model, x_tune.to(dev)).argmax(1).cpu() == y_tune
-    x_tune, y_tune = x_tune[kept].to(dev), y_tune[kept].to(dev)
-    n_classes = len(class_names)
-print(f"{int(correct.sum())} of {len(y_all)} test images classified correctly and kept; D = {n_classes} classes")
-print(f"{int(kept.sum())} of {len(kept)} tuning images classified correctly and kept (disjoint from the test images)")
+    task = load_task("color_variance", cfg, profile, cache, seed=seed, device=dev, root=ROOT)
+    model, x_test, y_test, x_tune, y_tune = task.model, task.x_test, task.y_test, task.x_tune, task.y_tune
+    class_names, n_classes = task.class_names, task.num_classes
+if task.manual is not None:
+    print("ResNet-50's top-1 equals the manual label for {} of {} listed images".format(*task.manual))
+print(f"{len(y_test)} of {task.n_listed} test images classified correctly and kept; D = {n_classes} classes")
+print(f"{len(y_tune)} of {task.n_tune_listed} tuning images classified correctly and kept (disjoint from the test images)")
 
 # %% [markdown]
 # ## The colour-variance map

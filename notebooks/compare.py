@@ -62,13 +62,14 @@ import torch
 from IPython.display import display
 
 from papers_core import attacks as A
-from papers_core import profiles
 from papers_core import defenses as DEF
 from papers_core import metrics as M
-from papers_core.experiment import in_batches, notebook_setup, timer
-from papers_core.models import freeze
+from papers_core import profiles
+from papers_core.claims import Claim, Floor, bound_claim, compare_claim
 from papers_core.progress import progress
-from papers_core.reports import Claim, Floor, binomial_ci, bootstrap_ci, bound_claim, compare_claim, decide, show_claims
+from papers_core.reports import show_claims
+from papers_core.runs import in_batches, notebook_setup, timer
+from papers_core.tasks import load_task
 from papers_core.threats import Threat, pareto_front, protection_measures, rank_entropy
 
 ROOT, dev, generator, cache, results, timings, cfg = notebook_setup("compare", globals())
@@ -78,34 +79,10 @@ ROOT, dev, generator, cache, results, timings, cfg = notebook_setup("compare", g
 
 # %% tags=["hide-input"]
 with timer(timings, "data and models"):
-    if profile == "quick":
-        from papers_core.data import synth_scenes
-        from papers_core.zoo import quick_mat_scene_classifiers, quick_rp_classifiers
-
-        nets, train = quick_rp_classifiers(cache, seed=seed)
-        test = synth_scenes("test", n_per_class=30, classes=train.private_classes, seed=seed)
-        class_names, x_test, y_test = train.class_names, test.images, test.labels
-        x_fit = train.images[:: max(len(train.images) // cfg.detector_fit_images, 1)][:cfg.detector_fit_images]
-        seen, unseen = nets["ResNet50"], nets["DenseNet161"]
-        arch = {"seen": "SmallCNN", "unseen": "DenseNet (small)"}
-        mat = quick_mat_scene_classifiers(cache, seed=seed, device=dev)
-    else:
-        from papers_core.data.places365 import load_paper_scenes
-
-        scenes = load_paper_scenes(ROOT / cfg.data_root, ROOT / cfg.checkpoints, ["resnet50", "densenet161"],
-                                   fit_images=cfg.detector_fit_images)
-        class_names, x_test, y_test, x_fit = scenes.test.class_names, scenes.test.images, scenes.test.labels, scenes.x_fit
-        seen, unseen = scenes.nets["resnet50"], scenes.nets["densenet161"]
-        arch = {"seen": "ResNet-50 (Places365)", "unseen": "DenseNet-161 (Places365)"}
-        mat = None
-    seen, unseen = freeze(seen, dev), freeze(unseen, dev)
-    x_test, y_test, x_fit = x_test.to(dev), y_test.to(dev), x_fit.to(dev)
-    CLASSIFIERS = {"seen": seen, "unseen": unseen}
-    if mat is not None:
-        CLASSIFIERS.update({"plain twin": freeze(mat.plain, dev), "mixed MAT": freeze(mat.mixed, dev),
-                            "parallel MAT": mat.parallel.to(dev).eval()})
-        arch.update({"plain twin": "SmallCNN, seed + 1", "mixed MAT": "SmallCNN, seed + 1, mixed MAT",
-                     "parallel MAT": f"{len(mat.strengths)} SmallCNN{'s' if len(mat.strengths) > 1 else ''}, seed + 1, parallel MAT"})
+    task = load_task("compare", cfg, profile, cache, seed=seed, device=dev, root=ROOT)
+    CLASSIFIERS, arch = task.classifiers, task.arch
+    seen, unseen = CLASSIFIERS["seen"], CLASSIFIERS["unseen"]
+    class_names, x_test, y_test, x_fit, mat = task.class_names, task.x_test, task.y_test, task.x_fit, task.mat
     pool_probs = {k: A.predict_proba(m, x_test) for k, m in CLASSIFIERS.items()}
     # a protection matters for the images the classifier recognises (and the K-anonymity attack is
     # defined for those only): keep, per private class, the first test images the seen classifier gets right
@@ -201,9 +178,9 @@ PROTECTIONS = {
     "FGSM": lambda x, y, index: A.fgsm(seen, x, step=cfg.fgsm_eps),
     "P-FGSM": lambda x, y, index: A.p_fgsm(seen, x, sigma=cfg.sigma, seed=seed_of(1), index=index, step=cfg.pfgsm_step,
                                     iterations=cfg.pfgsm_iterations, threshold=cfg.pfgsm_threshold),
-    "RP-FGSM (T)": lambda x, y, index: A.rp_fgsm(seen, x, targeted=True, gamma=cfg.gamma, step=cfg.rp_step,
+    "RP-FGSM (T)": lambda x, y, index: A.rp_fgsm(seen, x, targets="auto", gamma=cfg.gamma, step=cfg.rp_step,
                                                  eps=cfg.rp_eps, seed=seed_of(2), index=index),
-    "RP-FGSM (U)": lambda x, y, index: A.rp_fgsm(seen, x, targeted=False, step=cfg.rp_step, eps=cfg.rp_eps,
+    "RP-FGSM (U)": lambda x, y, index: A.rp_fgsm(seen, x, targets=None, step=cfg.rp_step, eps=cfg.rp_eps,
                                                  seed=seed_of(3), index=index),
     "CV Top1-L1": lambda x, y, index: cv_top1(x, y, cv_alpha, index),
     "CV Top5-noL1": lambda x, y, index: A.color_variance_attack(seen, x, y, condition="top5", alpha=0.0,

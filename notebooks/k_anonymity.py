@@ -72,18 +72,18 @@ import pandas as pd
 from IPython.display import display
 
 from papers_core import attacks as A
-from papers_core import metrics as M
 from papers_core import explore
+from papers_core import metrics as M
 from papers_core import tasks as T
-from papers_core.experiment import notebook_setup, timer
-from papers_core.shard import run_job
-from papers_core.reports import (Floor, bound_claim, compare_claim, decidable_goal, rank_bound_claim, rank_slack,
-                                 show_claims, show_floors)
+from papers_core.claims import Floor, bound_claim, compare_claim, rank_bound_claim
+from papers_core.intervals import decidable_goal, rank_slack
 from papers_core.readings import KANON_CSV, ssim_per_image
+from papers_core.reports import STORED_RUN, run_label, show_claims, show_floors
+from papers_core.runs import notebook_setup, timer
+from papers_core.shard import run_job
 from papers_core.stored import show_stored_claims, show_stored_figure, show_stored_table
 
 ROOT, dev, _, cache, results, timings, cfg = notebook_setup("k_anonymity", globals())
-QUICK = profile == "quick"
 print(cfg)
 
 # %% [markdown]
@@ -117,8 +117,7 @@ print(cfg)
 
 # %% tags=["hide-input"]
 with timer(timings, "data and models"):
-    exps = {T.KANON_LABELS[n]: T.kanon_experiment(n, cfg, profile, cache, seed=seed, device=dev)
-            for n in T.kanon_datasets(cfg)}
+    exps = T.load_task("k_anonymity", cfg, profile, cache, seed=seed, device=dev, root=ROOT)
 display(pd.DataFrame({k: {"training images": e.n_train, "classes": e.classes,
                           "training accuracy (%)": round(e.train_acc, 2), "attacked": len(e.y)}
                       for k, e in exps.items()}).T)
@@ -246,10 +245,10 @@ _ = results.table(table1, "table1")
 merged = table1.merge(paper, on=["dataset", "method"], suffixes=(" this run", " paper"))
 show = merged.set_index(["dataset", "method"])[[f"{c} {s}" for c in ("ASR%", "SSIM", "MSE") for s in ("paper", "this run")]]
 show.columns = pd.MultiIndex.from_tuples([(c.rsplit(" ", 2)[0] if "this run" in c else c.rsplit(" ", 1)[0],
-                                           f"this run ({profile})" if "this run" in c else "paper") for c in show.columns])
+                                           run_label(profile) if "this run" in c else "paper") for c in show.columns])
 show = show.rename(columns={"ASR%": "ASR% (constraint met)"}, level=0)
 extra = table1.set_index(["dataset", "method"])[["ASR% (misclassified)", "L2"]]
-show[[(c, f"this run ({profile})") for c in extra.columns]] = extra.reindex(show.index).to_numpy()
+show[[(c, run_label(profile)) for c in extra.columns]] = extra.reindex(show.index).to_numpy()
 
 # %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
@@ -316,9 +315,9 @@ readings_meta = json.loads((ROOT / KANON_CSV).with_suffix(".json").read_text())
 p_mnist = paper[paper.dataset == "MNIST"].set_index("method")
 gap_run = gap_label = None       # the run whose gap is stated: the stored one, or this one at the paper profile
 if stored is not None:
-    gap_run, gap_label = stored.table("table1"), "stored run"
+    gap_run, gap_label = stored.table("table1"), STORED_RUN
 elif profile == "paper":
-    gap_run, gap_label = table1, f"this run ({profile})"
+    gap_run, gap_label = table1, run_label(profile)
 if gap_run is not None and (gap_run.dataset == "MNIST").any():   # the study is about MNIST's column
     g = gap_run[gap_run.dataset == "MNIST"].set_index("method").loc[p_mnist.index]
     base = ["L-BFGS", "DeepFool", "C&W"]
@@ -543,7 +542,7 @@ print("results in", results.root.relative_to(ROOT), "| commit", results.provenan
 # %% [markdown]
 # ## The paper's claims
 #
-# Each claim is decided against this run's own sampling noise (`papers_core.reports`): **holds** when
+# Each claim is decided against this run's own sampling noise (`papers_core.claims`): **holds** when
 # the whole 95 % interval of the tested quantity is on the claimed side, **does not hold** when it is on
 # the other side, **inconclusive** otherwise. Comparisons of two methods use a paired bootstrap over the
 # attacked samples (the same images under both); rates use the exact binomial interval. Condition (5)

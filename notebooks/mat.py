@@ -58,9 +58,7 @@ device = "auto"            # "auto", "cpu" or "cuda"
 # use_cache (default True: reuse trained models from data/cache) and every setting of papers_core.profiles.MAT can be overridden here or with papermill's -p NAME VALUE.
 
 # %% tags=["hide-input"]
-import hashlib
 import json
-from dataclasses import dataclass, field
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -68,17 +66,17 @@ import pandas as pd
 import torch
 from IPython.display import display
 
-from papers_core import mat as T
-from papers_core.data import images as D
 from papers_core import explore
-from papers_core.experiment import TRAINING_CODE, notebook_setup, timer
-from papers_core.train import train_classifier
-from papers_core.zoo import mat_crafting
-from papers_core.reports import Floor, bootstrap_ci, compare_claim, show_claims, show_floors
+from papers_core import mat as T
+from papers_core.claims import Floor, compare_claim
+from papers_core.intervals import bootstrap_ci
+from papers_core.models import mat_victim
+from papers_core.reports import STORED_RUN, run_label, show_claims, show_floors
+from papers_core.runs import notebook_setup, timer
 from papers_core.stored import show_stored_claims, show_stored_figure, show_stored_table
+from papers_core.tasks import load_task, mat_label, mat_train
 
 ROOT, dev, _, cache, results, timings, cfg = notebook_setup("mat", globals())
-QUICK = profile == "quick"
 EPOCHS = cfg.epochs
 print(f"victim epochs {EPOCHS}, crafting-model epochs {cfg.crafting_epochs}; candidate strengths: every "
       f"{cfg.candidate_every} of MNIST's grid, every {cfg.candidate_every_8bit} of the 8-bit grid")
@@ -111,81 +109,18 @@ print(f"victim epochs {EPOCHS}, crafting-model epochs {cfg.crafting_epochs}; can
 
 # %% tags=["hide-input"]
 with timer(timings, "data and crafting models"):
-    DATASETS = list(cfg.all_datasets)
-    wanted = DATASETS if cfg.datasets == "all" else [d.strip() for d in cfg.datasets.split(",")]
-    LABEL = {"mnist": "MNIST", "cifar10": "CIFAR-10", "cifar100": "CIFAR-100", "svhn": "SVHN"}
+    exps = load_task("mat", cfg, profile, cache, seed=seed, device=dev, root=ROOT)
 
 
-    def trained(net, x, y, tag, n_epochs, **key):
-        """Train (or load from the cache, keyed by the architecture, the exact training data, the settings
-        and the training code alone, so that an interrupted paper-profile run resumes after library edits)."""
-        key = dict(tag=tag, arch=repr(net), data=fingerprint(x, y), epochs=n_epochs, seed=seed, batch_size=128,
-                   lr=2e-3, **key)
-        state = cache.get_or_compute(f"mat_{tag}", key, lambda: train_classifier(
-            net, x.to(dev), y.to(dev), epochs=n_epochs, seed=seed, augment=False, batch_size=128, lr=2e-3).state_dict(),
-            code=TRAINING_CODE)
-        net.load_state_dict(state)
-        return net.to(dev).eval()
+def trained(net, x, y, tag, n_epochs, **key):
+    """Train (or load from the cache) a victim with the page's recipe (:func:`papers_core.tasks.mat_train`)."""
+    return mat_train(net, x, y, tag, n_epochs, cfg, cache, seed=seed, device=dev, **key)
 
 
-    def fingerprint(x, y):
-        h = hashlib.sha256(x.detach().cpu().contiguous().numpy().tobytes())
-        h.update(y.cpu().numpy().tobytes())
-        return h.hexdigest()[:16]
+def victim(name, classes):
+    return mat_victim(name, classes, cfg.cifar_widths)
 
 
-    def victim(name, classes):
-        return T.mat_victim(name, classes, cfg.cifar_widths)
-
-
-    @dataclass
-    class Splits:
-        """FGSM examples (at any strength, from one gradient) of the training, validation and test images;
-        ``val`` is the first half of the validation split (the walk's matrix, the voting unit), ``choice``
-        the second (the walk's penalty)."""
-        train: T.FGSMDirections
-        val: T.FGSMDirections
-        choice: T.FGSMDirections
-        test: T.FGSMDirections
-
-
-    @dataclass
-    class Experiment:
-        """One dataset's experiment: its data and strengths, then the models trained below."""
-        name: str
-        classes: int
-        unit: float                     # 1 for [0, 1] strengths (MNIST), 255 for 8-bit ones (the others)
-        grid: np.ndarray                # the test strengths
-        candidates: list                # the candidate training strengths of the random walk
-        dirs: Splits
-        craft_acc: float
-        sizes: tuple
-        original: object = None         # trained on the originals only
-        single: dict = field(default_factory=dict)   # strength -> single-strength victim
-        A: np.ndarray = None            # the random walk's accuracy matrix (validation)
-        choice: object = None           # T.PenaltyChoice: the penalty, its selection, every penalty tried
-        best_single: float = None
-        mixed: object = None
-        parallel: object = None
-        mixed_reduced: object = None    # mixed MAT packed into the original size (Fig. 4(d), SVHN)
-        fig2_reduced: object = None
-        fig2_full: object = None
-
-
-    exps = {}
-    for name in wanted:
-        train, val, test, unit, grid = T.mat_data(name, QUICK, cfg.data_root, seed)
-        every = cfg.candidate_every if unit == 1.0 else cfg.candidate_every_8bit
-        # the crafting models are not the method under test: the quick profile's ship with the repository
-        crafter = mat_crafting(name, train, cfg.crafting_epochs, cache, seed=seed, device=dev, shipped=QUICK)
-        half = len(val) // 2
-        parts = (train, D.subset(val, torch.arange(half)), D.subset(val, torch.arange(half, len(val))), test)
-        directions = Splits(*(T.FGSMDirections(crafter, d.images.to(dev), d.labels.to(dev), unit=unit)
-                              for d in parts))
-        craft_acc = T.accuracy_under_attack(crafter, directions.test, [0.0])[0]
-        exps[LABEL[name]] = Experiment(name=name, classes=train.num_classes, unit=unit, grid=grid,
-                                       candidates=[float(e) for e in grid[every::every]], dirs=directions,
-                                       craft_acc=craft_acc, sizes=(len(train), len(val), len(test)))
 display(pd.DataFrame({k: {"train / validation / test": "{} / {} / {}".format(*e.sizes), "classes": e.classes,
                           "crafting model test accuracy (%)": round(e.craft_acc, 2),
                           "candidate strengths": ", ".join(f"{c:g}" for c in e.candidates)}
@@ -212,7 +147,7 @@ mssim_rows = []
 for ds, series in mssim.items():
     for eps, v in series.items():
         p = paper_mssim[(paper_mssim.dataset == ds) & np.isclose(paper_mssim.eps, eps)]
-        mssim_rows.append({"dataset": ds, "eps": eps, f"MSSIM this run ({profile})": v,
+        mssim_rows.append({"dataset": ds, "eps": eps, f"MSSIM {run_label(profile)}": v,
                            "MSSIM paper": float(p.MSSIM.iloc[0]) if len(p) else np.nan})
 mssim_df = pd.DataFrame(mssim_rows)
 _ = results.table(mssim_df, "mssim")
@@ -470,7 +405,6 @@ if "MNIST" in curves:
 # %% tags=["hide-input"]
 SCHEMES = ["original", "single-strength", "mixed MAT", "parallel MAT"]
 PANEL = {"CIFAR-10": "(a)", "CIFAR-100": "(b)", "MNIST": "(c)", "SVHN": "(d)"}
-STAND_IN = {"CIFAR-10": "SynthScenes-10", "CIFAR-100": "SynthScenes-30", "SVHN": "ColourDigits"}
 
 
 def scheme_table(ds):
@@ -478,7 +412,7 @@ def scheme_table(ds):
 
 
 def panel_title(ds):
-    name = f"{ds}: {STAND_IN[ds]}" if QUICK and ds in STAND_IN else ds
+    name = mat_label(ds, profile)
     return f"{PANEL.get(ds, '')} {name} ({profile} profile)"
 
 
@@ -516,12 +450,12 @@ paper_t1 = pd.read_csv(ROOT / "data" / "paper" / "mat_table1.csv").set_index("da
 rows = {}
 for ds in curves:
     avg = scheme_table(ds).mean()
-    label = f"{ds} ({STAND_IN[ds]})" if QUICK and ds in STAND_IN else ds
+    label = mat_label(ds, profile, "{label} ({standin})")
     rows[label] = {**{(s, "paper"): paper_t1.loc[ds, s[0].upper() + s[1:]] for s in SCHEMES},
-                   **{(s, f"this run ({profile})"): float(avg[s]) for s in SCHEMES}}
+                   **{(s, run_label(profile)): float(avg[s]) for s in SCHEMES}}
 table1 = pd.DataFrame(rows).T
 table1.columns = pd.MultiIndex.from_tuples(table1.columns)
-table1 = table1[[(s, w) for s in SCHEMES for w in ("paper", f"this run ({profile})")]]
+table1 = table1[[(s, w) for s in SCHEMES for w in ("paper", run_label(profile))]]
 _ = results.table(table1, "table1")
 
 # %% tags=["hide-input"]
@@ -544,7 +478,7 @@ display(table1.round(2))
 # NBVAL_CHECK_OUTPUT
 def stored_table1(run):
     st = run.table("table1", header=[0, 1], index_col=0)
-    st = st.rename(columns={"this run (paper)": "stored run"}, level=1)   # as the run wrote its own header
+    st = st.rename(columns={run_label("paper"): STORED_RUN}, level=1)   # as the run wrote its own header
     rs = run.settings
     every = rs.get("candidate_every", 1)
     print(f"Stored run: datasets {rs.get('datasets', '?')}; victims trained {rs.get('epochs', '?')} epochs, crafting "
@@ -591,7 +525,7 @@ paper_mnist = paper_t1.loc["MNIST"]
 if stored is not None or "MNIST" in curves and profile == "paper":    # the MNIST run whose gap is stated
     st_t1 = stored.table("table1", header=[0, 1], index_col=0).loc["MNIST"] if stored is not None else table1.loc["MNIST"]
     st_curves = stored.table("curves_mnist", index_col=0) if stored is not None else curves["MNIST"]
-    who = "stored run" if stored is not None else f"this run ({profile})"
+    who = STORED_RUN if stored is not None else run_label(profile)
     means = {s: float(st_t1[(s, [c for c in st_t1[s].index if c != "paper"][0])]) for s in SCHEMES}
     excess = {s: float(st_curves[s].iloc[1:].max() - st_curves[s].iloc[0]) for s in SCHEMES}
     top = {s: (float(st_curves[s].iloc[0]), float(st_curves[s].iloc[-1])) for s in SCHEMES}
@@ -654,7 +588,7 @@ lines = [
     + " and ".join(f1(white[v]) for v in mlp_defended) + f" and the original to {f1(white['original'])}. The page "
     "crafts the test examples on LeNet-5, as Sec. 5.1 says.",
     "The label: the page keeps FGSM on the true label, as Goodfellow et al. define it (the paper's FGSM, its "
-    f"ref. [16]). From LeNet-5's prediction instead, the defended MLPs average "
+    "ref. [16]). From LeNet-5's prediction instead, the defended MLPs average "
     + " and ".join(f1(mean(v, pred_reading)) for v in mlp_defended) + " (true label: "
     + " and ".join(f1(mean(v)) for v in mlp_defended) + f"; paper {paper_mnist['Single-strength']:.2f} and "
     f"{paper_mnist['Mixed MAT']:.2f}), about a point nearer the paper"
@@ -718,7 +652,7 @@ if "CIFAR-10" in curves:
 
     text_df = pd.DataFrame({"scheme": paper_text.scheme, "eps": paper_text.eps.astype(object).where(paper_text.eps.notna(), "0.5 to 5"),
                             "statistic": paper_text.statistic, "paper (%)": paper_text.value,
-                            f"this run ({profile}, %)": [ours(r) for r in paper_text.itertuples()],
+                            run_label(profile, "%"): [ours(r) for r in paper_text.itertuples()],
                             "the paper's words": paper_text.quote})
     _ = results.table(text_df, "sec53_numbers")
     display(text_df.round(2))
@@ -775,7 +709,7 @@ print("results in", results.root.relative_to(ROOT), "| commit", results.provenan
 # %% [markdown]
 # ## The paper's claims
 #
-# Each claim is decided against this run's own sampling noise (`papers_core.reports`): two schemes are
+# Each claim is decided against this run's own sampling noise (`papers_core.claims`): two schemes are
 # compared image by image on the same test images, each image's accuracy averaged over the strengths the
 # claim is about, with a paired bootstrap interval of the mean difference; **holds** when the whole 95 %
 # interval is on the claimed side, **does not hold** when it is on the other side, **inconclusive**
@@ -799,7 +733,7 @@ def scheme_compare(claim, paper_value, a, b, **kw):
     single-strength, mixed and parallel MAT coincide) cannot decide a claim: inconclusive, said why."""
     c = compare_claim(claim, paper_value, a, b, **kw)
     if np.array_equal(np.asarray(a), np.asarray(b)):
-        c.holds = "inconclusive"
+        c.verdict = "inconclusive"
         c.margin += "; the two are one model (the walk selected one strength), so this run cannot decide it"
     return c
 
@@ -875,7 +809,7 @@ if {"MNIST", "CIFAR-100"} <= set(correct):
     # strength they are one, the lead is zero by construction, and comparing it decides nothing
     single = [ds for ds in ("CIFAR-100", "MNIST") if np.array_equal(correct[ds]["parallel MAT"], correct[ds]["mixed MAT"])]
     if single:
-        c.holds = "inconclusive"
+        c.verdict = "inconclusive"
         c.margin += (f"; on {' and '.join(single)} parallel and mixed MAT are one model (the walk selected one "
                      "strength), so that lead is zero by construction and this run cannot decide the claim")
     claims.append(c)

@@ -62,10 +62,11 @@ from IPython.display import display
 from papers_core import attacks as A
 from papers_core import explore
 from papers_core import metrics as M
-from papers_core.experiment import in_batches, notebook_setup, timer
-from papers_core.models import freeze
-from papers_core.reports import (Floor, bound_claim, compare_claim, decidable_goal, fmt_mean_std, paper_table,
-                                 show_claims, show_floors, side_by_side, statistic_claim)
+from papers_core.claims import Floor, bound_claim, compare_claim, statistic_claim
+from papers_core.intervals import decidable_goal
+from papers_core.reports import fmt_mean_std, paper_table, show_claims, show_floors, side_by_side
+from papers_core.runs import in_batches, notebook_setup, timer
+from papers_core.tasks import load_task
 
 ROOT, dev, generator, cache, results, timings, cfg = notebook_setup("p_fgsm", globals())
 
@@ -84,23 +85,9 @@ ROOT, dev, generator, cache, results, timings, cfg = notebook_setup("p_fgsm", gl
 
 # %% tags=["hide-input"]
 with timer(timings, "data and model"):
-    if profile == "quick":
-        from papers_core.zoo import quick_scene_task
-
-        model, train, test = quick_scene_task(cache, seed=seed, test_per_class=cfg.test_per_class)
-        class_names, private = train.class_names, train.private_classes
-        x_test, y_test = test.images, test.labels
-    else:
-        from papers_core.data.places365 import load_private_subset
-        from papers_core.models import places365_model
-
-        data = load_private_subset(ROOT / cfg.data_root, "MEPP18val", size=cfg.image_size)
-        class_names, private = data.class_names, data.private_classes
-        x_test, y_test = data.images, data.labels
-        model = places365_model("resnet50", ROOT / cfg.checkpoint)
-    model = freeze(model, dev)
-    x_test, y_test = x_test.to(dev), y_test.to(dev)
-    n_classes = len(class_names)
+    task = load_task("p_fgsm", cfg, profile, cache, seed=seed, device=dev, root=ROOT)
+    model, x_test, y_test = task.model, task.x_test, task.y_test
+    class_names, n_classes = task.class_names, task.num_classes
 print(f"{len(x_test)} test images of {len(set(y_test.tolist()))} private classes; D = {n_classes} classes")
 
 # %% [markdown]
