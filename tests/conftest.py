@@ -3,8 +3,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from papers_core import data as D
 from papers_core.data import synth_scenes
-from papers_core.models import SmallCNN
+from papers_core.models import LeNet5, SmallCNN
 from papers_core.train import train_classifier
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
@@ -56,3 +57,19 @@ class CountingModel(torch.nn.Module):
 def counting():
     """``counting(model)``: the model wrapped in a :class:`CountingModel`, in eval mode."""
     return lambda net: CountingModel(net).eval()
+
+
+# ------------------------------------------------------------------------------------------- fixtures
+@pytest.fixture(scope="module")
+def lenet():
+    """LeNet-5 trained for a few seconds on scikit-learn's digits (28x28), and 48 correctly classified
+    training samples."""
+    torch.set_num_threads(2)
+    d = D.load_digits()
+    net = train_classifier(LeNet5(), d.images, d.labels, epochs=10, augment=False, seed=0)
+    for p in net.parameters():
+        p.requires_grad_(False)
+    with torch.no_grad():
+        ok = net(d.images).argmax(1) == d.labels
+    idx = torch.nonzero(ok).squeeze(1)[:48]
+    return net, d.images[idx], d.labels[idx]

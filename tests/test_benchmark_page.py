@@ -59,7 +59,7 @@ def test_the_cpu_results_measured_todays_attack_code(results):
     """The Performance page says which commit it measured; when the code the benchmark times (the attacks,
     metrics, defenses and models: ATTACK_CODE, as the attack cache keys it) changed since, the page is
     stale and this fails until make benchmark is re-run and committed."""
-    from papers_core.experiment import ATTACK_CODE, code_fingerprint
+    from papers_core.cache import ATTACK_CODE, code_fingerprint
 
     measured = results["machine"].get("attack_code")
     assert measured == code_fingerprint(ATTACK_CODE), (

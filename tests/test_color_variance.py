@@ -1,7 +1,5 @@
-"""Colour science (CIELAB, CIEDE2000), the colour-variance map and Algorithm 1 of Sweere et al. (2019)."""
-import csv
+"""The colour-variance map and Algorithm 1 of Sweere et al. (2019) (papers_core.attacks.color_variance)."""
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,48 +10,6 @@ from skimage.color import deltaE_ciede2000, rgb2lab
 from papers_core import attacks as A
 from papers_core import metrics as M
 from papers_core.rng import ImageStreams
-from papers_core.models import CheckpointError, _Nima, nima_model
-
-DATA = Path(__file__).parent / "data"
-
-
-def sharma_pairs():
-    with open(DATA / "ciede2000_sharma2005.csv") as f:
-        rows = list(csv.DictReader(ln for ln in f if not ln.startswith("#")))
-    lab1 = torch.tensor([[float(r[k]) for k in ("L1", "a1", "b1")] for r in rows], dtype=torch.float64)
-    lab2 = torch.tensor([[float(r[k]) for k in ("L2", "a2", "b2")] for r in rows], dtype=torch.float64)
-    return lab1, lab2, torch.tensor([float(r["dE00"]) for r in rows], dtype=torch.float64)
-
-
-# ---------------------------------------------------------------------------------------- colour
-def test_rgb_to_lab_matches_scikit_image():
-    g = torch.Generator().manual_seed(0)
-    x = torch.rand(3, 3, 8, 8, generator=g, dtype=torch.float64)
-    x[0, :, 0, 0], x[0, :, 0, 1], x[0, :, 0, 2] = 0.0, 1.0, 0.02  # black, white, the linear segment
-    ref = np.stack([rgb2lab(im.permute(1, 2, 0).numpy()) for im in x])
-    np.testing.assert_allclose(M.rgb_to_lab(x).permute(0, 2, 3, 1).numpy(), ref, atol=1e-9)
-    assert M.rgb_to_lab(x.float()).dtype == torch.float32
-
-
-def test_ciede2000_reproduces_the_34_reference_pairs_of_sharma_wu_dalal():
-    lab1, lab2, expected = sharma_pairs()
-    assert len(expected) == 34
-    np.testing.assert_allclose(M.ciede2000(lab1, lab2).numpy(), expected.numpy(), atol=5e-5)
-    np.testing.assert_allclose(M.ciede2000(lab2, lab1).numpy(), expected.numpy(), atol=5e-5)  # symmetric
-
-
-def test_ciede2000_matches_scikit_image_on_random_colours():
-    g = torch.Generator().manual_seed(1)
-    lab1 = torch.rand(500, 3, generator=g, dtype=torch.float64) * torch.tensor([100, 200, 200]) - torch.tensor([0, 100, 100])
-    lab2 = lab1 + torch.randn(500, 3, generator=g, dtype=torch.float64) * 10
-    ref = deltaE_ciede2000(lab1.numpy(), lab2.numpy(), channel_axis=-1)
-    np.testing.assert_allclose(M.ciede2000(lab1, lab2, dim=1).numpy(), ref, atol=1e-9)
-    assert float(M.ciede2000(lab1, lab1).abs().max()) == 0.0
-
-
-def test_ciede2000_rejects_mismatched_inputs():
-    with pytest.raises(ValueError, match="equal shape"):
-        M.ciede2000(torch.zeros(4, 3), torch.zeros(5, 3))
 
 
 # ------------------------------------------------------------------------------ colour-variance map
@@ -271,33 +227,3 @@ def test_attack_is_deterministic_and_checks_its_arguments(model, batch):
         A.color_variance_attack(model, x, y, threshold=0)
     with pytest.raises(ValueError, match="labels must lie"):
         A.color_variance_attack(model, x, torch.full_like(y, 99))
-
-
-# ----------------------------------------------------------------------------------------------- NIMA
-def test_nima_loader_round_trip_and_score_range(tmp_path):
-    torch.manual_seed(0)
-    import torchvision.models as tvm
-
-    net = _Nima(tvm.mobilenet_v2(weights=None), "mobilenet_v2", 0.75)
-    torch.save(net.state_dict(), tmp_path / "nima.pt")
-    model = nima_model(tmp_path / "nima.pt")
-    x = torch.rand(3, 3, 64, 64)
-    s = M.nima_score(model, x)
-    assert s.shape == (3,) and ((s >= 1) & (s <= 10)).all()
-    with torch.no_grad():
-        torch.testing.assert_close(s, net.eval()(model.normalize(x)) @ torch.arange(1.0, 11.0))
-
-
-def test_nima_loader_refuses_unsafe_or_mismatched_checkpoints(tmp_path):
-    class Evil:
-        def __reduce__(self):
-            return (print, ("pwned",))
-
-    torch.save({"state_dict": Evil()}, tmp_path / "evil.pt")
-    with pytest.raises(CheckpointError, match="arbitrary-code"):
-        nima_model(tmp_path / "evil.pt")
-    torch.save({"head.1.weight": torch.zeros(10, 3)}, tmp_path / "small.pt")
-    with pytest.raises(CheckpointError, match="does not fit"):
-        nima_model(tmp_path / "small.pt")
-    with pytest.raises(CheckpointError, match="not found"):
-        nima_model(tmp_path / "missing.pt")

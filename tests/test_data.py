@@ -1,5 +1,6 @@
-"""Datasets: the embedded SynthScenes and the Places365 private subset (on files made here and on the
-project's data kit when it is present)."""
+"""Datasets (papers_core.data): SynthScenes, the Places365 private subset (on files made here and on the
+project's data kit when it is present), the embedded digits and SynthFaces, MNIST and Yale from a root."""
+import gzip
 import io
 import shutil
 import tarfile
@@ -9,8 +10,10 @@ import pytest
 import torch
 from PIL import Image
 
-from papers_core.data import DatasetNotFoundError, DownloadError, download_url, synth_scenes
+from papers_core import data as D
+from papers_core.data import DatasetNotFoundError, DownloadError, download_url
 from papers_core.data import places365 as P
+from papers_core.data import synth_scenes
 
 
 def test_synth_scenes_is_deterministic_and_well_formed():
@@ -130,3 +133,40 @@ def test_corrupt_or_truncated_images_are_refused(tmp_path):
             P.load_image(bad, 32)
     with pytest.raises(DatasetNotFoundError, match="image not found"):
         P.load_image(tmp_path / "absent.jpg")
+
+
+def test_digits_and_synth_faces_are_embedded_and_deterministic():
+    d = D.load_digits()
+    assert d.images.shape == (1797, 1, 28, 28) and d.images.min() >= 0 and d.images.max() <= 1
+    assert torch.bincount(d.labels).min() >= 170
+    f1, f2 = D.synth_faces(per_identity=4, seed=0), D.synth_faces(per_identity=4, seed=0)
+    assert torch.equal(f1.images, f2.images) and f1.images.shape == (60, 1, 48, 48)
+    assert not torch.equal(f1.images, D.synth_faces(per_identity=4, seed=1).images)
+    # identities differ more than two images of one identity (a learnable identity signal)
+    m = f1.images.view(15, 4, -1)
+    within = (m[:, 0] - m[:, 1]).norm(dim=1).mean()
+    between = (m[0, 0] - m[1:, 0]).norm(dim=1).mean()
+    assert between > within
+
+
+def test_mnist_and_yale_from_the_data_kit(shared_datasets):
+    mn = D.load_mnist(shared_datasets, "test")
+    assert mn.images.shape == (10000, 1, 28, 28) and mn.labels[:5].tolist() == [7, 2, 1, 0, 4]
+    yale = D.load_yale_faces(shared_datasets, size=32)
+    assert yale.images.shape == (164, 1, 32, 32) and yale.num_classes == 15
+    assert torch.bincount(yale.labels).tolist() == [10] + [11] * 14  # subject01.centerlight is missing
+
+
+def test_missing_or_corrupt_real_data_says_how_to_get_it(tmp_path):
+    with pytest.raises(DatasetNotFoundError, match="torchvision.datasets.MNIST"):
+        D.load_mnist(tmp_path)
+    with pytest.raises(DatasetNotFoundError, match="torchvision.datasets.CIFAR10"):
+        D.load_cifar10(tmp_path)
+    with pytest.raises(DatasetNotFoundError, match="Yale"):
+        D.load_yale_faces(tmp_path)
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    with gzip.open(raw / "t10k-images-idx3-ubyte.gz", "wb") as f:
+        f.write(bytes([0, 0, 8, 3]) + (100).to_bytes(4, "big") + (28).to_bytes(4, "big") * 2 + bytes(50))
+    with pytest.raises(DatasetNotFoundError, match="truncated"):
+        D.load_mnist(tmp_path, "test")

@@ -11,7 +11,7 @@ import torch
 from papers_core import attacks as A
 from papers_core.data import colour_digits, load_mnist_subset
 from papers_core.defenses import paper_defenses
-from papers_core.experiment import full_float32
+from papers_core.runs import full_float32
 from papers_core.models import ConvPoolNet, LeNet5, freeze
 from papers_core.train import train_classifier
 
@@ -85,10 +85,10 @@ COLOUR = {
     "colour variance": (lambda m, x, y: A.color_variance_attack(m[0], x, y, iterations=10), 1e-2, 0.8),
     # without the JPEG defense: kornia's JPEG rounds differently on the GPU (on an H200, 77 % of the
     # pixels agreed with the CPU's with the paper's 14 defenses, 100 % with none)
-    "RP-FGSM": (lambda m, x, y: A.rp_fgsm(m, x, targeted=False, seed=0, iterations=6,
+    "RP-FGSM": (lambda m, x, y: A.rp_fgsm(m, x, targets=None, seed=0, iterations=6,
                                           defenses=paper_defenses(("requantize", "median"))), 1e-3, 0.8),
-    "E-FGSM": (lambda m, x, y: A.e_fgsm(m, x, y, targeted=False, seed=0), 1e-3, 0.8),
-    "DI-FGSM": (lambda m, x, y: A.di_fgsm(m, x, y, targeted=False, seed=0), 1e-3, 0.8),
+    "E-FGSM": (lambda m, x, y: A.e_fgsm(m, x, y, targets=None, seed=0), 1e-3, 0.8),
+    "DI-FGSM": (lambda m, x, y: A.di_fgsm(m, x, y, targets=None, seed=0), 1e-3, 0.8),
     "EOT": (lambda m, x, y: A.eot(m[0], x, seed=0), 1e-3, 0.8),
 }
 

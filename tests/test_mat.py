@@ -7,8 +7,8 @@ import torch
 from papers_core import attacks as A
 from papers_core import mat as T
 from papers_core.train import train_classifier
-from papers_core.data import images as D
-from papers_core.data.download import DatasetNotFoundError
+from papers_core import data as D
+from papers_core.download import DatasetNotFoundError
 from papers_core.models import MLP, ConvPoolNet, LeNet5
 
 

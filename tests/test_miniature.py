@@ -181,8 +181,8 @@ def test_k_anonymity_paper_profile_stores_yale_numbers_and_draws_no_face(tmp_pat
     import papermill
     from PIL import Image
 
-    from papers_core.data import images as D
-    from papers_core.data.images import YALE_CONDITIONS
+    from papers_core import data as D
+    from papers_core.data import YALE_CONDITIONS
 
     faces = tmp_path / "data" / "yalefaces"
     faces.mkdir(parents=True)

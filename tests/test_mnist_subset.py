@@ -8,7 +8,7 @@ import torch
 
 from papers_core.data import load_mnist_subset
 from papers_core.data import mnist_subset as S
-from papers_core.data.images import load_mnist
+from papers_core.data import load_mnist
 
 KIT = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 

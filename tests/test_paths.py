@@ -3,7 +3,7 @@ their reference notes): notebooks, the README, the book's pages, data READMEs, a
 docstrings and messages."""
 import re
 
-from papers_core.experiment import repo_root
+from papers_core.runs import repo_root
 
 # the developers' kit and notes live beside the repository, not in it
 OUTSIDE = re.compile(r"\.\./shared|shared/(datasets|papers)|REFERENCE_NOTES")

@@ -6,7 +6,7 @@ import re
 import pytest
 
 from papers_core import profiles
-from papers_core.experiment import repo_root
+from papers_core.runs import repo_root
 
 
 @pytest.mark.parametrize("paper", list(profiles.PAPERS))

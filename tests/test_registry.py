@@ -17,13 +17,12 @@ FAST = {"C&W": dict(binary_search_steps=1, iterations=50), "L-BFGS": dict(search
         "P-FGSM": dict(iterations=10)}
 
 
-def _call(name, model, x, models=None):
+def _call(name, model, x, models=None, **kw):
     """The uniform call: attack(model_or_models, x, labels, targets=...)."""
     attack = get_attack(name)
     labels = predict_proba(model, x).argmax(1)   # correctly classified by construction (K-anonymity needs it)
-    targets = (labels + 1) % 30 if attack.needs_targets else None
-    return attack(models or model, x, labels, targets=targets, **FAST.get(name, {}))
-
+    given = {"targets": (labels + 1) % 30} if attack.needs_targets else {}   # else the paper's own mode
+    return attack(models or model, x, labels, **{**given, **FAST.get(name, {}), **kw})
 
 def test_every_registered_attack_runs_through_the_registry(model, batch):
     x, _ = batch
@@ -56,8 +55,13 @@ def test_descriptions_match_the_code(model, second_model_cat, batch):
     for table_name, name in TABLE_I.items():
         attack = ATTACKS[name]
         params = inspect.signature(attack.function).parameters
-        if "U" in attack.types and "T" in attack.types:
-            assert "targeted" in params, name
+        if "U" in attack.types and "T" in attack.types:   # both modes, said by targets= alone
+            assert "targeted" not in params, name
+            assert _call(name, model, x, targets=None).target.eq(-1).all(), name
+            assert _call(name, model, x, targets="auto").target.ge(0).all(), name
+        elif attack.types == "U":
+            with pytest.raises(ValueError, match="untargeted: leave targets out"):
+                _call(name, model, x, targets=torch.zeros(len(x), dtype=torch.long))
         r = _call(name, model, x)
         d = (r.adv - x).abs()
         if attack.norm == "L_inf":

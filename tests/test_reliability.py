@@ -7,7 +7,7 @@ from papers_core import attacks as A
 from papers_core import defenses as D
 from papers_core import metrics as M
 from papers_core.data import synth_scenes
-from papers_core.experiment import check_profile, pick_device
+from papers_core.runs import check_profile, pick_device
 from papers_core.models import build_model, places365_model
 from papers_core import mat as T
 from papers_core.train import train_classifier
@@ -137,6 +137,18 @@ BAD_SETTINGS = [
     ("training on images the model does not take",
      lambda m, x, y: train_classifier(type(m)(30, width=4), x[:, :1], y, epochs=1), r"expects \(N, 3, H, W\)"),
     ("unknown quantize mode", lambda m, x, y: A.fgsm(m, x, y, quantize="x"), "valid choices are: 'none'"),
+    ("labels to an attack that takes none", lambda m, x, y: A.rp_fgsm([m, m], x, y, iterations=2), "rp_fgsm takes no labels"),
+    ("labels to a targeted-only attack", lambda m, x, y: A.jsma(m, x, y, targets=(y + 1) % 30), "JSMA takes no labels"),
+    ("quantize as a bool", lambda m, x, y: A.di_fgsm(m, x, y, quantize=False), "not a bool: quantize=True is 'step'"),
+    ("untargeted call of a targeted-only attack", lambda m, x, y: A.p_fgsm(m, x, y, targets=None),
+     r"P-FGSM is targeted: pass targets= .* or targets='auto'"),
+    ("'auto' to an attack with no target rule", lambda m, x, y: A.jsma(m, x, targets="auto"),
+     "JSMA has no rule of its own for choosing targets"),
+    ("'auto' to FGSM", lambda m, x, y: A.fgsm(m, x, y, targets="auto"), "iterative FGSM has no rule of its own"),
+    ("unknown targets word", lambda m, x, y: A.e_fgsm(m, x, targets="random"), "not 'random'"),
+    ("targets to an untargeted registry entry",
+     lambda m, x, y: A.get_attack("U-FGSM (V-B)")(m, x, y, targets=y), "U-FGSM \\(V-B\\) is untargeted"),
+    ("targets to U-FGSM", lambda m, x, y: A.fgsm_variant(m, x, variant="U-FGSM", targets=y), "U-FGSM is untargeted"),
     ("FGSM strength above the unit", lambda m, x, y: T.FGSMDirections(m, x, y).at(1.5), "eps must be <= 1"),
     ("adversarial set of another shape", lambda m, x, y: T.mat_training_set(x, y, [x[:1]]), "one example per original"),
     ("no adversarial set", lambda m, x, y: T.mat_training_set(x, y, []), "at least one adversarial set"),

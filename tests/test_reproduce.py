@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from papers_core import reproduce as R
-from papers_core.data.download import DownloadError, sha256sum
+from papers_core.download import DownloadError, sha256sum
 
 KIT = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 needs_kit = pytest.mark.skipif(not (KIT / "places365" / "MEPP18labels").is_dir(),
@@ -76,7 +76,7 @@ def test_an_interrupted_download_leaves_nothing_and_a_rerun_completes(tmp_path, 
                                                          hashlib.sha256(good).hexdigest()))
     base = _mirror(tmp_path, {"senscats": good})
     root = tmp_path / "places365"
-    import papers_core.data.download as dl
+    import papers_core.download as dl
 
     real = dl.shutil.copyfileobj
 
@@ -97,7 +97,7 @@ def test_an_interrupted_download_leaves_nothing_and_a_rerun_completes(tmp_path, 
 def test_fetch_gets_mnist_through_torchvision_from_a_mirror_and_the_loader_reads_it(tmp_path, monkeypatch):
     import torchvision.datasets as tvd
 
-    from papers_core.data.images import load_mnist
+    from papers_core.data import load_mnist
 
     import functools
     import http.server

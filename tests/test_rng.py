@@ -8,7 +8,7 @@ from scipy import stats
 
 from papers_core import attacks as A
 from papers_core.defenses import paper_defenses
-from papers_core.experiment import in_batches
+from papers_core.runs import in_batches
 from papers_core.rng import ImageStreams, _mix_int, _GOLDEN, _MASK, draw_key, image_streams, splitmix64
 
 
@@ -125,7 +125,7 @@ DRAWING = {
     "PGD": lambda x, index: A.pgd(M1, x, seed=3, index=index, iterations=3).adv,
     "SoG (fresh)": lambda x, index: A.sign_of_gaussian(x, iterations=3, fresh=True, seed=3, index=index),
     "E-FGSM": lambda x, index: A.e_fgsm([M1, M2], x, seed=3, index=index, iterations=3).adv,
-    "DI-FGSM": lambda x, index: A.di_fgsm([M1, M2], x, targeted=True, seed=3, index=index, iterations=4, p=0.7).adv,
+    "DI-FGSM": lambda x, index: A.di_fgsm([M1, M2], x, targets="auto", seed=3, index=index, iterations=4, p=0.7).adv,
     "EOT": lambda x, index: A.eot(M1, x, seed=3, index=index, iterations=6).adv,
     "RP-FGSM": lambda x, index: A.rp_fgsm([M1, M2], x, seed=3, index=index, iterations=6, defenses=EXACT).adv,
     "RP-FGSM (stratified)": lambda x, index: A.rp_fgsm([M1, M2], x, seed=3, index=index, iterations=6,

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from papers_core import attacks as A
-from papers_core.experiment import ATTACK_CODE, Cache
+from papers_core.cache import ATTACK_CODE, Cache
 from papers_core.shard import AttackJob, batches, run_job, run_sharded
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -5,8 +5,9 @@ import json
 import pytest
 import torch
 
-from papers_core import zoo
-from papers_core.experiment import TRAINING_CODE, Cache, code_fingerprint, repo_root
+from papers_core import standins, zoo
+from papers_core.cache import TRAINING_CODE, Cache, code_fingerprint
+from papers_core.runs import repo_root
 from papers_core.profiles import settings
 
 STORE = repo_root() / "data" / "models"
@@ -46,14 +47,14 @@ def test_the_shipped_key_covers_the_training_code_only(tmp_path):
     assert cache.path("m", {"a": 1}, shipped=True) != cache.path("m", {"a": 2}, shipped=True)
     assert code_fingerprint(TRAINING_CODE) != code_fingerprint()
     for f in TRAINING_CODE:   # every listed file exists (a renamed module would silently drop out of the key)
-        assert (repo_root() / "papers_core" / f).is_file(), f
+        assert (repo_root() / "papers_core" / f).exists(), f
     # without a store, a shipped entry is an ordinary cache entry (keyed by the training code)
     assert Cache(tmp_path / "c").path("m", {"a": 1}, shipped=True) == tmp_path / "c" / cache.path("m", {"a": 1}, shipped=True).name
 
 
 def test_every_standin_the_pages_use_is_shipped_current_and_nothing_else(tmp_path):
     cache = Cache(tmp_path, shipped=STORE, train_shipped=False)
-    zoo.build_standins(cache)          # raises LookupError naming the first stale or missing entry
+    standins.build_standins(cache)          # raises LookupError naming the first stale or missing entry
     assert set(cache.requested) == set(STORE.glob("*.pt")), "data/models has entries no page uses: make standins"
     for path in cache.requested:
         entry = torch.load(path, map_location="cpu", weights_only=True)

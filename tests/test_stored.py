@@ -80,7 +80,7 @@ def test_the_executed_pages_show_their_stored_run_as_stored(page):
     import base64
     import math
 
-    from papers_core.experiment import repo_root
+    from papers_core.runs import repo_root
 
     nb = nbformat.read(repo_root() / "book" / "papers" / f"{page}.ipynb", 4)
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
@@ -100,7 +100,7 @@ def test_the_executed_pages_show_their_stored_run_as_stored(page):
     stored_png = base64.b64encode((run.root / f"{STORED_FIGURE[page]}.png").read_bytes()).decode()
     assert any(o.get("data", {}).get("image/png", "").replace("\n", "") == stored_png for o in outputs), \
         f"the {page} page does not show the stored {STORED_FIGURE[page]}.png: re-execute it"
-    from papers_core.reports import verdict_counts
+    from papers_core.claims import verdict_counts
 
     claims = run.claims()   # the stored run's claims, counted as the page shows them
     assert f"{run.label}: {len(claims)} claims, " + ", ".join(
@@ -163,8 +163,9 @@ def test_a_run_that_stored_its_per_image_values_is_re_decided_by_todays_rules(tm
     rules in force (here a floor that a later commit raised), not as the run decided them."""
     import numpy as np
 
-    from papers_core import reports
-    from papers_core.reports import Floor, claims_table, compare_claim, save_claim_values
+    from papers_core import claims as C
+    from papers_core.claims import Floor, compare_claim, save_claim_values
+    from papers_core.reports import claims_table
     from papers_core.stored import show_stored_claims
 
     root = _run(tmp_path)
@@ -177,8 +178,8 @@ def test_a_run_that_stored_its_per_image_values_is_re_decided_by_todays_rules(tm
     run = stored_run("demo", root)
     assert run.redecided and run.claims()["verdict"].tolist() == ["holds"]
     assert run.claims()["size"].tolist() == ["smaller than the paper's"] and run.claims()["paper_effect"][0] == "+1.6%"
-    real = reports.compare_claim     # a later rule: every floor at least one point
-    monkeypatch.setattr(reports, "compare_claim",
+    real = C.compare_claim     # a later rule: every floor at least one point
+    monkeypatch.setattr(C, "compare_claim",
                         lambda *a, by, **kw: real(*a, by=Floor(max(by.value, 0.01), "raised"), **kw))
     assert run.claims()["verdict"].tolist() == ["does not hold"]
     shown = show_stored_claims("demo", "quick", root)

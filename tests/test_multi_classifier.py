@@ -1,5 +1,6 @@
-"""RP-FGSM and the multi-classifier FGSM family: target selection on constructed probability vectors,
-schedules, budgets, the paper's iteration counts, and equivalences between the attacks."""
+"""The multi-classifier FGSM attacks (papers_core.attacks: ensemble, di_fgsm, eot, rp_fgsm): target
+selection on constructed probability vectors, schedules, budgets, the paper's iteration counts, and
+equivalences between the attacks."""
 import pytest
 import torch
 
@@ -104,7 +105,7 @@ def _check_budget(x, adv, eps=16):
 def test_rp_fgsm_targeted_and_untargeted(model, second_model, batch):
     x, _ = batch
     x = torch.round(x * 255) / 255
-    r = rp_fgsm([model, second_model], x, targeted=True, seed=0)
+    r = rp_fgsm([model, second_model], x, targets="auto", seed=0)
     _check_budget(x, r.adv)
     assert (r.iterations == 2 * 20).all() and len(r.plan) == 40 and all(len(p) == len(x) for p in r.plan)
     steps = [c for p in r.plan for c in p]
@@ -113,10 +114,10 @@ def test_rp_fgsm_targeted_and_untargeted(model, second_model, batch):
     with torch.no_grad():
         p0 = model(x).argmax(1)
     assert (r.target != p0).all()                              # the target is never the clean top-1
-    u = rp_fgsm([model, second_model], x, targeted=False, seed=0)
+    u = rp_fgsm([model, second_model], x, targets=None, seed=0)
     _check_budget(x, u.adv)
     assert u.success.float().mean() >= 0.8 and (u.target == -1).all()
-    again = rp_fgsm([model, second_model], x, targeted=True, seed=0)
+    again = rp_fgsm([model, second_model], x, targets="auto", seed=0)
     assert torch.equal(again.adv, r.adv) and again.plan == r.plan
 
 
@@ -130,7 +131,7 @@ def test_rp_fgsm_misleads_one_classifier(model, batch):
     r = rp_fgsm(model, x, seed=0)
     assert (r.prediction != p0).float().mean() >= 0.6
     assert rp_fgsm(model, x, defenses=[], seed=0).success.float().mean() >= 0.75
-    assert rp_fgsm(model, x, targeted=False, seed=0).success.float().mean() >= 0.9
+    assert rp_fgsm(model, x, targets=None, seed=0).success.float().mean() >= 0.9
 
 
 def test_rp_fgsm_without_defenses_is_the_ensemble_step_for_one_classifier(model, batch):
@@ -140,7 +141,7 @@ def test_rp_fgsm_without_defenses_is_the_ensemble_step_for_one_classifier(model,
     a = rp_fgsm(model, x, targets=t, defenses=[], iterations=12)
     b = e_fgsm(model, x, targets=t, iterations=12)
     assert torch.equal(a.adv, b.adv)
-    c = di_fgsm(model, x, targeted=True, targets=t, iterations=12, p=0.0)
+    c = di_fgsm(model, x, targets=t, iterations=12, p=0.0)
     assert torch.equal(c.adv, b.adv)                           # DI-FGSM with p = 0 is E-FGSM
 
 
@@ -148,7 +149,7 @@ def test_e_and_di_fgsm_mislead_both_classifiers(model, second_model, batch):
     x, _ = batch
     x = torch.round(x * 255) / 255
     for attack in (e_fgsm, di_fgsm):
-        r = attack([model, second_model], x, targeted=False)
+        r = attack([model, second_model], x, targets=None)
         _check_budget(x, r.adv)
         with torch.no_grad():
             for m in (model, second_model):

@@ -1,11 +1,10 @@
-"""JSMA, SparseFool, BIM and PGD: their rules on constructed cases and trained models, and the lazy result."""
+"""The sparse attacks, JSMA and SparseFool: their rules on constructed cases and trained models."""
 import math
 
 import pytest
 import torch
 
-from papers_core.attacks import bim, deepfool, fgsm, jsma, linear_solver, pgd, sparsefool
-from papers_core.models import LeNet5
+from papers_core.attacks import deepfool, jsma, linear_solver, sparsefool
 
 
 def _sequential_linear_solver(x0, normal, boundary, margin=1e-3, min_step=1e-4):
@@ -100,40 +99,6 @@ def test_jsma_bad_arguments(model, batch):
         jsma(model, x, targets=t, theta=0.0)
     with pytest.raises(ValueError, match="labels|targets"):
         jsma(model, x, targets=torch.full((len(x),), 99))
-
-
-def test_bim_stays_in_the_ball_and_pgd_without_random_start_is_bim(model, batch):
-    x, y = batch
-    a = bim(model, x, y, eps=4, step=1, iterations=6)
-    assert (a.adv - x).abs().max() <= 4 / 255 + 1e-6
-    b = pgd(model, x, y, eps=4, step=1, iterations=6, random_start=False)
-    assert torch.equal(a.adv, b.adv)
-    c = pgd(model, x, y, eps=4, step=1, iterations=6, seed=3)
-    assert (c.adv - x).abs().max() <= 4 / 255 + 1e-6
-    assert not torch.equal(c.adv, a.adv)
-    assert torch.equal(c.adv, pgd(model, x, y, eps=4, step=1, iterations=6, seed=3).adv)
-
-
-def test_fgsm_result_probabilities_are_computed_only_when_read(model, batch, counting):
-    x, y = batch
-    counted = counting(model)
-    eager = fgsm(model, x, y)
-    fgsm(counted, x, y)           # probes the class count once
-    before = counted.calls
-    r = fgsm(counted, x, y)
-    assert counted.calls == before + 1, "one forward-backward pass, no forward for the result"
-    assert torch.equal(r.success, eager.success) and torch.allclose(r.probs, eager.probs)
-    assert counted.calls == before + 2
-    r.prediction
-    assert counted.calls == before + 2, "evaluated once"
-
-
-def test_lenet_input_gradient_attacks_run_in_batches_without_weight_gradients():
-    net = LeNet5().eval()
-    x = torch.rand(5, 1, 28, 28)
-    y = net(x).argmax(1)
-    bim(net, x, y, iterations=2)
-    assert all(p.grad is None for p in net.parameters())
 
 
 def _full_pair_search(alpha, beta, domain, increase, max_candidates):

@@ -1,28 +1,20 @@
-"""The book's machinery: the scorecard gathered from the executed pages, the explorers, the progress
-bars, the claim tables' metadata, the launch and publishing configuration."""
+"""The front page's scorecard (papers_core.scorecard), gathered from the executed pages' claim tables,
+and the claims' display (papers_core.reports.show_claims) it reads."""
 import json
 import subprocess
 import sys
 from pathlib import Path
 
-import matplotlib
 import nbformat
 import pytest
-import torch
-import yaml
 
-from papers_core import explore, scorecard
-from papers_core.experiment import RESULT_INPUTS, Results, git_commit, notebook_setup
-from papers_core.models import SmallCNN
-from papers_core.progress import progress, progress_enabled, set_progress
-from papers_core.reports import CLAIMS_KEY, Claim, show_claims
-from papers_core.train import train_classifier
+from papers_core import scorecard
+from papers_core.claims import Claim
+from papers_core.reports import CLAIMS_KEY, show_claims
+from papers_core.runs import Results
 
-matplotlib.use("Agg")
 ROOT = Path(__file__).resolve().parents[1]
 
-
-# ---------------------------------------------------------------- claims metadata and the scorecard
 
 def _executed_notebook(path: Path, claims, paper="demo", profile="quick", commit="abc123", title="Demo paper"):
     """A notebook as papermill leaves it, with the claim output show_claims displays."""
@@ -161,127 +153,3 @@ def test_committed_front_page_scorecard_matches_the_executed_pages():
     assert len(pages) >= 4
     df = scorecard.collect_claims(pages)
     assert set(df["page"]) == {p.stem for p in pages} and set(df["profile"]) == {"quick"}
-
-
-def test_run_commit_is_dirty_only_when_result_inputs_change(tmp_path):
-    import shutil
-
-    if shutil.which("git") is None:
-        pytest.skip("git is not installed")
-    assert "papers_core" in RESULT_INPUTS and "notebooks/*.py" in RESULT_INPUTS
-
-    def git(*args):
-        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=tmp_path, check=True,
-                       capture_output=True)
-
-    (tmp_path / "papers_core").mkdir()
-    (tmp_path / "notebooks").mkdir()
-    for f in ("papers_core/a.py", "notebooks/p.py", "notebooks/p.ipynb", "README.md"):
-        (tmp_path / f).write_text("1")
-    git("init", "-q")
-    git("add", "-A")
-    git("commit", "-qm", "init")
-    clean = git_commit(tmp_path)
-    assert len(clean) == 40 and not clean.endswith("-dirty")
-    (tmp_path / "README.md").write_text("2")
-    (tmp_path / "notebooks/p.ipynb").write_text("2")          # executed copies and docs: still clean
-    assert git_commit(tmp_path) == clean
-    (tmp_path / "notebooks/p.py").write_text("2")             # a notebook's source: dirty
-    assert git_commit(tmp_path) == clean + "-dirty"
-    git("checkout", "notebooks/p.py")
-    (tmp_path / "papers_core/a.py").write_text("2")           # the library: dirty
-    assert git_commit(tmp_path) == clean + "-dirty"
-
-
-# ---------------------------------------------------------------- explorers
-
-def _draw(calls):
-    def draw(value, fig):
-        calls.append(value)
-        ax = fig.subplots()
-        ax.plot([0, 1], [0, value])
-    return draw
-
-
-def test_grid_draws_every_value_in_its_own_panel():
-    calls = []
-    fig = explore.grid([1, 2.5, 4], _draw(calls), label="eps", ncols=2)
-    assert calls == [1, 2.5, 4]
-    assert len(fig.axes) == 3 and len(fig.subfigs) == 4    # 2 x 2 panels, the last one empty
-    titles = [s._suptitle.get_text() for s in fig.subfigs[:3]]
-    assert titles == ["eps = 1", "eps = 2.5", "eps = 4"]
-    with pytest.raises(ValueError, match="at least one value"):
-        explore.grid([], _draw([]), label="eps")
-    with pytest.raises(TypeError, match="draw must be a function"):
-        explore.grid([1], "not callable", label="eps")
-
-
-def test_slider_redraws_the_selected_value():
-    pytest.importorskip("ipywidgets")
-    calls = []
-    box = explore.slider([1, 2, 3], _draw(calls), label="K")
-    control = box.children[0]
-    assert calls == [2] and control.value == 2                 # the middle value first
-    control.value = 3
-    assert calls == [2, 3]
-    assert [o[0] for o in control.options] == ["1", "2", "3"]
-    with pytest.raises(ValueError, match="not one of the explorer's values"):
-        explore.slider([1, 2], _draw([]), label="K", value=5)
-
-
-# ---------------------------------------------------------------- progress bars
-
-def test_progress_is_quiet_by_default_and_shown_when_enabled(capsys, monkeypatch):
-    monkeypatch.delenv("PAPERS_CORE_PROGRESS", raising=False)
-    set_progress(False)
-    x, y = torch.rand(8, 3, 32, 32), torch.arange(8) % 3
-    train_classifier(SmallCNN(3, width=4), x, y, epochs=2, batch_size=4)
-    assert capsys.readouterr().err == ""
-    train_classifier(SmallCNN(3, width=4), x, y, epochs=2, batch_size=4, progress=True)
-    assert "training SmallCNN" in capsys.readouterr().err
-    monkeypatch.setenv("PAPERS_CORE_PROGRESS", "1")
-    assert progress_enabled() and list(progress(range(3), desc="loop")) == [0, 1, 2]
-    assert "loop" in capsys.readouterr().err
-    monkeypatch.setenv("PAPERS_CORE_PROGRESS", "0")
-    set_progress(True)
-    assert not progress_enabled() and progress_enabled(True)
-    set_progress(False)
-    with pytest.raises(TypeError, match="True or False"):
-        set_progress("yes")
-
-
-def test_notebook_setup_turns_progress_on_for_the_paper_profile(tmp_path, monkeypatch):
-    monkeypatch.delenv("PAPERS_CORE_PROGRESS", raising=False)
-    monkeypatch.setattr("papers_core.experiment.repo_root", lambda: tmp_path)
-    notebook_setup("demo", "paper", 0, "cpu")
-    assert progress_enabled()
-    from papers_core.experiment import set_cpu_threads
-
-    threads = torch.get_num_threads()
-    try:
-        notebook_setup("demo", "quick", 0, "cpu")
-        assert not progress_enabled()
-    finally:
-        set_cpu_threads(threads)   # the quick profile set one thread; the other tests keep theirs
-
-
-# ---------------------------------------------------------------- launch buttons and publishing
-
-def test_launch_buttons_and_every_page_can_bootstrap_itself():
-    cfg = yaml.safe_load((ROOT / "_config.yml").read_text())
-    assert cfg["launch_buttons"]["binderhub_url"] and cfg["launch_buttons"]["colab_url"]
-    assert cfg["repository"]["url"].startswith("https://github.com/")
-    for nb_path in sorted((ROOT / "notebooks").glob("*.py")):
-        src = nb_path.read_text()
-        cell = src.split('# %% tags=["remove-cell"]', 1)[1].split("# %%", 1)[0]
-        code = [line for line in cell.splitlines() if line.strip() and not line.startswith("#")]
-        assert len(code) == 1, (nb_path, code)    # the one-line bootstrap
-        assert 'find_spec("papers_core")' in code[0] and cfg["repository"]["url"] in code[0], nb_path
-
-
-def test_pages_workflow_builds_and_deploys_the_book():
-    wf = yaml.safe_load((ROOT / ".github" / "workflows" / "pages.yml").read_text())
-    steps = [s.get("run", "") + s.get("uses", "") for job in wf["jobs"].values() for s in job["steps"]]
-    text = "\n".join(steps)
-    assert "make book" in text and "actions/upload-pages-artifact" in text and "actions/deploy-pages" in text
-    assert wf["permissions"]["pages"] == "write" and wf["permissions"]["id-token"] == "write"

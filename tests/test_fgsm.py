@@ -1,8 +1,11 @@
-"""The FGSM family: budgets, ranges, the 8-bit grid, targets, Eq. 10, seeds and batch independence."""
+"""The FGSM family (papers_core.attacks: fgsm, p_fgsm, pgd, sign, targets, base): budgets, ranges, the
+8-bit grid, targets, Eq. 10, seeds and batch independence, BIM and PGD, the lazy result."""
 import pytest
 import torch
 
 from papers_core import attacks as A
+from papers_core.attacks import bim, fgsm, pgd
+from papers_core.models import LeNet5
 
 ITER = dict(step=A.PAPER_EPSILON_8BIT, iterations=50, threshold=0.99)
 
@@ -243,3 +246,37 @@ def test_cat_keeps_the_result_class_and_its_extra_fields(model, batch):
         A.AttackResult.cat([a, parts[0]])
     with pytest.raises(ValueError, match="at least one"):
         A.AttackResult.cat([])
+
+
+def test_bim_stays_in_the_ball_and_pgd_without_random_start_is_bim(model, batch):
+    x, y = batch
+    a = bim(model, x, y, eps=4, step=1, iterations=6)
+    assert (a.adv - x).abs().max() <= 4 / 255 + 1e-6
+    b = pgd(model, x, y, eps=4, step=1, iterations=6, random_start=False)
+    assert torch.equal(a.adv, b.adv)
+    c = pgd(model, x, y, eps=4, step=1, iterations=6, seed=3)
+    assert (c.adv - x).abs().max() <= 4 / 255 + 1e-6
+    assert not torch.equal(c.adv, a.adv)
+    assert torch.equal(c.adv, pgd(model, x, y, eps=4, step=1, iterations=6, seed=3).adv)
+
+
+def test_fgsm_result_probabilities_are_computed_only_when_read(model, batch, counting):
+    x, y = batch
+    counted = counting(model)
+    eager = fgsm(model, x, y)
+    fgsm(counted, x, y)           # probes the class count once
+    before = counted.calls
+    r = fgsm(counted, x, y)
+    assert counted.calls == before + 1, "one forward-backward pass, no forward for the result"
+    assert torch.equal(r.success, eager.success) and torch.allclose(r.probs, eager.probs)
+    assert counted.calls == before + 2
+    r.prediction
+    assert counted.calls == before + 2, "evaluated once"
+
+
+def test_lenet_input_gradient_attacks_run_in_batches_without_weight_gradients():
+    net = LeNet5().eval()
+    x = torch.rand(5, 1, 28, 28)
+    y = net(x).argmax(1)
+    bim(net, x, y, iterations=2)
+    assert all(p.grad is None for p in net.parameters())
