@@ -3,17 +3,16 @@ the run's value and effect with its 95 % interval, the floor the effect must cle
 the verdict (one of :data:`VERDICTS`), decided against the run's own sampling noise
 (:mod:`papers_core.intervals`) by :func:`compare_claim`, :func:`bound_claim`, :func:`statistic_claim`
 or :func:`rank_bound_claim`; the per-image values are kept so that a stored run can be re-decided by
-today's rules (:func:`save_claim_values`, :func:`redecide`)."""
+today's rules (:mod:`papers_core.claim_values`)."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from dataclasses import dataclass
 
 import pandas as pd
 
 from .intervals import LEVEL, binomial_ci, bootstrap_ci, bootstrap_means, decidable_bound, percentile_interval, rank_slack
 
-__all__ = ["VERDICTS", "SIZES", "NO_PAPER_EFFECT", "verdict_counts", "MIN_IMAGES", "Floor", "as_floor", "Claim", "decide", "size_vs_paper", "compare_claim", "bound_claim", "statistic_claim", "rank_bound_claim", "VALUES_FILE", "counted", "size_counts", "save_claim_values", "redecide"]
+__all__ = ["VERDICTS", "SIZES", "NO_PAPER_EFFECT", "verdict_counts", "MIN_IMAGES", "Floor", "as_floor", "Claim", "decide", "size_vs_paper", "compare_claim", "bound_claim", "statistic_claim", "rank_bound_claim", "counted", "size_counts"]
 
 
 #: A claim's verdict against the run's own sampling noise.
@@ -346,12 +345,7 @@ def rank_bound_claim(claim: str, paper_value: str, ranks, K: int, *, level: floa
     return c
 
 
-#: The per-image values behind a run's claims, written beside ``claims.csv`` (:func:`save_claim_values`),
-#: so that a later change of a rule re-decides a stored run without re-running its attacks.
-VALUES_FILE = "claims_values.npz"
 
-
-_BUILDERS = ("compare_claim", "bound_claim", "rank_bound_claim")
 
 
 def counted(df: pd.DataFrame) -> pd.DataFrame:
@@ -371,67 +365,3 @@ def size_counts(df: pd.DataFrame) -> dict[str, int]:
     holds = df[df["verdict"] == "holds"]
     return {"holds at size": int(holds["size"].isin(SIZES[:2]).sum()),
             "with paper effect": int((df["size"].fillna(NO_PAPER_EFFECT) != NO_PAPER_EFFECT).sum())}
-
-
-def save_claim_values(claims: list[Claim], folder: str | Path) -> Path:
-    """Write the per-image values and the deciding call of every claim that has them (those built by
-    :func:`compare_claim`, :func:`bound_claim` and :func:`rank_bound_claim`) into
-    ``folder/claims_values.npz`` (compressed, atomically); :func:`redecide` rebuilds the claims from it."""
-    import json
-
-    import numpy as np
-
-    from .runs import atomic_path
-
-    arrays, specs = {}, []
-    for i, c in enumerate(claims):
-        v = getattr(c, "_values", None)
-        if v is None:   # a check without per-image values: kept as it was decided
-            specs.append(dict(builder=None, claim=asdict(c)))
-            continue
-        for k, arr in v["arrays"].items():
-            arrays[f"c{i}_{k}"] = arr
-        specs.append(dict(builder=v["builder"], claim=asdict(c), kwargs=v["kwargs"], arrays=sorted(v["arrays"]),
-                          overridden=[c.verdict, c.margin] != list(v["built"])))
-    arrays["spec"] = np.frombuffer(json.dumps(specs).encode(), dtype=np.uint8)
-    path = Path(folder) / VALUES_FILE
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as f:
-            np.savez_compressed(f, **arrays)
-    return path
-
-
-def redecide(path: str | Path) -> list[Claim]:
-    """The claims stored in ``path`` (a ``claims_values.npz`` of :func:`save_claim_values`) decided
-    again by today's rules, from their per-image values: the same calls, with the same floors and paper
-    effects. Claims stored without values come back as they were decided."""
-    import json
-
-    import numpy as np
-
-    with np.load(path) as z:
-        specs = json.loads(z["spec"].tobytes().decode())
-        data = {k: z[k] for k in z.files if k != "spec"}
-    out = []
-    for i, sp in enumerate(specs):
-        old = {("verdict" if k == "holds" else k): v for k, v in sp["claim"].items()}   # runs stored before the rename
-        head = (old["claim"], old["paper_value"])
-        if sp["builder"] is None:
-            out.append(Claim(**old))
-            continue
-        if sp["builder"] not in _BUILDERS:
-            raise ValueError(f"{path}: unknown claim builder {sp['builder']!r}.")
-        arr = {k: data[f"c{i}_{k}"] for k in sp["arrays"]}
-        kw = dict(sp["kwargs"])
-        if sp["builder"] == "compare_claim":
-            value, source, share = kw.pop("by")
-            kw["names"] = tuple(kw["names"])
-            c = compare_claim(*head, arr["a"], arr["b"], by=Floor(value, source, share), **kw)
-        elif sp["builder"] == "bound_claim":
-            c = bound_claim(*head, arr["values"], kw.pop("bound"), **kw)
-        else:
-            c = rank_bound_claim(*head, arr["ranks"], kw.pop("K"), **kw)
-        if sp.get("overridden"):   # the page set the verdict itself (e.g. two schemes that are one model): kept
-            c.verdict, c.margin = old["verdict"], old["margin"]
-        out.append(c)
-    return out

@@ -70,6 +70,7 @@ class RPFGSM:
     runtime_images: int | None = 3    # images timed one at a time for Fig. 6 (paper: 300); None: all
     jsma_gamma: float = 0.1           # JSMA: the largest fraction of features it may change (the paper's 10 %)
     sparsefool_iterations: int = 20   # SparseFool: outer iterations (the authors' 20)
+    deepfool_candidates: int = 10     # DeepFool: the most likely classes it searches (the authors' 10)
     eot_lam: float | None = None      # EOT's Lab weight; None: chosen by the paper's rule (papers_core.tuning)
     eot_lam_grid: tuple = (0.0, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5)  # the rule's weights
     eot_target_rate: float = 0.9      # ... the largest weight whose misleading rate reaches this (the paper's ~90 %)
@@ -161,6 +162,12 @@ class MAT:
     standin_test_images: int = 500    # quick: SynthScenes test images (rounded up to whole classes)
     standin_difficulty: float = 1.5   # quick: SynthScenes' difficulty (CIFAR-10: 10 classes, CIFAR-100: 30)
     digits_test_images: int = 1000    # quick: ColourDigits test images (SVHN's stand-in)
+    standin_classes_100: int = 30     # quick: SynthScenes classes standing in for CIFAR-100's 100
+    standin_family: int = 5           # quick: ... in families of this many look-alikes
+    grid_max: float = 0.3             # MNIST's test strengths: 0 to this, in [0, 1] units (Fig. 1's 0.05-0.15 inside)
+    grid_step: float = 0.025          # ... in steps of this (the paper gives none for MNIST)
+    grid_max_8bit: float = 5.0        # CIFAR-10, CIFAR-100, SVHN: 0 to this, in 8-bit units (Sec. 5.1)
+    grid_step_8bit: float = 0.5       # ... in steps of this (Sec. 5.1)
     walks: int = 200                  # random walk: number of walks t
     walk_steps: int = 4               # random walk: steps per walk l
     penalties: tuple = (0.0, 0.1, 0.25, 0.5, 1.0, 2.0)  # random walk: penalties tried (points per strength);
@@ -254,7 +261,7 @@ def table(paper: str):
 
     quick, paper_cfg = settings(paper, "quick"), settings(paper, "paper")
     rows = {f.name: {"quick": getattr(quick, f.name), "paper": getattr(paper_cfg, f.name)} for f in fields(quick)}
-    out = pd.DataFrame(rows).T
+    out = pd.DataFrame.from_dict(rows, orient="index", dtype=object)   # object: ints stay ints, None stays None
     out.index.name = "setting"
     return out
 

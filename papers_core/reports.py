@@ -11,11 +11,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from .claims import Claim, save_claim_values
+from .claim_values import save_claim_values
+from .claims import Claim
 from .runs import repo_root
 
-__all__ = ["CLAIMS_KEY", "paper_table", "fmt_mean_std", "side_by_side", "show_floors", "claims_table", "SHOWN", "claims_display", "show_claims", "run_label", "STORED_RUN"]
+__all__ = ["CLAIMS_KEY", "paper_table", "fmt_mean_std", "side_by_side", "show_floors", "claims_table", "SHOWN", "claims_display", "show_claims", "run_label", "STORED_RUN", "THIS_RUN"]
 
+
+#: The claims table's column of this run's values (a stored run's display calls it :data:`STORED_RUN`).
+THIS_RUN = "this run"
 
 #: The label of a stored run's columns (a paper-profile run kept in ``results/paper``, :mod:`papers_core.stored`).
 STORED_RUN = "stored run"
@@ -83,7 +87,7 @@ def claims_table(claims: list[Claim], paper: str, profile: str) -> pd.DataFrame:
 
 
 #: The columns of a displayed claims table, and their headers.
-SHOWN = {"paper_value": "paper's value", "paper_effect": "paper's effect", "this_run": "this run",
+SHOWN = {"paper_value": "paper's value", "paper_effect": "paper's effect", "this_run": THIS_RUN,
          "margin": "run's effect [95 % interval]", "floor": "floor", "verdict": "verdict",
          "size": "size vs paper", "flag": "flag"}
 

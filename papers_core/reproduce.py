@@ -28,7 +28,7 @@ from ._validate import check_choice
 from .download import DownloadError, download_url, sha256sum
 from .runs import repo_root
 
-__all__ = ["PAPERS", "LISTS", "NEEDS", "ListFile", "fetch", "fetch_lists", "missing", "data_parameters", "run", "main", "literal"]
+__all__ = ["PAPERS", "LISTS", "NEEDS", "ListFile", "fetch", "fetch_lists", "missing", "data_parameters", "run", "main", "literal", "page_notebook"]
 
 PAPERS = ("p_fgsm", "rp_fgsm", "color_variance", "k_anonymity", "mat", "compare")
 
@@ -213,33 +213,43 @@ def missing(paper: str, data_root: str | Path | None = None, datasets: str = "al
     return out
 
 
+def page_notebook(paper: str, folder: str | Path) -> Path:
+    """The page ``notebooks/<paper>.py`` (the one source) converted with jupytext to
+    ``folder/<paper>.ipynb``, inputs only, for papermill; never a stale copy."""
+    import jupytext
+
+    check_choice(paper, PAPERS, "paper")
+    py = repo_root() / "notebooks" / f"{paper}.py"
+    if not py.is_file():
+        raise FileNotFoundError(f"{py} not found: run from a clone of the project, where notebooks/ holds the pages.")
+    path = Path(folder) / f"{paper}.ipynb"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    jupytext.write(jupytext.read(py), path)
+    return path
+
+
 def run(paper: str, device: str = "auto", data_root: str | Path | None = None, parameters: dict | None = None,
         output: str | Path | None = None) -> Path:
-    """Run ``notebooks/<paper>.ipynb`` (made from the ``.py`` with jupytext if needed) in the paper profile
-    with papermill; the executed notebook goes to ``output`` (default
+    """Run the page ``notebooks/<paper>.py`` (converted afresh by :func:`page_notebook`) in the paper
+    profile with papermill; the executed notebook goes to ``output`` (default
     ``results/paper/<paper>/<paper>.ipynb``), its tables and figures to ``results/paper/<paper>/``."""
     import papermill
 
     check_choice(paper, PAPERS, "paper")
     check_choice(device, ("auto", "cpu", "cuda"), "device")
-    root = repo_root()
-    source = root / "notebooks" / f"{paper}.ipynb"
-    if not source.is_file():
-        py = root / "notebooks" / f"{paper}.py"
-        if not py.is_file():
-            raise FileNotFoundError(f"{source} not found: run from a clone of the project, where notebooks/ holds "
-                                    f"the pages.")
-        import jupytext
+    import tempfile
 
-        jupytext.write(jupytext.read(py), source)
+    root = repo_root()
     params = dict(profile="paper", device=device)
     if data_root is not None:
         params.update(data_parameters(paper, data_root))
     params.update(parameters or {})
     out = Path(output) if output is not None else root / "results" / "paper" / paper / f"{paper}.ipynb"
     out.parent.mkdir(parents=True, exist_ok=True)
-    _say(f"running {source.name} in the paper profile ({params}) -> {out}")
-    papermill.execute_notebook(str(source), str(out), parameters=params, cwd=str(root), kernel_name="python3")
+    with tempfile.TemporaryDirectory() as tmp:
+        source = page_notebook(paper, tmp)
+        _say(f"running notebooks/{paper}.py in the paper profile ({params}) -> {out}")
+        papermill.execute_notebook(str(source), str(out), parameters=params, cwd=str(root), kernel_name="python3")
     if output is None:   # the run's wall time, beside its provenance (shown with the stored results)
         from .stored import record_wall_time
 

@@ -41,6 +41,7 @@ __all__ = [
     "NotebookSetup",
     "QUICK_THREADS",
     "set_cpu_threads",
+    "page_seed",
     "page_cache",
 ]
 
@@ -71,6 +72,12 @@ def set_cpu_threads(n: int) -> int:
     torch.set_num_threads(n)
     threadpool_limits(limits=n)
     return n
+
+
+def page_seed(seed: int, k: int = 0) -> int:
+    """The seed of a page's k-th random attack (each image draws from its own stream of it,
+    :mod:`papers_core.rng`): ``seed * 1000 + k``, one stream family per attack."""
+    return int(seed) * 1000 + int(k)
 
 
 def seed_everything(seed: int) -> torch.Generator:

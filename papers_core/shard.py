@@ -7,11 +7,11 @@ machines with PyTorch's launcher, ``torchrun``::
         -m papers_core.shard k_anonymity -p n_attack 60000           # two machines, sixteen GPUs
     make reproduce PAPER=k_anonymity                                 # the page then reads every attack
 
-An :class:`AttackJob` is one attack over a set of images, cut into batches of ``batch_size``
-consecutive images: the batch is the unit of work and of caching. Each batch's result is stored in
-the cache under the job's key plus the batch's range, atomically (a temporary file renamed into
-place), then the batches are joined (:meth:`AttackResult.cat`) into the entry the page reads, under
-the key the page computes. One process (:func:`run_job`, what the page calls) and N processes
+A job (:class:`papers_core.jobs.AttackJob`) is one attack over a set of images, cut into batches of
+``batch_size`` consecutive images: the batch is the unit of work and of caching. Each batch's result
+is stored in the cache under the job's key plus the batch's range, atomically (a temporary file renamed
+into place), then the batches are joined into the entry the page reads, under the key the page
+computes. One process (:func:`papers_core.jobs.run_job`, what the page calls) and N processes
 (:func:`run_sharded`: batch b goes to rank ``b % world_size``, then rank 0 joins) compute the same
 batches with the same inputs, so they give the same results to the bit (tested with two gloo
 processes); the random draws do not depend on the batch either (:mod:`papers_core.rng`).
@@ -27,62 +27,24 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Callable
 
 import torch
 
 from .attacks.result import AttackResult
+from .jobs import AttackJob, batches, run_batch, run_job
 
-__all__ = ["AttackJob", "batches", "run_job", "run_sharded", "distributed", "stages", "main"]
-
-
-@dataclass
-class AttackJob:
-    """One attack over ``n`` images, in batches of ``batch_size`` (``None``: one batch of all).
-
-    ``name`` and ``settings`` are the cache key of the joined result (what the page reads): they must
-    identify the attack, its settings and its inputs (e.g. :func:`papers_core.cache.fingerprint`
-    of the model and images). ``run(index)`` attacks the images at positions ``index`` (a 1-D long
-    tensor of consecutive positions) and returns an :class:`AttackResult`."""
-
-    name: str
-    settings: dict
-    n: int
-    run: Callable[[torch.Tensor], AttackResult]
-    batch_size: int | None = None
-
-    def __post_init__(self):
-        if int(self.n) < 1:
-            raise ValueError(f"job {self.name}: it needs at least one image, got n = {self.n}.")
-        if self.batch_size is not None and int(self.batch_size) < 1:
-            raise ValueError(f"job {self.name}: batch_size must be a positive whole number or None, "
-                             f"got {self.batch_size!r}.")
-
-    @property
-    def key(self) -> dict:
-        """The joined entry's settings: the job's, with the batching the results depend on."""
-        return {**self.settings, "attack_batch": None if self.batch_size is None else int(self.batch_size)}
+__all__ = ["run_sharded", "distributed", "stages", "main"]
 
 
-def batches(job: AttackJob) -> list[tuple[int, int]]:
-    """The job's batches as [start, stop) ranges of positions."""
-    size = int(job.n) if job.batch_size is None else int(job.batch_size)
-    return [(a, min(a + size, int(job.n))) for a in range(0, int(job.n), size)]
 
 
-def _batch(cache, job: AttackJob, start: int, stop: int) -> AttackResult:
-    return cache.attack_result(f"{job.name}.batch", {**job.key, "batch": [start, stop]},
-                               lambda: job.run(torch.arange(start, stop)))
 
 
-def run_job(cache, job: AttackJob) -> AttackResult:
-    """The job's joined result: from the cache, or computed batch by batch (each batch cached, so an
-    interrupted run resumes at the first missing batch) and joined. ``seconds`` is the sum of the
-    batches' wall times."""
-    return cache.attack_result(job.name, job.key,
-                               lambda: AttackResult.cat([_batch(cache, job, a, b) for a, b in batches(job)]))
+
+
+
 
 
 def run_sharded(cache, jobs: list[AttackJob], rank: int = 0, world_size: int = 1, barrier=None,
@@ -100,7 +62,7 @@ def run_sharded(cache, jobs: list[AttackJob], rank: int = 0, world_size: int = 1
         if progress:
             progress(f"rank {rank}: {job.name} {job.settings.get('method', '')} images {a}..{b - 1} "
                      f"({i + 1} of {len(mine)})")
-        _batch(cache, job, a, b)
+        run_batch(cache, job, a, b)
     barrier()
     out = [run_job(cache, job) for job in jobs] if int(rank) == 0 else None
     barrier()

@@ -103,15 +103,15 @@ class StoredRun:
     def redecided(self) -> bool:
         """Whether the run stored the per-image values behind its claims (``claims_values.npz``), so that
         :meth:`claims` decides them by today's rules rather than showing them as the run decided them."""
-        from .claims import VALUES_FILE
+        from .claim_values import VALUES_FILE
 
         return (self.root / VALUES_FILE).is_file()
 
     def claims(self) -> pd.DataFrame:
         """The run's claim checks: re-decided by today's rules from the per-image values the run stored
-        (:func:`papers_core.reports.redecide`), or, for a run that stored none, ``claims.csv`` as
+        (:func:`papers_core.claim_values.redecide`), or, for a run that stored none, ``claims.csv`` as
         :func:`papers_core.reports.show_claims` wrote it."""
-        from .claims import VALUES_FILE, redecide
+        from .claim_values import VALUES_FILE, redecide
         from .reports import claims_table
 
         if self.redecided:
@@ -140,7 +140,7 @@ def stored_run(paper: str, root: str | Path | None = None) -> StoredRun | None:
 def record_wall_time(executed_notebook: str | Path, results_dir: str | Path) -> float:
     """Write the papermill wall time of ``executed_notebook`` (its metadata's ``papermill.duration``, in
     seconds) into ``results_dir/provenance.json`` as ``wall_time_s``; returns it."""
-    from .runs import atomic_path
+    from .download import atomic_path
 
     nb = json.loads(Path(executed_notebook).read_text())
     wall = nb.get("metadata", {}).get("papermill", {}).get("duration")
@@ -192,7 +192,7 @@ def show_stored_claims(paper: str, profile: str, root: str | Path | None = None)
     from IPython.display import display
 
     from .claims import verdict_counts
-    from .reports import claims_display
+    from .reports import STORED_RUN, THIS_RUN, claims_display
 
     if profile != "quick":
         print(_none_stored(paper, profile) + ": its claims are the ones above")
@@ -206,7 +206,7 @@ def show_stored_claims(paper: str, profile: str, root: str | Path | None = None)
     if missing:
         raise ValueError(f"{run.root / 'claims.csv'} lacks the columns {sorted(missing)}: it was not written by "
                          "papers_core.reports.show_claims; rerun `make reproduce` for it.")
-    shown = claims_display(df).rename(columns={"this run": "stored run", "run's effect [95 % interval]":
+    shown = claims_display(df).rename(columns={THIS_RUN: STORED_RUN, "run's effect [95 % interval]":
                                                "stored run's effect [95 % interval]"})
     shown.index.name = f"claim ({run.label})"
     how = ("re-decided by today's rules from the per-image values it stored" if run.redecided else

@@ -127,7 +127,8 @@ def test_a_whole_set_statistic_is_decided_on_its_bootstrap_interval():
 
 
 # ------------------------------------------------------------------ effect sizes, floors, decidability
-from papers_core.claims import Floor, counted, redecide, save_claim_values, size_counts, size_vs_paper
+from papers_core.claim_values import redecide, save_claim_values
+from papers_core.claims import Floor, counted, size_counts, size_vs_paper
 from papers_core.intervals import bootstrap_means, decidable_bound
 from papers_core.reports import claims_table
 

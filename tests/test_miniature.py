@@ -12,6 +12,8 @@ import numpy as np
 import pytest
 import torch
 
+from papers_core.reproduce import page_notebook
+
 ROOT = Path(__file__).resolve().parents[1]
 PRIVATE = list(range(0, 360, 6))[:60]
 
@@ -81,7 +83,7 @@ def test_the_scene_pages_paper_data_and_four_checkpoints_load_from_the_miniature
     checkpoints, DenseNet-161's old key names included, loaded into the very weights that were saved."""
     import torchvision
 
-    from papers_core.data.places365 import load_paper_scenes
+    from papers_core.tasks import load_paper_scenes
 
     archs = ("resnet18", "resnet50", "alexnet", "densenet161")
     for arch in archs:
@@ -120,7 +122,7 @@ def _run(paper, miniature, tmp_path, results_dir, monkeypatch, **params):
     out = tmp_path / f"{paper}.ipynb"
     checkpoints = ({"checkpoints": str(miniature / "checkpoints")} if paper == "rp_fgsm" else
                    {"checkpoint": str(miniature / "checkpoints" / "resnet50_places365.pth.tar")})
-    papermill.execute_notebook(str(ROOT / "notebooks" / f"{paper}.ipynb"), str(out), cwd=str(ROOT),
+    papermill.execute_notebook(str(page_notebook(paper, tmp_path / "in")), str(out), cwd=str(ROOT),
                                kernel_name="python3", progress_bar=False,
                                parameters=dict(profile="paper", device="cpu", data_root=str(miniature / "places365"),
                                                **checkpoints, **params))
@@ -195,7 +197,7 @@ def test_k_anonymity_paper_profile_stores_yale_numbers_and_draws_no_face(tmp_pat
     monkeypatch.setenv("PAPERS_CORE_RESULTS", str(results_dir))
     monkeypatch.setenv("MPLBACKEND", "Agg")
     out = tmp_path / "k_anonymity.ipynb"
-    papermill.execute_notebook(str(ROOT / "notebooks" / "k_anonymity.ipynb"), str(out), cwd=str(ROOT),
+    papermill.execute_notebook(str(page_notebook("k_anonymity", tmp_path / "in")), str(out), cwd=str(ROOT),
                                kernel_name="python3", progress_bar=False,
                                parameters=dict(profile="paper", device="cpu", data_root=str(tmp_path / "data"),
                                                datasets="yale", yale_size=16, yale_epochs=15, n_attack=6,

@@ -8,7 +8,6 @@ from papers_core.rng import ImageStreams
 from papers_core.attacks import (EOT_TRANSFORMS, e_fgsm, di_fgsm, eot, eot_draw, eot_transform, paper_iterations,
                                  rp_fgsm, rp_target_mask, schedule)
 from papers_core.metrics import rgb_to_lab
-from papers_core.defenses import Defense
 from papers_core.models import SmallCNN
 from papers_core.train import train_classifier
 

@@ -155,3 +155,15 @@ def test_the_command_line_refuses_an_unknown_paper(capsys):
     with pytest.raises(SystemExit):
         R.main(["not_a_paper"])
     assert "invalid choice" in capsys.readouterr().err
+
+
+def test_a_page_is_run_from_its_py_source_converted_afresh(tmp_path):
+    import jupytext
+
+    path = R.page_notebook("mat", tmp_path / "in")
+    nb = jupytext.read(path)
+    src = jupytext.read(R.repo_root() / "notebooks" / "mat.py")
+    assert [c.source for c in nb.cells] == [c.source for c in src.cells]
+    assert not any(c.get("outputs") for c in nb.cells if c.cell_type == "code")
+    with pytest.raises(ValueError, match="paper"):
+        R.page_notebook("no_such_page", tmp_path)

@@ -11,7 +11,8 @@ import torch
 
 from papers_core import attacks as A
 from papers_core.cache import ATTACK_CODE, Cache
-from papers_core.shard import AttackJob, batches, run_job, run_sharded
+from papers_core.jobs import AttackJob, batches, run_job
+from papers_core.shard import run_sharded
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -164,7 +164,8 @@ def test_a_run_that_stored_its_per_image_values_is_re_decided_by_todays_rules(tm
     import numpy as np
 
     from papers_core import claims as C
-    from papers_core.claims import Floor, compare_claim, save_claim_values
+    from papers_core.claim_values import save_claim_values
+    from papers_core.claims import Floor, compare_claim
     from papers_core.reports import claims_table
     from papers_core.stored import show_stored_claims
 

@@ -37,6 +37,7 @@ __all__ = [
     "true_labels",
     "AUTO",
     "target_mode",
+    "no_labels_when_targeted",
     "required_targets",
     "predict_proba",
     "input_gradient",
@@ -141,6 +142,14 @@ def target_mode(targets, attack: str, *, untargeted: bool = True, auto: bool = T
         raise ValueError(f"{attack} is targeted: pass targets= (the class each image is pushed towards)"
                          + (" or targets='auto' (its own choice)." if auto else "."))
     return targets is not None
+
+
+def no_labels_when_targeted(labels, attack: str) -> None:
+    """Refuse ``labels`` in a targeted call: the attack pushes each image towards its target and has no
+    use for the true labels (a registry call passes them only to untargeted calls)."""
+    if labels is not None:
+        raise ValueError(f"{attack} is targeted in this call (targets= says where each image goes) and has no use "
+                         "for labels: leave them out.")
 
 
 def required_targets(x: torch.Tensor, labels, targets, n_classes: int, attack: str) -> torch.Tensor:

@@ -20,7 +20,7 @@ import torch
 
 from .._validate import check_labels, check_range
 from ..progress import progress
-from .base import check_attack_input, true_labels
+from .base import check_attack_input, no_labels_when_targeted, target_mode, true_labels
 from .result import AttackResult
 from .optim import MaskedAdam
 
@@ -41,15 +41,14 @@ def cw_l2(model, x: torch.Tensor, labels=None, *, targets=None, confidence: floa
           initial_const: float = 1e-3, binary_search_steps: int = 9, iterations: int = 10_000,
           lr: float = 1e-2, abort_early: bool = True) -> AttackResult:
     """C&W-L2: untargeted away from ``labels`` (default: the clean prediction), or targeted towards
-    ``targets`` when they are given. ``iterations`` is the Adam steps per search step.
+    ``targets`` when they are given (then ``labels`` are refused: they are not used). ``iterations`` is the Adam steps per search step.
 
     The result's ``iterations`` counts the Adam steps each sample took over all search steps. Success
     means the returned image is classified as the target (targeted) or not as the label (untargeted)."""
     n_classes = check_attack_input(model, x)
-    targeted = targets is not None
+    targeted = target_mode(targets, "C&W-L2", auto=False)
     if targeted:
-        if labels is not None:
-            check_labels(labels, x.shape[0], n_classes)
+        no_labels_when_targeted(labels, "C&W-L2")
         labels = check_labels(targets, x.shape[0], n_classes, "targets").to(x.device)
     check_range(confidence, "confidence", lo=0)
     check_range(initial_const, "initial_const", lo=0, lo_open=True)

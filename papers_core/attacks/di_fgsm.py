@@ -7,7 +7,7 @@ import torch.nn.functional as F
 
 from .._validate import check_range
 from ..rng import image_streams
-from .base import input_gradient, target_mode
+from .base import input_gradient, no_labels_when_targeted, target_mode
 from .ensemble import check_ensemble_input, ensemble_labels
 from .sign import paper_iterations, sign_gradient_attack
 
@@ -63,6 +63,8 @@ def di_fgsm(models, x: torch.Tensor, labels=None, *, targets=None, step: float =
     models, num_classes = check_ensemble_input(models, x, step, eps, iterations)
     check_range(p, "p", lo=0, hi=1)
     targeted = target_mode(targets, "DI-FGSM")
+    if targeted:
+        no_labels_when_targeted(labels, "DI-FGSM")
     H, W = x.shape[-2:]
     if H != W:
         raise ValueError(f"DI-FGSM's resize-and-pad takes square images, got {H}x{W}.")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 
 from .._validate import check_labels
-from .base import AUTO, check_models, check_step_settings, input_gradient, predict_proba, target_mode
+from .base import AUTO, check_models, check_step_settings, input_gradient, no_labels_when_targeted, predict_proba, target_mode
 from .sign import paper_iterations, sign_gradient_attack
 from .targets import private_target_mask, random_target_mask, sample_targets
 
@@ -82,6 +82,8 @@ def e_fgsm(models, x: torch.Tensor, labels=None, *, targets=AUTO, step: float = 
     :mod:`papers_core.rng`)."""
     models, n_classes = check_ensemble_input(models, x, step, eps, iterations)
     targeted = target_mode(targets, "E-FGSM")
+    if targeted:
+        no_labels_when_targeted(labels, "E-FGSM")
     per_model, target, _ = ensemble_labels(models, x, targets, n_classes, labels=labels,
                                            seed=seed, index=index)
     n_iter = int(iterations) if iterations is not None else paper_iterations(eps)

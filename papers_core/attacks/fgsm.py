@@ -15,7 +15,7 @@ from __future__ import annotations
 import torch
 
 from .._validate import check_labels
-from .base import check_attack_input, check_step_settings, target_mode, true_labels
+from .base import check_attack_input, check_step_settings, no_labels_when_targeted, target_mode, true_labels
 from .sign import sign_gradient_attack
 
 __all__ = ["PAPER_EPSILON_8BIT", "fgsm", "n_fgsm", "targeted_ifgsm", "iterative_fgsm"]
@@ -30,7 +30,8 @@ def iterative_fgsm(model, x: torch.Tensor, labels=None, *, targets=None, step: f
     """Iterated signed-gradient steps with a per-sample stop (Eqs. 7, 9 and 11).
 
     Untargeted (no ``targets``): away from ``labels`` (default: the clean prediction); a sample stops
-    once 1 - p(label) exceeds ``threshold``. Targeted: towards ``targets``; a sample stops once
+    once 1 - p(label) exceeds ``threshold``. Targeted: towards ``targets`` (``labels`` refused: they
+    are not used); a sample stops once
     p(target) exceeds ``threshold``. Every sample stops after ``iterations`` steps; ``threshold=None``
     runs exactly ``iterations`` steps. Images are clipped to [0, 1] (and to the L-inf ball of
     ``eps``/255 around ``x`` if given) after every step. ``start`` (default ``x``) is the image the
@@ -39,8 +40,7 @@ def iterative_fgsm(model, x: torch.Tensor, labels=None, *, targets=None, step: f
     n_classes = check_attack_input(model, x)
     check_step_settings(step, iterations, eps, threshold)
     if target_mode(targets, "iterative FGSM", auto=False):
-        if labels is not None:
-            check_labels(labels, x.shape[0], n_classes)
+        no_labels_when_targeted(labels, "iterative FGSM")
         goal, targeted = check_labels(targets, x.shape[0], n_classes, "targets").to(x.device), True
     else:
         goal, targeted = true_labels(model, x, labels, n_classes), False

@@ -83,8 +83,8 @@ def k_anonymity_attack(model, x: torch.Tensor, labels=None, *, targets=None, K: 
 
     num_classes = check_attack_input(model, x)
     if targets is not None:
-        raise ValueError("the K-anonymity attack chooses its own labels to push up (the clean ranking's "
-                         "r_x(2..k)): drop targets=.")
+        raise ValueError("the K-anonymity attack is untargeted: it chooses its own labels to push up (the clean "
+                         "ranking's r_x(2..k)); drop targets=.")
     if labels is None:
         raise ValueError("the K-anonymity attack needs the true labels (labels=) of correctly classified samples.")
     labels = check_labels(labels, x.shape[0], num_classes).to(x.device)

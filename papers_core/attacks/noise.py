@@ -10,7 +10,8 @@ import torch
 
 from .._validate import check_choice, check_images, check_labels, check_range
 from ..rng import image_streams
-from .base import budget_box, check_attack_input, input_gradient, project, to_8bit, true_labels
+from .base import (budget_box, check_attack_input, input_gradient, no_labels_when_targeted, project, target_mode, to_8bit,
+                   true_labels)
 from .sign import QUANTIZE_MODES
 
 __all__ = ["fgsm_noise", "add_noise", "sign_of_gaussian"]
@@ -22,7 +23,8 @@ def fgsm_noise(model, x: torch.Tensor, labels=None, *, targets=None, step: float
     (with ``targets``)."""
     n_classes = check_attack_input(model, x)
     check_range(step, "step (8-bit units)", lo=0, hi=255, lo_open=True)
-    if targets is not None:
+    if target_mode(targets, "fgsm_noise", auto=False):
+        no_labels_when_targeted(labels, "fgsm_noise")
         goal = check_labels(targets, x.shape[0], n_classes, "targets").to(x.device)
     else:
         goal = true_labels(model, x, labels, n_classes)

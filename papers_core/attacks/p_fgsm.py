@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import torch
 
-from .._validate import check_choice
+from .._validate import check_choice, check_range
 from .._validate import check_labels
-from .base import AUTO, check_attack_input, check_step_settings, predict_proba, target_mode, true_labels
+from .base import AUTO, check_attack_input, check_step_settings, no_labels_when_targeted, predict_proba, target_mode
 from .sign import sign_gradient_attack
 from .targets import least_likely_targets, private_target_mask, random_target_mask, sample_targets
 
@@ -21,8 +21,8 @@ __all__ = ["P_FGSM_SELECTIONS", "l_fgsm", "r_fgsm", "p_fgsm"]
 #: P-FGSM target selection: the paper's Eq. 10, or the official code's (every class but the top-1).
 P_FGSM_SELECTIONS = ("paper", "official")
 
-_SETTINGS_DOC = """``labels`` (true labels) are not used to choose the target, which depends on the clean
-    probabilities only, as in the paper; ``targets="auto"`` (the default) is the attack's own choice,
+_SETTINGS_DOC = """The target depends on the clean probabilities only, as in the paper, so ``labels`` (true
+    labels) are refused; ``targets="auto"`` (the default) is the attack's own choice,
     one class per image overrides it. ``step``, ``iterations``, ``threshold``, ``eps`` and ``quantize``
     as :func:`papers_core.attacks.iterative_fgsm`."""
 
@@ -32,8 +32,7 @@ def _targeted(model, x, labels, targets, choose, attack, step, iterations, thres
     n_classes = check_attack_input(model, x)
     check_step_settings(step, iterations, eps, threshold)
     target_mode(targets, attack, untargeted=False)
-    if labels is not None:
-        true_labels(model, x, labels, n_classes)
+    no_labels_when_targeted(labels, attack)
     targets = choose() if isinstance(targets, str) else check_labels(targets, x.shape[0], n_classes, "targets")
     return sign_gradient_attack(model, x, targets.to(x.device), targeted=True, step=step, iterations=iterations,
                                 threshold=threshold, eps=eps, quantize=quantize)
@@ -68,6 +67,7 @@ def p_fgsm(model, x: torch.Tensor, labels=None, *, targets=AUTO, sigma: float = 
       every class but the top-1 (then P-FGSM coincides with R-FGSM).
     """
     check_choice(selection, P_FGSM_SELECTIONS, "P-FGSM selection")
+    check_range(sigma, "sigma", lo=0, hi=1)
 
     def choose():
         probs = predict_proba(model, x)

@@ -16,6 +16,7 @@ list of classifiers). The book's Table I is :func:`attack_table`.
 """
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -51,22 +52,28 @@ class Attack:
     transformations: bool = False
     needs_targets: bool = False
     settings: dict = field(default_factory=dict)
-    #: whether the function takes true labels (EOT, RP-FGSM, L-BFGS and JSMA do not, and refuse them)
+    #: whether the function takes true labels in an untargeted call (EOT, RP-FGSM, L-BFGS and JSMA never do,
+    #: and refuse them)
     takes_labels: bool = True
 
     def __call__(self, model, x, labels=None, **overrides) -> AttackResult:
-        """Run the attack: ``labels`` the true labels (the one call for every attack: an attack that
-        takes none, ``takes_labels=False``, is called without them), ``overrides`` on top of the entry's
-        ``settings``. ``targets``, if given, says the mode as everywhere in the library: one class per
-        image, ``"auto"`` (the attack's own choice, where it has one) or ``None`` (untargeted, where
-        it has that mode); left out, the attack runs in its paper's mode. It is required where
-        ``needs_targets`` and refused by an untargeted entry."""
-        targets = overrides.get("targets")
-        if self.needs_targets and targets is None:
+        """Run the attack: ``labels`` the true labels, ``overrides`` on top of the entry's ``settings``.
+        ``targets``, if given, says the mode as everywhere in the library: one class per image,
+        ``"auto"`` (the attack's own choice, where it has one) or ``None`` (untargeted, where it has
+        that mode); left out, the attack runs in its paper's mode. It is required where
+        ``needs_targets``. The one call for every attack: ``labels`` go to the call only when it is
+        untargeted and the attack takes them (``takes_labels``); a targeted call has no use for them."""
+        kw = {**self.settings, **overrides}
+        if self.needs_targets and kw.get("targets") is None:
             raise ValueError(f"{self.name} is targeted: pass targets= (the class each image is pushed towards).")
-        if self.types == "U" and targets is not None:
-            raise ValueError(f"{self.name} is untargeted: leave targets out.")
-        return self.function(model, x, labels if self.takes_labels else None, **{**self.settings, **overrides})
+        untargeted = kw.get("targets", _default_targets(self.function)) is None
+        return self.function(model, x, labels if self.takes_labels and untargeted else None, **kw)
+
+
+def _default_targets(function):
+    """The default of ``function``'s ``targets`` (the attack's paper mode): None, "auto" or required."""
+    p = inspect.signature(function).parameters.get("targets")
+    return None if p is None else (p.default if p.default is not inspect.Parameter.empty else "required")
 
 
 #: Every attack of the five papers, by the name the papers use.
@@ -86,7 +93,8 @@ ATTACKS: dict[str, Attack] = {a.name: a for a in [
     Attack("DeepFool", deepfool, "[15] Moosavi-Dezfooli et al. 2016", "L_2", "D", "U"),
     Attack("SparseFool", sparsefool, "[16] Modas et al. 2019", "L_1", "S", "U"),
     # Sec. V-B's single-classifier baselines: the P-FGSM paper's functions with Sec. V-B's settings
-    *(Attack(f"{v} (V-B)", fgsm_variant, ref, "L_inf", "D", kind, settings=dict(variant=v))
+    *(Attack(f"{v} (V-B)", fgsm_variant, ref, "L_inf", "D", kind,
+             settings=dict(variant=v, **({"targets": None} if kind == "U" else {})))
       for v, ref, kind in (("U-FGSM", "[12] Kurakin et al. 2017", "U"), ("R-FGSM", "[10] Kurakin et al. 2017", "T"),
                            ("L-FGSM", "[12] Kurakin et al. 2017", "T"), ("P-FGSM", "[1] Li et al. 2019", "T"))),
     Attack("EOT", eot, "[5] Athalye et al. 2018", "L_inf", "D", "T", transformations=True, takes_labels=False),

@@ -197,9 +197,15 @@ def fgsm_variant(model, x: torch.Tensor, labels=None, *, variant: str, targets=A
         model = model[0]
     settings = dict(step=step, eps=eps, quantize="step", threshold=None,
                     iterations=iterations if iterations is not None else paper_iterations(eps))
+    if variant != "P-FGSM" and gamma != 0.99:
+        raise ValueError(f"{variant} does not use gamma (only P-FGSM's Eq. 17 does): leave it out.")
+    if variant in ("U-FGSM", "L-FGSM") and (seed != 0 or index is not None):
+        raise ValueError(f"{variant} draws nothing: seed and index are not used; leave them out.")
     if variant == "U-FGSM":
-        if not isinstance(targets, str):
-            target_mode(targets, "U-FGSM", targeted=False)   # None is fine too: untargeted either way
+        if isinstance(targets, str):
+            target_mode(targets, "U-FGSM")   # "auto", its own (untargeted) mode; another word is refused
+        else:
+            target_mode(targets, "U-FGSM", targeted=False)
         return n_fgsm(model, x, labels, **settings)
     if variant != "L-FGSM":
         settings.update(seed=seed, index=index)

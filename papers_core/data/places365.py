@@ -19,7 +19,6 @@ from __future__ import annotations
 import csv
 import tarfile
 import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -38,8 +37,6 @@ __all__ = [
     "load_private_subset",
     "download_private_images",
     "load_image",
-    "PaperScenes",
-    "load_paper_scenes",
 ]
 
 VAL_256_URL = "http://data.csail.mit.edu/places/places365/val_256.tar"
@@ -142,34 +139,7 @@ def load_images(root: str | Path, names: list[str], size: int = 224) -> torch.Te
     return torch.stack([load_image(img_dir / n, size) for n in names])
 
 
-@dataclass
-class PaperScenes:
-    """What the scene pages' paper profile attacks: the labelled MEPP18val images, the Places365
-    classifiers, and the clean images a detector's threshold is learned on (the unlabelled MEPP18test
-    list, disjoint from the test images)."""
 
-    test: LabelledImages
-    nets: dict
-    x_fit: torch.Tensor
-
-
-def load_paper_scenes(root: str | Path, checkpoints: str | Path, archs, size: int = 224,
-                      fit_images: int = 3000) -> PaperScenes:
-    """The MEPP18val images at ``size`` x ``size``, the Places365 checkpoints ``<arch>_places365.pth.tar``
-    of ``archs`` under ``checkpoints`` (as :func:`papers_core.models.places365_model` loads them: the 2017
-    files' ``module.`` prefixes and DenseNet-161's old key names included), and the first ``fit_images``
-    images of MEPP18test: the paper profile of the RP-FGSM and comparison pages."""
-    from ..models import places365_model
-
-    if size < 64:
-        raise ValueError(f"size must be at least 64 pixels (AlexNet's smallest input), got {size}.")
-    if fit_images < 1:
-        raise ValueError(f"fit_images must be at least 1, got {fit_images}.")
-    root, checkpoints = Path(root), Path(checkpoints)
-    test = load_private_subset(root, "MEPP18val", size=size)
-    nets = {a: places365_model(a, checkpoints / f"{a}_places365.pth.tar") for a in archs}
-    fit_names = read_image_names(root, "MEPP18test")[:fit_images]
-    return PaperScenes(test, nets, load_images(root, fit_names, size=size))
 
 
 def download_private_images(root: str | Path, split: str = "MEPP18val", url: str = VAL_256_URL) -> Path:

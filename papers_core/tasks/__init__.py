@@ -1,7 +1,7 @@
 """What each page attacks, for either profile: the data, the models and the expensive attacks, built
 by the library so that a page holds no ``if profile == ...`` branch and its sharded attack stage
 (:mod:`papers_core.shard`) builds exactly what the page does. The page reads every staged attack
-through :func:`papers_core.shard.run_job`, so a stage run by ``torchrun`` beforehand leaves it
+through :func:`papers_core.jobs.run_job`, so a stage run by ``torchrun`` beforehand leaves it
 nothing to compute.
 
 =====================  ======================================================================
@@ -19,7 +19,11 @@ module                 what it holds
 """
 from __future__ import annotations
 
+import dataclasses
+from pathlib import Path
+
 from .._validate import check_choice
+from ..profiles import PROFILES
 from .k_anonymity import *  # noqa: F401,F403
 from .k_anonymity import kanon_datasets, kanon_experiment, kanon_stage, KANON_LABELS
 from .mat import *  # noqa: F401,F403
@@ -34,12 +38,15 @@ __all__ = [*scenes.__all__, *rp_fgsm.__all__, *k_anonymity.__all__, *mat.__all__
 
 
 def _kanon(cfg, profile, cache, seed=0, device="cpu", root=None):
+    if root is not None:   # the paper profile's data root, under the repository (or root) as the other pages'
+        cfg = dataclasses.replace(cfg, data_root=str(Path(root) / cfg.data_root))
     return {KANON_LABELS[n]: kanon_experiment(n, cfg, profile, cache, seed=seed, device=device)
             for n in kanon_datasets(cfg)}
 
 
 def _mat(cfg, profile, cache, seed=0, device="cpu", root=None):
-    return {MAT_LABELS[n]: mat_experiment(n, cfg, profile, cache, seed=seed, device=device) for n in mat_datasets(cfg)}
+    return {MAT_LABELS[n]: mat_experiment(n, cfg, profile, cache, seed=seed, device=device, root=root)
+            for n in mat_datasets(cfg)}
 
 
 #: paper -> the function that builds its page's task
@@ -57,7 +64,7 @@ def load_task(paper: str, cfg, profile: str, cache, seed: int = 0, device="cpu",
     ones are read from (or written to) ``cache``; ``root`` is where the paper profile's data lives
     (default: the repository)."""
     check_choice(paper, TASKS, "paper")
-    check_choice(profile, ("quick", "paper"), "profile")
+    check_choice(profile, PROFILES, "profile")
     return TASKS[paper](cfg, profile, cache, seed=seed, device=device, root=root)
 
 

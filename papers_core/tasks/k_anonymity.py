@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 
 import torch
 
-from ..shard import AttackJob
+from ..jobs import AttackJob
 
 __all__ = ["KANON_LABELS", "KANON_METHODS", "KAnonExperiment", "kanon_datasets", "kanon_experiment", "kanon_settings",
            "kanon_job", "kanon_method", "kanon_stage"]
@@ -95,7 +95,7 @@ def kanon_method(method: str, model, cfg, seed: int, label: str, population: int
         return lambda x, y, index: A.deepfool(model, x, y)
     if method == "C&W":
         steps = cfg.cw_iterations_mnist if label == "MNIST" else cfg.cw_iterations
-        return lambda x, y, index: A.cw_l2(model, x, y, targets=runner_up(x), binary_search_steps=cfg.cw_search_steps,
+        return lambda x, y, index: A.cw_l2(model, x, targets=runner_up(x), binary_search_steps=cfg.cw_search_steps,
                                            iterations=steps, lr=cfg.cw_lr)
     if method.startswith("Proposed (K = ") and method.endswith(")"):
         K = int(method[len("Proposed (K = "):-1])
@@ -114,4 +114,3 @@ def kanon_stage(cfg, profile: str, cache, seed: int = 0, device="cpu",
             for label, e in experiments.items() for m in KANON_METHODS]
 
 
-# ------------------------------------------------------------------------------------------ RP-FGSM

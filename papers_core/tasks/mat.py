@@ -4,6 +4,7 @@ either profile; the method itself is :mod:`papers_core.mat`, the architectures
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -11,6 +12,7 @@ import torch
 from .. import data as D
 from .._validate import check_choice
 from ..mat import FGSMDirections, accuracy_under_attack
+from ..profiles import PROFILES
 
 __all__ = ["MAT_DATASETS", "MAT_LABELS", "MAT_STANDINS", "mat_datasets", "mat_data", "mat_label", "MATSplits",
            "MATExperiment", "mat_experiment", "mat_train"]
@@ -30,7 +32,7 @@ def mat_datasets(cfg) -> list[str]:
     return names
 
 
-def mat_data(name: str, cfg, profile: str, seed: int = 0):
+def mat_data(name: str, cfg, profile: str, seed: int = 0, root=None):
     """The MAT page's data for dataset ``name`` (mnist, cifar10, cifar100, svhn): ``(train, val, test,
     unit, grid)``, ``grid`` the test strengths in ``unit`` (1: [0, 1] for MNIST; 255: 8-bit for the
     others). The sizes are ``cfg``'s (:class:`papers_core.profiles.MAT`).
@@ -40,11 +42,12 @@ def mat_data(name: str, cfg, profile: str, seed: int = 0):
     CIFAR-10 and CIFAR-100 are SynthScenes at ``cfg.standin_difficulty`` with 10 and 30 classes
     (``cfg.standin_train_images`` training, ``cfg.val_images`` validation and
     ``cfg.standin_test_images`` test images, spread over the classes); SVHN is ColourDigits. Paper
-    profile: the datasets under ``cfg.data_root``, ``cfg.val_images`` training images held out for
-    validation. Splits are drawn from ``seed``."""
+    profile: the datasets under ``root / cfg.data_root`` (``root`` default: the working directory),
+    ``cfg.val_images`` training images held out for validation. Splits are drawn from ``seed``."""
     check_choice(name, MAT_DATASETS, "MAT dataset")
-    check_choice(profile, ("quick", "paper"), "profile")
+    check_choice(profile, PROFILES, "profile")
     quick = profile == "quick"
+    data_root = Path(root or ".") / cfg.data_root
 
     def split(data, n_val, n_train=None):
         order = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed))
@@ -56,27 +59,27 @@ def mat_data(name: str, cfg, profile: str, seed: int = 0):
             train, val = split(D.load_mnist_subset("train"), cfg.val_images, n_train=cfg.mnist_train_images)
             test = D.load_mnist_subset("test")
         else:
-            train, val = split(D.load_mnist(cfg.data_root, "train"), cfg.val_images, n_train=cfg.mnist_train_images)
-            test = D.load_mnist(cfg.data_root, "test")
-        return train, val, test, 1.0, np.round(np.arange(0, 0.3 + 1e-9, 0.025), 3)
+            train, val = split(D.load_mnist(data_root, "train"), cfg.val_images, n_train=cfg.mnist_train_images)
+            test = D.load_mnist(data_root, "test")
+        return train, val, test, 1.0, np.round(np.arange(0, cfg.grid_max + 1e-9, cfg.grid_step), 3)
     if quick and name == "svhn":
         train, val = split(D.colour_digits("train", cfg.standin_train_images + cfg.val_images, seed=seed), cfg.val_images)
         test = D.colour_digits("test", cfg.digits_test_images, seed=seed)
     elif quick:
-        classes = 10 if name == "cifar10" else 30
+        classes = 10 if name == "cifar10" else cfg.standin_classes_100
 
         def scenes(s, n):
-            s = D.synth_scenes(s, n_per_class=n, num_classes=classes, family_size=5, difficulty=cfg.standin_difficulty,
-                               seed=seed)
+            s = D.synth_scenes(s, n_per_class=n, num_classes=classes, family_size=cfg.standin_family,
+                               difficulty=cfg.standin_difficulty, seed=seed)
             return D.LabelledImages(s.images, s.labels, s.class_names)
 
         train, val = scenes("train", cfg.standin_train_images // classes), scenes("val", cfg.val_images // classes)
         test = scenes("test", -(-cfg.standin_test_images // classes))
     else:
         loader = {"cifar10": D.load_cifar10, "cifar100": D.load_cifar100, "svhn": D.load_svhn}[name]
-        train, val = split(loader(cfg.data_root, "train"), cfg.val_images)
-        test = loader(cfg.data_root, "test")
-    return train, val, test, 255.0, np.round(np.arange(0, 5 + 1e-9, 0.5), 2)
+        train, val = split(loader(data_root, "train"), cfg.val_images)
+        test = loader(data_root, "test")
+    return train, val, test, 255.0, np.round(np.arange(0, cfg.grid_max_8bit + 1e-9, cfg.grid_step_8bit), 2)
 
 
 #: the quick profile's stand-in for each of the paper's datasets (MNIST is real: the embedded subset)
@@ -126,14 +129,14 @@ class MATExperiment:
     fig2_full: object = None
 
 
-def mat_experiment(name: str, cfg, profile: str, cache, seed: int = 0, device="cpu") -> MATExperiment:
+def mat_experiment(name: str, cfg, profile: str, cache, seed: int = 0, device="cpu", root=None) -> MATExperiment:
     """Dataset ``name``'s data (:func:`mat_data`), its crafting model (:func:`papers_core.zoo.mat_crafting`,
     shipped in the quick profile: it is not the method under test), the FGSM directions of every split
     and the candidate training strengths (every ``cfg.candidate_every``-th point of MNIST's grid, every
     ``cfg.candidate_every_8bit``-th of the 8-bit grid, zero left out)."""
     from ..zoo import mat_crafting
 
-    train, val, test, unit, grid = mat_data(name, cfg, profile, seed)
+    train, val, test, unit, grid = mat_data(name, cfg, profile, seed, root)
     every = cfg.candidate_every if unit == 1.0 else cfg.candidate_every_8bit
     crafter = mat_crafting(name, train, cfg, cache, seed=seed, device=device, shipped=profile == "quick")
     half = len(val) // 2

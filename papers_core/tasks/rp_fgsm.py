@@ -8,9 +8,10 @@ from dataclasses import asdict, dataclass
 import torch
 
 from ..attacks.result import AttackResult
-from ..shard import AttackJob
+from ..jobs import AttackJob
+from ..runs import page_seed
 
-__all__ = ["RP_ROLES", "RP_SHORT", "RP_SEEN", "RP_REF", "RPScenes", "rp_seed", "rp_fgsm_scenes", "rp_jsma_smallest",
+__all__ = ["RP_ROLES", "RP_SHORT", "RP_SEEN", "RP_REF", "RPScenes", "rp_fgsm_scenes", "rp_jsma_smallest",
            "rp_fgsm_attacks", "rp_fgsm_job", "rp_eot_lambda", "rp_fgsm_stage"]
 
 #: the paper's four classifiers (roles), their short names, the three it attacks and the one it reports
@@ -41,17 +42,13 @@ class RPScenes:
     y_acc: torch.Tensor | None = None
 
 
-def rp_seed(seed: int, k: int = 0) -> int:
-    """The seed of the page's k-th random attack (each image draws from its own stream of it)."""
-    return int(seed) * 1000 + int(k)
-
 
 def rp_fgsm_scenes(cfg, profile: str, cache, seed: int = 0, device="cpu", root=None) -> RPScenes:
     """The RP-FGSM page's data and classifiers. Quick: the four SynthScenes stand-ins
     (:func:`papers_core.zoo.quick_rp_classifiers`), ``cfg.test_per_class`` test images per private
     class, the detector fitted on clean training images, EOT tuned on validation images of the private
     classes. Paper: the MEPP18val images and the four Places365 checkpoints
-    (:func:`papers_core.data.places365.load_paper_scenes`), the detector and EOT's rule on the first
+    (:func:`papers_core.tasks.scenes.load_paper_scenes`), the detector and EOT's rule on the first
     MEPP18test images (unlabelled, disjoint from the test images)."""
     from pathlib import Path
 
@@ -61,11 +58,11 @@ def rp_fgsm_scenes(cfg, profile: str, cache, seed: int = 0, device="cpu", root=N
     if profile == "quick":
         from ..data import synth_scenes
         from ..zoo import QUICK_RP_CLASSIFIERS, quick_rp_classifiers
+        from .scenes import fit_images
 
         nets, train = quick_rp_classifiers(cache, seed=seed)
         test = synth_scenes("test", n_per_class=cfg.test_per_class, classes=train.private_classes, seed=seed)
-        n_fit = cfg.detector_fit_images
-        x_fit = train.images[:: max(len(train.images) // n_fit, 1)][:n_fit]   # clean training images
+        x_fit = fit_images(train.images, cfg.detector_fit_images)   # clean training images
         tune = synth_scenes("val", n_per_class=max(cfg.eot_tune_images // len(train.private_classes), 1),
                             classes=train.private_classes, seed=seed)
         scenes = RPScenes(nets, {r: a for r, (a, _) in QUICK_RP_CLASSIFIERS.items()}, train.class_names,
@@ -74,7 +71,7 @@ def rp_fgsm_scenes(cfg, profile: str, cache, seed: int = 0, device="cpu", root=N
         premise = synth_scenes("test", n_per_class=cfg.premise_per_class, classes=train.private_classes, seed=seed)
         scenes.x_acc, scenes.y_acc = premise.images, premise.labels
     else:
-        from ..data.places365 import load_paper_scenes
+        from .scenes import load_paper_scenes
 
         root = Path(root) if root is not None else repo_root()
         paper = load_paper_scenes(root / cfg.data_root, root / cfg.checkpoints, [r.lower() for r in RP_ROLES],
@@ -118,13 +115,13 @@ def rp_fgsm_attacks(scenes: RPScenes, cfg, seed: int, eot_lam: float) -> dict:
     ref, triple = nets[RP_REF], [nets[r] for r in RP_SEEN]
 
     def s(k):
-        return rp_seed(seed, k)
+        return page_seed(seed, k)
 
     fns = {
         "JSMA": lambda x, index: rp_jsma_smallest(ref, x, cfg.jsma_gamma),
         "CW": lambda x, index: A.cw_l2(ref, x, targets=A.predict_proba(ref, x).argsort(1, descending=True)[:, 1],
                                        binary_search_steps=cfg.cw_search_steps, iterations=cfg.cw_iterations),
-        "DeepFool": lambda x, index: A.deepfool(ref, x, num_candidates=10),
+        "DeepFool": lambda x, index: A.deepfool(ref, x, num_candidates=cfg.deepfool_candidates),
         "SparseFool": lambda x, index: A.sparsefool(ref, x, iterations=cfg.sparsefool_iterations),
         "U-FGSM": lambda x, index: A.fgsm_variant(ref, x, variant="U-FGSM"),
         "R-FGSM": lambda x, index: A.fgsm_variant(ref, x, variant="R-FGSM", seed=s(1), index=index),
@@ -181,13 +178,13 @@ def rp_eot_lambda(scenes: RPScenes, cfg, seed: int, cache):
     (the sweep, the rule's lambda, why, the lambda used: the rule's unless ``cfg.eot_lam`` sets one).
     Each weight's EOT run is a cached job, so the sharded stage's rank 0 computes the sweep once."""
     from .. import attacks as A
-    from ..shard import run_job
+    from ..jobs import run_job
     from ..tuning import choose_eot_lam, eot_lam_sweep
 
     ref = scenes.nets[RP_REF]
 
     def eot_at(lam, x):
-        fn = lambda xs, index: A.eot(ref, xs, lam=lam, seed=rp_seed(seed, 3), index=index)  # noqa: E731
+        fn = lambda xs, index: A.eot(ref, xs, lam=lam, seed=page_seed(seed, 3), index=index)  # noqa: E731
         return run_job(cache, rp_fgsm_job("EOT (tuning)", fn, x, scenes, cfg, seed, lam=float(lam))).adv
 
     sweep = eot_lam_sweep(eot_at, ref, scenes.x_eot, cfg.eot_lam_grid, labels=scenes.y_eot)

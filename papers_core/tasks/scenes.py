@@ -11,10 +11,12 @@ import numpy as np
 import torch
 
 from .. import attacks as A
+from ..data.base import LabelledImages
 from ..models import freeze
 from ..runs import repo_root
 
-__all__ = ["SceneTask", "pfgsm_task", "color_variance_task", "CompareTask", "compare_task"]
+__all__ = ["SceneTask", "pfgsm_task", "color_variance_task", "CompareTask", "compare_task", "PaperScenes",
+           "load_paper_scenes", "fit_images"]
 
 
 @dataclass
@@ -39,6 +41,43 @@ class SceneTask:
     @property
     def num_classes(self) -> int:
         return len(self.class_names)
+
+
+@dataclass
+class PaperScenes:
+    """What the scene pages' paper profile attacks: the labelled MEPP18val images, the Places365
+    classifiers, and the clean images a detector's threshold is learned on (the unlabelled MEPP18test
+    list, disjoint from the test images)."""
+
+    test: LabelledImages
+    nets: dict
+    x_fit: torch.Tensor
+
+
+def load_paper_scenes(root: str | Path, checkpoints: str | Path, archs, size: int = 224,
+                      fit_images: int = 3000) -> PaperScenes:
+    """The MEPP18val images at ``size`` x ``size``, the Places365 checkpoints ``<arch>_places365.pth.tar``
+    of ``archs`` under ``checkpoints`` (as :func:`papers_core.models.places365_model` loads them: the 2017
+    files' ``module.`` prefixes and DenseNet-161's old key names included), and the first ``fit_images``
+    images of MEPP18test: the paper profile of the RP-FGSM and comparison pages."""
+    from ..data.places365 import load_images, load_private_subset, read_image_names
+    from ..models import places365_model
+
+    if size < 64:
+        raise ValueError(f"size must be at least 64 pixels (AlexNet's smallest input), got {size}.")
+    if fit_images < 1:
+        raise ValueError(f"fit_images must be at least 1, got {fit_images}.")
+    root, checkpoints = Path(root), Path(checkpoints)
+    test = load_private_subset(root, "MEPP18val", size=size)
+    nets = {a: places365_model(a, checkpoints / f"{a}_places365.pth.tar") for a in archs}
+    fit_names = read_image_names(root, "MEPP18test")[:fit_images]
+    return PaperScenes(test, nets, load_images(root, fit_names, size=size))
+
+
+def fit_images(x: torch.Tensor, n: int) -> torch.Tensor:
+    """``n`` clean images spread evenly over ``x`` (every ``len(x) // n``-th): what a detector's
+    threshold is fitted on in the quick profile."""
+    return x[:: max(len(x) // n, 1)][:n]
 
 
 def _root(root):
@@ -93,7 +132,7 @@ def color_variance_task(cfg, profile: str, cache, seed: int = 0, device="cpu", r
         x_all = load_images(data_root, listed, size=cfg.image_size)
         names, private = read_categories(data_root), read_private_classes(data_root)
         model = places365_model("resnet50", _root(root) / cfg.checkpoint)
-        y_all = A.predict_proba(model.to(device), x_all.to(device), batch_size=64).argmax(1).cpu()
+        y_all = A.predict_proba(model.to(device), x_all.to(device), batch_size=cfg.batch_size).argmax(1).cpu()
         labelled = dict(read_labelled_list(data_root, "MEPP19test_manual"))
         agree = [int(y_all[i]) == labelled[n] for i, n in enumerate(listed) if n in labelled]
         manual = (sum(agree), len(agree))
@@ -103,7 +142,7 @@ def color_variance_task(cfg, profile: str, cache, seed: int = 0, device="cpu", r
         if set(tune_names) & set(listed):
             raise ValueError(f"{cfg.tune_list} shares images with MEPP19test: the rule must tune on other images.")
         x_tune = load_images(data_root, tune_names, size=cfg.image_size)
-        y_tune = A.predict_proba(model.to(device), x_tune.to(device), batch_size=64).argmax(1).cpu()
+        y_tune = A.predict_proba(model.to(device), x_tune.to(device), batch_size=cfg.batch_size).argmax(1).cpu()
     model = freeze(model, device)
     correct = A.predict_proba(model, x_all.to(device)).argmax(1).cpu() == y_all
     kept = A.predict_proba(model, x_tune.to(device)).argmax(1).cpu() == y_tune
@@ -141,7 +180,7 @@ def compare_task(cfg, profile: str, cache, seed: int = 0, device="cpu", root=Non
         nets, train = quick_rp_classifiers(cache, seed=seed)
         test = synth_scenes("test", n_per_class=cfg.pool_per_class, classes=train.private_classes, seed=seed)
         names, x_test, y_test = train.class_names, test.images, test.labels
-        x_fit = train.images[:: max(len(train.images) // cfg.detector_fit_images, 1)][:cfg.detector_fit_images]
+        x_fit = fit_images(train.images, cfg.detector_fit_images)
         classifiers = {"seen": nets["ResNet50"], "unseen": nets["DenseNet161"]}
         arch = {"seen": "SmallCNN", "unseen": "DenseNet (small)"}
         mat = quick_mat_scene_classifiers(cache, seed=seed, device=device)
@@ -150,8 +189,6 @@ def compare_task(cfg, profile: str, cache, seed: int = 0, device="cpu", root=Non
         arch.update({"plain twin": "SmallCNN, seed + 1", "mixed MAT": "SmallCNN, seed + 1, mixed MAT",
                      "parallel MAT": f"{n} SmallCNN{'s' if n > 1 else ''}, seed + 1, parallel MAT"})
     else:
-        from ..data.places365 import load_paper_scenes
-
         root = _root(root)
         scenes = load_paper_scenes(root / cfg.data_root, root / cfg.checkpoints, ["resnet50", "densenet161"],
                                    fit_images=cfg.detector_fit_images)
