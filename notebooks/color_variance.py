@@ -67,7 +67,6 @@ from IPython.display import display
 from papers_core import attacks as A
 from papers_core import metrics as M
 from papers_core.claims import Claim, Floor, bound_claim, compare_claim
-from papers_core.progress import progress
 from papers_core.reports import fmt_mean_std, paper_table, show_claims, show_floors, side_by_side
 from papers_core.runs import in_batches, notebook_setup, timer
 from papers_core.tasks import load_task
@@ -183,8 +182,8 @@ print(f"map of one {S}x{S} image on {dev}: {1000 * min(reps):.0f} ms (best of 5;
 # smaller and the true label closer to the top, until the L1 term stops the attack from reaching its goal.
 
 # %% tags=["hide-input"]
-cv_test = torch.cat([A.color_variance_map(x_test[i:i + cfg.batch_size], window=cfg.window, sigma=cfg.sigma)
-                     for i in progress(range(0, len(x_test), cfg.batch_size), desc="colour-variance maps")])
+cv_test = in_batches(lambda xs: A.color_variance_map(xs, window=cfg.window, sigma=cfg.sigma), x_test,
+                     batch_size=cfg.batch_size, desc="colour-variance maps")
 
 
 def protect(condition, a, steps=cfg.iterations, m=cfg.threshold, x=None, y=None, cv=None):
@@ -200,8 +199,8 @@ def protect(condition, a, steps=cfg.iterations, m=cfg.threshold, x=None, y=None,
 
 
 with timer(timings, "alpha sweep"):
-    cv_tune = torch.cat([A.color_variance_map(x_tune[i:i + cfg.batch_size], window=cfg.window, sigma=cfg.sigma)
-                         for i in range(0, len(x_tune), cfg.batch_size)])
+    cv_tune = in_batches(lambda xs: A.color_variance_map(xs, window=cfg.window, sigma=cfg.sigma), x_tune,
+                         batch_size=cfg.batch_size, desc="colour-variance maps")
     alphas = [0.0, *sorted(float(a) for a in cfg.alpha_grid)]
     sweep_df = A.alpha_sweep(lambda a, xs, ys: protect("top1", a, x=xs, y=ys, cv=cv_tune), x_tune, y_tune, alphas)
     results.table(sweep_df.round(4), "alpha_sweep")

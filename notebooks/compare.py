@@ -68,7 +68,7 @@ from papers_core import profiles
 from papers_core.claims import Claim, Floor, bound_claim, compare_claim
 from papers_core.progress import progress
 from papers_core.reports import show_claims
-from papers_core.runs import in_batches, notebook_setup, timer
+from papers_core.runs import in_batches, notebook_setup, page_seed, timer
 from papers_core.tasks import load_task
 from papers_core.threats import Threat, pareto_front, protection_measures, rank_entropy
 
@@ -155,7 +155,7 @@ else:
 # %% tags=["hide-input"]
 def seed_of(k):
     """The seed of the page's k-th random protection (each image draws from its own stream of it)."""
-    return seed * 1000 + k
+    return page_seed(seed, k)
 
 
 def cv_top1(x, y, alpha, index=None):

@@ -80,7 +80,7 @@ from papers_core.intervals import decidable_goal, rank_slack
 from papers_core.readings import KANON_CSV, ssim_per_image
 from papers_core.reports import STORED_RUN, run_label, show_claims, show_floors
 from papers_core.runs import notebook_setup, timer
-from papers_core.shard import run_job
+from papers_core.jobs import run_job
 from papers_core.stored import show_stored_claims, show_stored_figure, show_stored_table
 
 ROOT, dev, _, cache, results, timings, cfg = notebook_setup("k_anonymity", globals())

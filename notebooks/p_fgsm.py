@@ -65,7 +65,7 @@ from papers_core import metrics as M
 from papers_core.claims import Floor, bound_claim, compare_claim, statistic_claim
 from papers_core.intervals import decidable_goal
 from papers_core.reports import fmt_mean_std, paper_table, show_claims, show_floors, side_by_side
-from papers_core.runs import in_batches, notebook_setup, timer
+from papers_core.runs import in_batches, notebook_setup, page_seed, timer
 from papers_core.tasks import load_task
 
 ROOT, dev, generator, cache, results, timings, cfg = notebook_setup("p_fgsm", globals())
@@ -138,7 +138,7 @@ def batched(fn, *tensors):
 
 def seed_of(k):
     """The seed of the page's k-th random method."""
-    return seed * 1000 + k
+    return page_seed(seed, k)
 
 
 def run_all():

@@ -68,8 +68,8 @@ from papers_core import tasks as T
 from papers_core.claims import Claim, Floor, bound_claim, compare_claim
 from papers_core.progress import progress
 from papers_core.reports import paper_table, show_claims, show_floors
-from papers_core.runs import notebook_setup, timer
-from papers_core.shard import run_job
+from papers_core.runs import notebook_setup, page_seed, timer
+from papers_core.jobs import run_job
 
 ROOT, dev, generator, cache, results, timings, cfg = notebook_setup("rp_fgsm", globals())
 
@@ -195,7 +195,7 @@ def run(name, fn):
 
 def seed_of(k=0):
     """The seed of the page's k-th random attack (each image draws from its own stream of it)."""
-    return T.rp_seed(seed, k)
+    return page_seed(seed, k)
 
 
 TRIPLE = [nets[r] for r in SEEN]
