@@ -99,7 +99,7 @@ print(cfg)
 # | Yale, LightCNN-9 fine-tuned from CelebA | SynthFaces 16x16 (15 identities x 30 images), LightCNN-9, 60 epochs | Yale 128x128 (15 subjects), LightCNN-9 from scratch, 60 epochs |
 #
 # LeNet-5 is in the style of LeCun et al. (1998), whom the paper cites for it: tanh units and average
-# pooling (`papers_core.zoo.ClassicLeNet5`; without that paper's scaled tanh, trainable subsampling,
+# pooling (`papers_core.models.ClassicLeNet5`; without that paper's scaled tanh, trainable subsampling,
 # sparse C3 connections and RBF outputs), not the common PyTorch form with ReLU and max pooling
 # (`papers_core.models.LeNet5`, `-p mnist_lenet relu`): on the embedded MNIST subset it brings the
 # baselines' MSEs closer to the paper's Table 1 (see *Why this run differs from the paper* below).

@@ -34,12 +34,12 @@ def build_standins(cache, seed: int = 0, groups=STANDIN_GROUPS) -> list[str]:
     if "kanon" in groups:
         cfg = settings("k_anonymity", "quick")
         for name in ("mnist", "cifar10", "yale"):
-            kanon_classifier(name, cfg, "quick", cache, seed=seed)
+            kanon_classifier(name, cfg, cache, seed=seed)
     if "mat" in groups:
         cfg = settings("mat", "quick")
         for name in cfg.all_datasets:
             mat_crafting(name, mat_data(name, cfg, "quick", seed=seed)[0], cfg, cache, seed=seed)
-        quick_mat_scene_classifiers(cache, seed=seed)
+        quick_mat_scene_classifiers(settings("compare", "quick"), cache, seed=seed)
     return [p.name for p in cache.requested]
 
 

@@ -9,13 +9,13 @@ and a page run with ``use_cache=False`` trains its own.
 from __future__ import annotations
 
 import numpy as np
-import torch
 from torch import nn
 
 from .train import train_classifier
 
 __all__ = ["quick_scene_classifier", "quick_scene_task", "quick_rp_classifiers", "QUICK_RP_CLASSIFIERS",
-           "kanon_classifier", "ClassicLeNet5", "mat_crafting", "MAT_SCENES", "SceneMAT", "quick_mat_scene_classifiers"]
+           "KANON_RECIPE", "kanon_net", "train_kanon", "kanon_classifier", "mat_crafting", "SceneMAT",
+           "quick_mat_scene_classifiers"]
 
 
 def quick_scene_classifier(cache=None, seed: int = 0, n_per_class: int = 200, epochs: int = 8,
@@ -90,63 +90,38 @@ def quick_scene_task(cache=None, seed: int = 0, test_per_class: int = 50):
     return model, train, test
 
 
-class ClassicLeNet5(nn.Module):
-    """LeNet-5 as LeCun et al. (1998) built it, in a PyTorch form: conv 5x5 (6, on the 28x28 digit padded
-    to 32) - tanh - 2x2 average pooling - conv 5x5 (16) - tanh - average pooling - 120 - tanh - 84 - tanh -
-    classes. Takes [0, 1] images (no normalisation). The K-anonymity page's MNIST classifier (its paper
-    cites LeCun et al. 1998 for "LeNet5"; this form fits its Table 1's MSEs better than the common ReLU
-    and max-pooling one, :mod:`papers_core.readings`)."""
-
-    def __init__(self, num_classes: int = 10):
-        super().__init__()
-        self.features = nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.Tanh(), nn.AvgPool2d(2),
-                                      nn.Conv2d(6, 16, 5), nn.Tanh(), nn.AvgPool2d(2))
-        self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(400, 120), nn.Tanh(), nn.Linear(120, 84), nn.Tanh(),
-                                        nn.Linear(84, num_classes))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dim() != 4 or tuple(x.shape[1:]) != (1, 28, 28):
-            raise ValueError(f"ClassicLeNet5 expects (N, 1, 28, 28) images, got {tuple(x.shape)}.")
-        return self.classifier(self.features(x))
+#: The K-anonymity page's training recipe per dataset: (epochs setting, augment, batch setting, lr setting),
+#: the names of :class:`papers_core.profiles.KAnonymity` fields
+KANON_RECIPE = {"mnist": ("mnist_epochs", False, "train_batch", "train_lr"),
+                "cifar10": ("cifar_epochs", True, "train_batch", "cifar_lr"),
+                "yale": ("yale_epochs", True, "face_batch", "train_lr")}
 
 
-def kanon_classifier(name: str, cfg, profile: str = "quick", cache=None, seed: int = 0, device="cpu"):
-    """The K-anonymity page's classifier for dataset ``name`` (mnist, cifar10 or yale) and its training
-    data, as ``(model, data)``: LeNet-5 on MNIST (quick: the embedded subset; ``cfg.mnist_lenet`` picks
-    its form: "1998", :class:`ClassicLeNet5`, or "relu", :class:`papers_core.models.LeNet5`), MobileNetV2 on CIFAR-10
-    (quick: SynthScenes 32x32, 10 classes, at width 0.5), LightCNN-9 on the Yale faces (quick:
-    SynthFaces at ``cfg.yale_size``), trained for the ``cfg`` epochs with its batch sizes and learning
-    rates; the stand-ins' sizes are ``cfg``'s too (:class:`papers_core.profiles.KAnonymity`).
-    The quick profile's weights come from the shipped store when they are there."""
+def kanon_net(name: str, cfg, num_classes: int, standin: bool) -> nn.Module:
+    """The K-anonymity page's architecture for dataset ``name``: LeNet-5 for MNIST (``cfg.mnist_lenet``:
+    "1998", :class:`papers_core.models.ClassicLeNet5`, or "relu", :class:`papers_core.models.LeNet5`), MobileNetV2 for
+    CIFAR-10 (the ``standin``: at ``cfg.standin_width``, ImageNet strides for SynthScenes), LightCNN-9
+    for the faces at ``cfg.yale_size``."""
     from ._validate import check_choice
-    from . import data as D
-    from .data import load_mnist_subset, synth_scenes
-    from .models import LeNet5, LightCNN9, cifar_mobilenet_v2
+    from .models import ClassicLeNet5, LeNet5, LightCNN9, cifar_mobilenet_v2
 
-    check_choice(name, ("mnist", "cifar10", "yale"), "K-anonymity dataset")
-    check_choice(profile, ("quick", "paper"), "profile")
-    quick = profile == "quick"
+    check_choice(name, KANON_RECIPE, "K-anonymity dataset")
     if name == "mnist":
-        data = load_mnist_subset("train") if quick else D.load_mnist(cfg.data_root, "train")
         check_choice(cfg.mnist_lenet, ("1998", "relu"), "mnist_lenet")
-        net = ClassicLeNet5(10) if cfg.mnist_lenet == "1998" else LeNet5(10)
-        epochs, augment, batch, lr = cfg.mnist_epochs, False, cfg.train_batch, cfg.train_lr
-    elif name == "cifar10":
-        if quick:
-            s = synth_scenes("train", n_per_class=cfg.standin_per_class, num_classes=10,
-                             difficulty=cfg.standin_difficulty, seed=seed)
-            data = D.LabelledImages(s.images, s.labels, s.class_names)
-            net = cifar_mobilenet_v2(s.num_classes, width_mult=cfg.standin_width, cifar_strides=False)
-        else:
-            data = D.load_cifar10(cfg.data_root, "train")
-            net = cifar_mobilenet_v2(10)
-        epochs, augment, batch, lr = cfg.cifar_epochs, True, cfg.train_batch, cfg.cifar_lr
-    else:
-        size = cfg.yale_size
-        data = (D.synth_faces(per_identity=cfg.faces_per_identity, size=size, seed=seed) if quick
-                else D.load_yale_faces(cfg.data_root, size=size))
-        net, epochs, augment = LightCNN9(data.num_classes, input_size=size), cfg.yale_epochs, True
-        batch, lr = cfg.face_batch, cfg.train_lr
+        return ClassicLeNet5(num_classes) if cfg.mnist_lenet == "1998" else LeNet5(num_classes)
+    if name == "cifar10":
+        return (cifar_mobilenet_v2(num_classes, width_mult=cfg.standin_width, cifar_strides=False) if standin
+                else cifar_mobilenet_v2(num_classes))
+    return LightCNN9(num_classes, input_size=cfg.yale_size)
+
+
+def train_kanon(name: str, net: nn.Module, data, cfg, profile: str, cache=None, seed: int = 0, device="cpu"):
+    """``net`` trained on ``data`` with the K-anonymity page's recipe for dataset ``name``
+    (:data:`KANON_RECIPE`: the ``cfg`` epochs, batch size and learning rate; augmentation for CIFAR-10 and
+    the faces), or loaded from ``cache``: keyed by the dataset, ``profile``, the data's size and shape,
+    the architecture and the recipe; the quick profile's from the shipped store."""
+    epochs_f, augment, batch_f, lr_f = KANON_RECIPE[name]
+    epochs, batch, lr = getattr(cfg, epochs_f), getattr(cfg, batch_f), getattr(cfg, lr_f)
     key = dict(dataset=name, profile=profile, n=len(data), arch=type(net).__name__, epochs=epochs, seed=seed,
                batch=batch, lr=lr, size=tuple(data.images.shape[1:]))
 
@@ -154,9 +129,31 @@ def kanon_classifier(name: str, cfg, profile: str = "quick", cache=None, seed: i
         return train_classifier(net, data.images.to(device), data.labels.to(device), epochs=epochs, seed=seed,
                                 augment=augment, batch_size=batch, lr=lr).state_dict()
 
-    state = cache.get_or_compute(f"kanon_{name}", key, _train, shipped=quick) if cache is not None else _train()
+    shipped = profile == "quick"
+    state = cache.get_or_compute(f"kanon_{name}", key, _train, shipped=shipped) if cache is not None else _train()
     net.load_state_dict(state)
-    return net.eval(), data
+    return net.eval()
+
+
+def kanon_classifier(name: str, cfg, cache=None, seed: int = 0, device="cpu"):
+    """The quick profile's stand-in for the K-anonymity page's classifier on dataset ``name`` and its
+    training data, as ``(model, data)``: LeNet-5 on the embedded MNIST subset, MobileNetV2 on
+    SynthScenes (10 classes, ``cfg.standin_per_class`` images each at ``cfg.standin_difficulty``) for
+    CIFAR-10, LightCNN-9 on SynthFaces (``cfg.faces_per_identity`` per identity) for the Yale faces
+    (:func:`train_kanon`, weights from the shipped store). The paper profile's classifiers are
+    :func:`papers_core.tasks.kanon_classifier`'s."""
+    from . import data as D
+
+    if name == "mnist":
+        data = D.load_mnist_subset("train")
+    elif name == "cifar10":
+        s = D.synth_scenes("train", n_per_class=cfg.standin_per_class, num_classes=10,
+                           difficulty=cfg.standin_difficulty, seed=seed)
+        data = D.LabelledImages(s.images, s.labels, s.class_names)
+    else:
+        data = D.synth_faces(per_identity=cfg.faces_per_identity, size=cfg.yale_size, seed=seed)
+    net = kanon_net(name, cfg, data.num_classes, standin=True)
+    return train_kanon(name, net, data, cfg, "quick", cache, seed, device), data
 
 
 def mat_crafting(name: str, data, cfg, cache=None, seed: int = 0, device="cpu", shipped: bool = True):
@@ -166,12 +163,13 @@ def mat_crafting(name: str, data, cfg, cache=None, seed: int = 0, device="cpu", 
     peaking at ``train_lr``, batches of ``train_batch``, no augmentation). Keyed by the
     architecture, a hash of the exact training set, the epochs and the seed; ``shipped``: looked up in
     (and written by ``make standins`` to) the shipped store, as the quick profile's are."""
+    from .cache import fingerprint
     from .models import mat_crafting_model
 
     net = mat_crafting_model(name, data.num_classes)
     x, y = data.images.to(device), data.labels.to(device)
     epochs = cfg.crafting_epochs
-    key = dict(tag=f"{name}_crafting", arch=repr(net), data=_tensor_hash(x, y), epochs=epochs, seed=seed)
+    key = dict(tag=f"{name}_crafting", arch=repr(net), data=fingerprint(x, y), epochs=epochs, seed=seed)
 
     def _train():
         return train_classifier(net, x, y, epochs=epochs, seed=seed, augment=False, batch_size=cfg.train_batch,
@@ -180,19 +178,6 @@ def mat_crafting(name: str, data, cfg, cache=None, seed: int = 0, device="cpu", 
     state = cache.get_or_compute(f"mat_{name}_crafting", key, _train, shipped=shipped) if cache is not None else _train()
     net.load_state_dict(state)
     return net.to(device).eval()
-
-
-#: MAT (Song et al.) applied to the quick scene classifier, for the comparison page: the MAT paper's 8-bit
-#: strength grid for CIFAR (0, 0.5, ..., 5 grey levels), candidate training strengths every third step
-#: of it (as the MAT page's quick profile), FGSM examples crafted on a separate model (the ConvPoolNet
-#: stand-in, as the MAT paper crafts on its own model), validation images for the random walk, and the
-#: MAT page's walk and penalty choice. The victims are the scene classifier's recipe (SmallCNN, 8 epochs)
-#: from another seed (``seed + 1``), so that none shares the attacked classifier's initialisation, and so
-#: is their plain twin, trained on the originals only: the control that separates what MAT does from
-#: what any independently trained copy of the scene classifier does.
-MAT_SCENES = dict(grid=(0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0), candidate_every=3,
-                  val_per_class=20, walks=200, walk_steps=4, penalties=(0.0, 0.1, 0.25, 0.5, 1.0, 2.0),
-                  voting_epochs=30)
 
 
 class SceneMAT:
@@ -210,52 +195,54 @@ class SceneMAT:
         return list(self.choice.selection.strengths)
 
 
-def _tensor_hash(*tensors) -> str:
-    import hashlib
+def quick_mat_scene_classifiers(cfg, cache=None, seed: int = 0, n_per_class: int = 200, device="cpu") -> SceneMAT:
+    """Mixed and parallel MAT (:mod:`papers_core.mat`) applied to the quick scene classifier, for the
+    comparison page (``cfg``: :class:`papers_core.profiles.Compare`), as the MAT page applies them to its
+    datasets in the quick profile (its 8-bit strength grid, candidate strengths, random walk and
+    penalties: :class:`papers_core.profiles.MAT`): single-strength victims at the candidate strengths,
+    the random walk's selection with its penalty chosen on held-out validation images
+    (``cfg.mat_val_per_class`` per class), mixed MAT trained on the originals plus the selected
+    strengths, parallel MAT voting over the selected single-strength victims (its unit trained for
+    ``cfg.mat_voting_epochs``). FGSM examples are crafted on a separate model (the ConvPoolNet
+    stand-in, as the MAT paper crafts on its own). The victims are the scene classifier's recipe
+    (SmallCNN, 8 epochs) from another seed (``seed + 1``), so that none shares the attacked
+    classifier's initialisation, and so is their plain twin, trained on the originals only: the control
+    that separates what MAT does from what any independently trained copy of the scene classifier does.
 
-    h = hashlib.sha256()
-    for t in tensors:
-        h.update(t.detach().cpu().contiguous().numpy().tobytes())
-    return h.hexdigest()[:16]
-
-
-def quick_mat_scene_classifiers(cache=None, seed: int = 0, n_per_class: int = 200, device="cpu") -> SceneMAT:
-    """Mixed and parallel MAT (:mod:`papers_core.mat`) applied to the quick scene classifier
-    (:func:`quick_scene_classifier`'s SmallCNN on SynthScenes), as the MAT page applies them to its
-    datasets (:data:`MAT_SCENES`): single-strength victims at the candidate strengths, the random walk's
-    selection with its penalty chosen on held-out validation images, mixed MAT trained on the originals
-    plus the selected strengths, parallel MAT voting over the selected single-strength victims.
-
-    Each victim's weights are cached (shipped in the quick profile), keyed by its settings and a hash of
-    its exact training set (so a change to the FGSM examples retrains it). The walk's held-out scores and
-    the chosen voting unit are one shipped entry too (``matscene_walk``, about 100 s to compute on 2
-    cores), keyed by the victims' weights, the walk's images and ``mat.py``'s source: the page and the
-    stand-ins test then only replay the cheap random walks with the stored scores."""
+    Each victim's weights are cached (shipped in the quick profile), keyed by its settings and a
+    fingerprint of its exact training set (so a change to the FGSM examples retrains it). The walk's
+    held-out scores and the chosen voting unit are one shipped entry too (``matscene_walk``, about
+    100 s to compute on 2 cores), keyed by the victims' weights, the walk's images and ``mat.py``'s
+    source: the page and the stand-ins test then only replay the cheap random walks with the stored
+    scores."""
     import torch
 
     from . import mat as T
-    from .cache import code_fingerprint
+    from .cache import code_fingerprint, fingerprint
     from .data import synth_scenes
     from .models import SmallCNN
+    from .profiles import settings
 
-    cfg = MAT_SCENES
+    m = settings("mat", "quick")
+    grid = [float(e) for e in np.round(np.arange(0, m.grid_max_8bit + 1e-9, m.grid_step_8bit), 2)]
+    candidates = grid[m.candidate_every_8bit::m.candidate_every_8bit]
+    walk_settings = dict(grid=tuple(grid), candidate_every=m.candidate_every_8bit, val_per_class=cfg.mat_val_per_class,
+                         walks=m.walks, walk_steps=m.walk_steps, penalties=tuple(m.penalties),
+                         voting_epochs=cfg.mat_voting_epochs)
     _, train = quick_scene_classifier(cache, seed=seed, n_per_class=n_per_class)
     crafter = quick_rp_classifiers(cache, seed=seed, n_per_class=n_per_class)[0]["AlexNet"].to(device)
-    val = synth_scenes("val", n_per_class=cfg["val_per_class"], seed=seed)
+    val = synth_scenes("val", n_per_class=cfg.mat_val_per_class, seed=seed)
     x, y = train.images.to(device), train.labels.to(device)
     half = len(val.images) // 2
     order = torch.randperm(len(val.images), generator=torch.Generator().manual_seed(seed))
     vx, vy = val.images[order].to(device), val.labels[order].to(device)
     tr = T.FGSMDirections(crafter, x, y, unit=255.0)
     walk, held = (T.FGSMDirections(crafter, a, b, unit=255.0) for a, b in ((vx[:half], vy[:half]), (vx[half:], vy[half:])))
-    grid = [float(e) for e in cfg["grid"]]
-    candidates = grid[cfg["candidate_every"]::cfg["candidate_every"]]
-
     twin = seed + 1
 
     def victim(tag, xs, ys, **key):
         settings = dict(model="SmallCNN", width=32, data="SynthScenes-v1", n_per_class=n_per_class, epochs=8,
-                        seed=twin, mat=tag, train_set=_tensor_hash(xs, ys), **key)
+                        seed=twin, mat=tag, train_set=fingerprint(xs, ys), **key)
 
         def _train():
             net = SmallCNN(train.num_classes, width=32)
@@ -276,11 +263,11 @@ def quick_mat_scene_classifiers(cache=None, seed: int = 0, n_per_class: int = 20
     def parallel(sel):
         pmat = T.ParallelMAT([single[s] for s in sel], train.num_classes).to(device)
         xv = torch.cat([walk.at(s) for s in grid])
-        return T.train_voting_unit(pmat, xv, walk.y.repeat(len(grid)), epochs=cfg["voting_epochs"], seed=seed)
+        return T.train_voting_unit(pmat, xv, walk.y.repeat(len(grid)), epochs=cfg.mat_voting_epochs, seed=seed)
 
     def choose(score):
-        return T.choose_penalty(A, candidates, score, penalties=cfg["penalties"], steps=cfg["walk_steps"],
-                                walks=cfg["walks"], generator=seed)
+        return T.choose_penalty(A, candidates, score, penalties=m.penalties, steps=m.walk_steps, walks=m.walks,
+                                generator=seed)
 
     def _walk():   # every selection's held-out score, and the chosen selection's voting unit
         scores = {}
@@ -292,9 +279,9 @@ def quick_mat_scene_classifiers(cache=None, seed: int = 0, n_per_class: int = 20
         chosen = choose(score)
         return dict(scores=scores, voter=parallel(list(chosen.selection.strengths)).voter.state_dict())
 
-    key = dict(cfg, seed=seed, mat_code=code_fingerprint(("mat.py",)),
-               victims=_tensor_hash(*(t for m in single.values() for t in m.state_dict().values())),
-               walk=_tensor_hash(walk.x, walk.sign, walk.y, held.x, held.sign, held.y))
+    key = dict(walk_settings, seed=seed, mat_code=code_fingerprint(("mat.py",)),
+               victims=fingerprint(*single.values()),
+               walk=fingerprint(walk.x, walk.sign, walk.y, held.x, held.sign, held.y))
     stored = cache.get_or_compute("matscene_walk", key, _walk, shipped=True) if cache is not None else _walk()
     choice = choose(lambda sel: stored["scores"][",".join(map(repr, sel))])
     sel = list(choice.selection.strengths)

@@ -6,7 +6,7 @@ import torch
 
 from papers_core import metrics as M
 from papers_core import readings as R
-from papers_core.zoo import ClassicLeNet5
+from papers_core.models import ClassicLeNet5
 
 
 def test_ssim_readings_gauss11_is_the_library_ssim_and_constants_order_the_readings():

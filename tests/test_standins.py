@@ -67,12 +67,12 @@ def test_a_shipped_standin_is_what_its_training_code_makes():
     shipped weights, bit for bit: training is deterministic on a given machine and thread count."""
     cfg = settings("k_anonymity", "quick")
     cache = Cache(repo_root() / "data" / "cache" / "unused", shipped=STORE, train_shipped=False)
-    shipped, _ = zoo.kanon_classifier("mnist", cfg, "quick", cache)
+    shipped, _ = zoo.kanon_classifier("mnist", cfg, cache)
     threads = torch.load(cache.requested[0], map_location="cpu", weights_only=True)["threads"]
     before = torch.get_num_threads()
     torch.set_num_threads(threads)   # the thread count the store was built with (float sums depend on it)
     try:
-        retrained, _ = zoo.kanon_classifier("mnist", cfg, "quick", cache=None)
+        retrained, _ = zoo.kanon_classifier("mnist", cfg, cache=None)
     finally:
         torch.set_num_threads(before)
     a, b = shipped.state_dict(), retrained.state_dict()

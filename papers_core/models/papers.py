@@ -1,6 +1,6 @@
-"""The papers' own architectures, each taking [0, 1] images: the K-anonymity paper's LeNet-5,
-LightCNN-9 and CIFAR MobileNetV2; the MAT paper's MLP and conv-pool network; the quick profile's small
-ResNet and DenseNet stand-ins."""
+"""The papers' own architectures, each taking [0, 1] images: the K-anonymity paper's LeNet-5 (today's
+form and LeCun et al.'s 1998 one), LightCNN-9 and CIFAR MobileNetV2; the MAT paper's MLP and conv-pool
+network; the quick profile's small ResNet and DenseNet stand-ins."""
 from __future__ import annotations
 
 
@@ -9,7 +9,7 @@ import torch.nn as nn
 
 from .core import Normalized, unit_range, check_input
 
-__all__ = ["LeNet5", "LightCNN9", "cifar_mobilenet_v2", "CIFAR_MEAN", "CIFAR_STD", "MLP", "ConvPoolNet",
+__all__ = ["LeNet5", "ClassicLeNet5", "LightCNN9", "cifar_mobilenet_v2", "CIFAR_MEAN", "CIFAR_STD", "MLP", "ConvPoolNet",
            "TinyResNet", "small_densenet", "mat_victim", "mat_crafting_model"]
 
 class LeNet5(nn.Module):
@@ -31,6 +31,26 @@ class LeNet5(nn.Module):
         if x.shape[-2:] != (28, 28):
             raise ValueError(f"LeNet5 expects 28x28 images, got {tuple(x.shape[-2:])}; resize them first.")
         return self.classifier(self.features(self.normalize(x)))
+
+
+class ClassicLeNet5(nn.Module):
+    """LeNet-5 as LeCun et al. (1998) built it, in a PyTorch form: conv 5x5 (6, on the 28x28 digit padded
+    to 32) - tanh - 2x2 average pooling - conv 5x5 (16) - tanh - average pooling - 120 - tanh - 84 - tanh -
+    classes. Takes [0, 1] images (no normalisation). The K-anonymity page's MNIST classifier (its paper
+    cites LeCun et al. 1998 for "LeNet5"; this form fits its Table 1's MSEs better than the common ReLU
+    and max-pooling one, :mod:`papers_core.readings`)."""
+
+    def __init__(self, num_classes: int = 10):
+        super().__init__()
+        self.features = nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.Tanh(), nn.AvgPool2d(2),
+                                      nn.Conv2d(6, 16, 5), nn.Tanh(), nn.AvgPool2d(2))
+        self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(400, 120), nn.Tanh(), nn.Linear(120, 84), nn.Tanh(),
+                                        nn.Linear(84, num_classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 4 or tuple(x.shape[1:]) != (1, 28, 28):
+            raise ValueError(f"ClassicLeNet5 expects (N, 1, 28, 28) images, got {tuple(x.shape)}.")
+        return self.classifier(self.features(x))
 
 
 class _MFM(nn.Module):

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from .._validate import check_range
-from ..zoo import ClassicLeNet5
+from ..models import ClassicLeNet5
 from .common import SSIM_READINGS, mnist_train, ssim_readings
 
 __all__ = ["KANON_CLASSIFIERS", "kanon_readings", "kanon_fit"]

@@ -10,7 +10,7 @@ import torch
 
 from ..jobs import AttackJob
 
-__all__ = ["KANON_LABELS", "KANON_METHODS", "KAnonExperiment", "kanon_datasets", "kanon_experiment", "kanon_settings",
+__all__ = ["KANON_LABELS", "KANON_METHODS", "KAnonExperiment", "kanon_datasets", "kanon_classifier", "kanon_experiment", "kanon_settings",
            "kanon_job", "kanon_method", "kanon_stage"]
 
 #: dataset name -> the label the K-anonymity page and its tables use
@@ -41,13 +41,30 @@ def kanon_datasets(cfg) -> list[str]:
     return names
 
 
+def kanon_classifier(name: str, cfg, profile: str, cache, seed: int = 0, device="cpu"):
+    """Dataset ``name``'s classifier and training data, as ``(model, data)``. Quick: the zoo's stand-in
+    (:func:`papers_core.zoo.kanon_classifier`). Paper: MNIST's 60,000, CIFAR-10's 50,000 training images
+    or the Yale faces at ``cfg.yale_size``, under ``cfg.data_root``, with the paper's architectures
+    (:func:`papers_core.zoo.kanon_net`), trained by the page's recipe (:func:`papers_core.zoo.train_kanon`)."""
+    from .. import data as D
+    from .._validate import check_choice
+    from ..zoo import KANON_RECIPE, kanon_classifier as standin, kanon_net, train_kanon
+
+    check_choice(name, KANON_RECIPE, "K-anonymity dataset")
+    if profile == "quick":
+        return standin(name, cfg, cache, seed=seed, device=device)
+    data = {"mnist": lambda: D.load_mnist(cfg.data_root, "train"), "cifar10": lambda: D.load_cifar10(cfg.data_root, "train"),
+            "yale": lambda: D.load_yale_faces(cfg.data_root, size=cfg.yale_size)}[name]()
+    net = kanon_net(name, cfg, data.num_classes, standin=False)
+    return train_kanon(name, net, data, cfg, profile, cache, seed, device), data
+
+
 def kanon_experiment(name: str, cfg, profile: str, cache, seed: int = 0, device="cpu") -> KAnonExperiment:
-    """Dataset ``name``'s classifier (:func:`papers_core.zoo.kanon_classifier`) and the first
+    """Dataset ``name``'s classifier (:func:`kanon_classifier`) and the first
     ``cfg.n_attack`` of its correctly classified training samples in a random order drawn from
     ``seed`` (as the paper, the attacks modify training samples that the classifier labels correctly)."""
     from ..attacks import predict_proba
     from ..models import freeze
-    from ..zoo import kanon_classifier
 
     net, data = kanon_classifier(name, cfg, profile, cache, seed=seed, device=device)
     net = freeze(net, device)

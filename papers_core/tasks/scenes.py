@@ -183,7 +183,7 @@ def compare_task(cfg, profile: str, cache, seed: int = 0, device="cpu", root=Non
         x_fit = fit_images(train.images, cfg.detector_fit_images)
         classifiers = {"seen": nets["ResNet50"], "unseen": nets["DenseNet161"]}
         arch = {"seen": "SmallCNN", "unseen": "DenseNet (small)"}
-        mat = quick_mat_scene_classifiers(cache, seed=seed, device=device)
+        mat = quick_mat_scene_classifiers(cfg, cache, seed=seed, device=device)
         n = len(mat.strengths)
         classifiers.update({"plain twin": mat.plain, "mixed MAT": mat.mixed, "parallel MAT": mat.parallel})
         arch.update({"plain twin": "SmallCNN, seed + 1", "mixed MAT": "SmallCNN, seed + 1, mixed MAT",
