@@ -13,6 +13,7 @@ module                 what it holds
 ``k_anonymity``        the K-anonymity page's classifiers and attacked samples, jobs and stage
 ``mat``                the MAT page's splits and strength grids, its per-dataset experiment and
                        the victims' training
+``common``             the datasets a run covers
 =====================  ======================================================================
 
 :func:`load_task` is the one entry: ``load_task(paper, cfg, profile, cache, seed, device)``.

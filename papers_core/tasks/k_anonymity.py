@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass
 import torch
 
 from ..jobs import AttackJob
+from .common import chosen_datasets
 
 __all__ = ["KANON_LABELS", "KANON_METHODS", "KAnonExperiment", "kanon_datasets", "kanon_classifier", "kanon_experiment", "kanon_settings",
            "kanon_job", "kanon_method", "kanon_stage"]
@@ -34,11 +35,7 @@ class KAnonExperiment:
 
 def kanon_datasets(cfg) -> list[str]:
     """The datasets a run covers (``cfg.datasets``: "all" or names separated by commas)."""
-    names = list(KANON_LABELS) if cfg.datasets == "all" else [d.strip() for d in cfg.datasets.split(",")]
-    unknown = [n for n in names if n not in KANON_LABELS]
-    if unknown:
-        raise ValueError(f"unknown K-anonymity dataset(s) {unknown}; choose among {', '.join(KANON_LABELS)} or 'all'.")
-    return names
+    return chosen_datasets(cfg.datasets, KANON_LABELS, KANON_LABELS, "K-anonymity")
 
 
 def kanon_classifier(name: str, cfg, profile: str, cache, seed: int = 0, device="cpu"):

@@ -13,6 +13,7 @@ from .. import data as D
 from .._validate import check_choice
 from ..mat import FGSMDirections, accuracy_under_attack
 from ..profiles import PROFILES
+from .common import chosen_datasets
 
 __all__ = ["MAT_DATASETS", "MAT_LABELS", "MAT_STANDINS", "mat_datasets", "mat_data", "mat_label", "MATSplits",
            "MATExperiment", "mat_experiment", "mat_train"]
@@ -25,11 +26,7 @@ MAT_DATASETS = tuple(MAT_LABELS)
 def mat_datasets(cfg) -> list[str]:
     """The datasets a run covers (``cfg.datasets``: "all", meaning ``cfg.all_datasets``, or names
     separated by commas)."""
-    names = list(cfg.all_datasets) if cfg.datasets == "all" else [d.strip() for d in cfg.datasets.split(",")]
-    unknown = [n for n in names if n not in MAT_LABELS]
-    if unknown:
-        raise ValueError(f"unknown MAT dataset(s) {unknown}; choose among {', '.join(MAT_LABELS)} or 'all'.")
-    return names
+    return chosen_datasets(cfg.datasets, MAT_LABELS, cfg.all_datasets, "MAT")
 
 
 def mat_data(name: str, cfg, profile: str, seed: int = 0, root=None):
@@ -69,9 +66,8 @@ def mat_data(name: str, cfg, profile: str, seed: int = 0, root=None):
         classes = 10 if name == "cifar10" else cfg.standin_classes_100
 
         def scenes(s, n):
-            s = D.synth_scenes(s, n_per_class=n, num_classes=classes, family_size=cfg.standin_family,
-                               difficulty=cfg.standin_difficulty, seed=seed)
-            return D.LabelledImages(s.images, s.labels, s.class_names)
+            return D.synth_scenes(s, n_per_class=n, num_classes=classes, family_size=cfg.standin_family,
+                                  difficulty=cfg.standin_difficulty, seed=seed)
 
         train, val = scenes("train", cfg.standin_train_images // classes), scenes("val", cfg.val_images // classes)
         test = scenes("test", -(-cfg.standin_test_images // classes))
