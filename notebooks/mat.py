@@ -221,7 +221,7 @@ def parallel_mat(e, sel):
     va = e.dirs.val
     pmat = T.ParallelMAT([e.single[s] for s in sel], e.classes).to(dev)
     xv = torch.cat([va.at(float(s)) for s in e.grid])
-    return T.train_voting_unit(pmat, xv, va.y.repeat(len(e.grid)), epochs=30, seed=seed)
+    return T.train_voting_unit(pmat, xv, va.y.repeat(len(e.grid)), epochs=cfg.voting_epochs, seed=seed)
 
 
 held_out = {}   # (dataset, strengths) -> each held-out image's accuracy over the grid (for the choice's margin)

@@ -67,7 +67,7 @@ from papers_core import metrics as M
 from papers_core import tasks as T
 from papers_core.claims import Claim, Floor, bound_claim, compare_claim
 from papers_core.progress import progress
-from papers_core.reports import paper_table, show_claims, show_floors
+from papers_core.reports import paper_table, run_label, show_claims, show_floors
 from papers_core.runs import notebook_setup, page_seed, timer
 from papers_core.jobs import run_job
 
@@ -577,7 +577,7 @@ def with_averages(rows):
 
 table5, table6, table7 = with_averages(t5), with_averages(t6), pd.DataFrame(t7).T
 for t, name in ((table5, "table5"), (table6, "table6"), (table7, "table7")):
-    t.index.name = f"ours ({profile})"
+    t.index.name = run_label(profile)
     results.table(t, name)
 
 
@@ -603,7 +603,7 @@ def panels(ours, paper_name, prefixes=("T", "U")):
                 for o, q in zip(ours[c].astype(float), paper[c].astype(float) if c in paper else [np.nan] * len(ours))]
                 for c in cols}
             view = pd.DataFrame(cell, index=ours.index)
-            view.index.name = f"{'targeted' if p == 'T' else 'untargeted'}: {title} (ours {profile} / paper)"
+            view.index.name = f"{'targeted' if p == 'T' else 'untargeted'}: {title} ({run_label(profile)} / paper)"
             display(view)
 
 
@@ -696,8 +696,9 @@ ax[1].boxplot(list(PER_COMBO.values()), **box)
 ax[1].set_xticks(range(1, len(PER_COMBO) + 1), list(PER_COMBO), rotation=45, fontsize=8)
 ax[1].set(ylabel="seconds per image", title="(b) RP-FGSM (T) by classifiers")
 results.show(fig, "fig6_runtime")
-rt = pd.DataFrame({"ours, median (s / image, one at a time)": {n: float(np.median(v)) for n, v in PER_IMAGE.items()},
-                   "ours, batched (s / image)": {n: RUNTIME[n] for n in ATTACKS}}).round(4)
+rt = pd.DataFrame({f"{run_label(profile)}, median (s / image, one at a time)":
+                       {n: float(np.median(v)) for n, v in PER_IMAGE.items()},
+                   f"{run_label(profile)}, batched (s / image)": {n: RUNTIME[n] for n in ATTACKS}}).round(4)
 _ = results.table(rt, "fig6_runtime")
 display(rt.join(paper_table("rp_fgsm_runtime").rename(index={"DeepFool and FGSM-based": "U-FGSM"}), how="left"))
 

@@ -168,6 +168,7 @@ class MAT:
     grid_step: float = 0.025          # ... in steps of this (the paper gives none for MNIST)
     grid_max_8bit: float = 5.0        # CIFAR-10, CIFAR-100, SVHN: 0 to this, in 8-bit units (Sec. 5.1)
     grid_step_8bit: float = 0.5       # ... in steps of this (Sec. 5.1)
+    voting_epochs: int = 30           # parallel MAT's voting unit: training epochs (the paper gives none)
     walks: int = 200                  # random walk: number of walks t
     walk_steps: int = 4               # random walk: steps per walk l
     penalties: tuple = (0.0, 0.1, 0.25, 0.5, 1.0, 2.0)  # random walk: penalties tried (points per strength);

@@ -26,9 +26,9 @@ from pathlib import Path
 
 from ._validate import check_choice
 from .download import DownloadError, download_url, sha256sum
-from .runs import repo_root
+from .runs import literal, repo_root
 
-__all__ = ["PAPERS", "LISTS", "NEEDS", "ListFile", "fetch", "fetch_lists", "missing", "data_parameters", "run", "main", "literal", "page_notebook"]
+__all__ = ["PAPERS", "LISTS", "NEEDS", "ListFile", "fetch", "fetch_lists", "missing", "data_parameters", "run", "main", "page_notebook"]
 
 PAPERS = ("p_fgsm", "rp_fgsm", "color_variance", "k_anonymity", "mat", "compare")
 
@@ -255,16 +255,6 @@ def run(paper: str, device: str = "auto", data_root: str | Path | None = None, p
 
         _say(f"wall time {record_wall_time(out, out.parent):.0f} s")
     return out
-
-
-def literal(v: str):
-    """A command-line value as papermill's ``-p`` reads it: a Python literal when it is one, else the string."""
-    import ast
-
-    try:
-        return ast.literal_eval(v)
-    except (ValueError, SyntaxError):
-        return v
 
 
 def main(argv=None) -> int:

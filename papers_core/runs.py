@@ -42,6 +42,7 @@ __all__ = [
     "QUICK_THREADS",
     "set_cpu_threads",
     "page_seed",
+    "literal",
     "page_cache",
 ]
 
@@ -72,6 +73,16 @@ def set_cpu_threads(n: int) -> int:
     torch.set_num_threads(n)
     threadpool_limits(limits=n)
     return n
+
+
+def literal(v: str):
+    """A command-line value as papermill's ``-p`` reads it: a Python literal when it is one, else the string."""
+    import ast
+
+    try:
+        return ast.literal_eval(v)
+    except (ValueError, SyntaxError):
+        return v
 
 
 def page_seed(seed: int, k: int = 0) -> int:

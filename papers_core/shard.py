@@ -96,15 +96,14 @@ def stages() -> dict[str, Callable]:
 
 
 def main(argv=None) -> int:
-    from .runs import QUICK_THREADS, page_cache, pick_device, seed_everything, set_cpu_threads
-    from .profiles import settings
-    from .reproduce import literal
+    from .profiles import PROFILES, settings
+    from .runs import QUICK_THREADS, literal, page_cache, pick_device, seed_everything, set_cpu_threads
 
     stages_ = stages()
     ap = argparse.ArgumentParser(prog="python -m papers_core.shard",
                                  description="Run a page's expensive attacks, sharded over the processes torchrun starts.")
     ap.add_argument("paper", choices=sorted(stages_))
-    ap.add_argument("--profile", default="paper", choices=("quick", "paper"))
+    ap.add_argument("--profile", default="paper", choices=PROFILES)
     ap.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     ap.add_argument("--cache", default=None, help="the cache folder the page reads (default: data/cache/models of "
                                                    "this checkout; on several machines, one they all mount)")

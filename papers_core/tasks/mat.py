@@ -13,6 +13,7 @@ from .. import data as D
 from .._validate import check_choice
 from ..mat import FGSMDirections, accuracy_under_attack
 from ..profiles import PROFILES
+from ..runs import repo_root
 from .common import chosen_datasets
 
 __all__ = ["MAT_DATASETS", "MAT_LABELS", "MAT_STANDINS", "mat_datasets", "mat_data", "mat_label", "MATSplits",
@@ -39,12 +40,12 @@ def mat_data(name: str, cfg, profile: str, seed: int = 0, root=None):
     CIFAR-10 and CIFAR-100 are SynthScenes at ``cfg.standin_difficulty`` with 10 and 30 classes
     (``cfg.standin_train_images`` training, ``cfg.val_images`` validation and
     ``cfg.standin_test_images`` test images, spread over the classes); SVHN is ColourDigits. Paper
-    profile: the datasets under ``root / cfg.data_root`` (``root`` default: the working directory),
+    profile: the datasets under ``root / cfg.data_root`` (``root`` default: the repository),
     ``cfg.val_images`` training images held out for validation. Splits are drawn from ``seed``."""
     check_choice(name, MAT_DATASETS, "MAT dataset")
     check_choice(profile, PROFILES, "profile")
     quick = profile == "quick"
-    data_root = Path(root or ".") / cfg.data_root
+    data_root = (Path(root) if root is not None else repo_root()) / cfg.data_root
 
     def split(data, n_val, n_train=None):
         order = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed))
