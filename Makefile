@@ -34,10 +34,11 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	$(BIN)/python -c "import torch, torchvision.ops, papers_core; print('environment ready: torch', torch.__version__)"
 	touch $@
 
-# jupytext .py (the source) -> paired .ipynb (inputs only)
-# notebooks/<paper>.py is the source; its inputs-only .ipynb (ignored by git) is made here for papermill
+# notebooks/<paper>.py is the source; its inputs-only .ipynb (ignored by git) is made from it here for
+# papermill, one way (reproduce.page_notebook): the .py is only read, never rewritten or re-stamped
 sync: env
-	$(BIN)/jupytext --sync $(NOTEBOOKS)
+	$(BIN)/python -c "import sys; from papers_core.reproduce import page_notebook; \
+	  [page_notebook(p.split('/')[-1][:-3], 'notebooks') for p in sys.argv[1:]]" $(NOTEBOOKS)
 
 # papermill executes each notebook in the quick profile into book/papers/, BOOK_JOBS pages at a time (one
 # per core by default; JOBS=1 for one at a time), longest first (PAGE_ORDER), and prints each page's
