@@ -293,3 +293,22 @@ def test_fgsm_variants_choose_their_classes(model, batch):
         fgsm_variant(model, x, variant="X-FGSM")
     with pytest.raises(ValueError, match="one classifier"):
         fgsm_variant([model, model], x, variant="U-FGSM")
+
+
+def test_fgsm_variant_modes_and_settings_left_at_their_defaults(model, batch):
+    """Left out, targets is each variant's paper mode; given, the targets are used as they are, and a
+    draw's setting passed at its default value changes nothing (only a changed value is refused)."""
+    from papers_core.attacks import fgsm_variant, p_fgsm, predict_proba
+
+    x, _ = batch
+    x = x[:8]
+    p = predict_proba(model, x)
+    t = (p.argmax(1) + 1) % p.shape[1]
+    assert fgsm_variant(model, x, variant="U-FGSM").target.eq(-1).all()
+    assert torch.equal(fgsm_variant(model, x, variant="U-FGSM", targets=None).adv,
+                       fgsm_variant(model, x, variant="U-FGSM").adv)
+    for v in ("R-FGSM", "L-FGSM", "P-FGSM"):
+        given = fgsm_variant(model, x, variant=v, targets=t)
+        assert torch.equal(given.target, t)
+        assert torch.equal(given.adv, fgsm_variant(model, x, variant=v, targets=t, gamma=0.99, seed=0).adv)
+    assert torch.equal(p_fgsm(model, x, targets=t, sigma=0.99, seed=0).adv, p_fgsm(model, x, targets=t).adv)

@@ -4,29 +4,30 @@
 per image, ``"auto"``: the attack's own choice, ``None``: untargeted; :func:`.base.target_mode`);
 :data:`ATTACKS` registers them all.
 
-=====================  ===========================================================================
-module                 what it holds
-=====================  ===========================================================================
-``result``             AttackResult, the result every attack returns
-``base``               model and input checks, the targets= modes, class count, predict_proba, the input
-                       gradient, the budget box and projection
-``sign``               the signed-gradient engine of the FGSM family; ``paper_iterations``
-``targets``            target choice: least likely, random, Eq. 10's private set
-``fgsm``               FGSM, N-FGSM (iterative), targeted I-FGSM
-``p_fgsm``             L-, R- and P-FGSM (Li et al. 2019)
-``noise``              Li et al.'s noise baselines (SoG, the "(XI)" rows): perturbations, not attacks
-``pgd``                BIM and PGD
-``ensemble``           E-FGSM, Eq. 17's target set, the multi-classifier label choice
-``di_fgsm``, ``eot``   DI-FGSM; Expectation over Transformation
-``rp_fgsm``            RP-FGSM and the Sec. V-B single-classifier baselines (``fgsm_variant``)
-``cw``, ``deepfool``,  C&W-L2; DeepFool; SparseFool; JSMA
-``sparsefool``, ``jsma``
-``lbfgs``              the L-BFGS attack and the batched L-BFGS-B solver
-``k_anonymity``        the K-anonymity attack (Mygdalis et al.)
-``color_variance``     the colour-variance attack (Sweere et al. 2019)
-``optim``              Adam for batches of independent per-sample problems
-``registry``           ATTACKS, get_attack, Table I
-=====================  ===========================================================================
+Modules, one per method (``module``: what it holds):
+
+* ``result``: AttackResult, the result every attack returns
+* ``base``: model and input checks, the targets= modes, unused settings refused, the class count,
+  predict_proba, the input gradient, the budget box and projection
+* ``sign``: the signed-gradient engine of the FGSM family; paper_iterations
+* ``targets``: target choice: least likely, random, Eq. 10's private set
+* ``fgsm``: FGSM, N-FGSM (iterative), targeted I-FGSM
+* ``p_fgsm``: L-, R- and P-FGSM (Li et al. 2019)
+* ``noise``: Li et al.'s noise baselines (SoG, the "(XI)" rows): perturbations, not attacks
+* ``pgd``: BIM and PGD
+* ``ensemble``: E-FGSM, Eq. 17's target set, the multi-classifier label choice
+* ``di_fgsm``: DI-FGSM (Xie et al. 2019)
+* ``eot``: Expectation over Transformation (Athalye et al. 2018)
+* ``rp_fgsm``: RP-FGSM and the Sec. V-B single-classifier baselines (fgsm_variant)
+* ``cw``: C&W-L2
+* ``deepfool``: DeepFool
+* ``sparsefool``: SparseFool
+* ``jsma``: JSMA
+* ``lbfgs``: the L-BFGS attack and the batched L-BFGS-B solver
+* ``k_anonymity``: the K-anonymity attack (Mygdalis et al.)
+* ``color_variance``: the colour-variance attack (Sweere et al. 2019)
+* ``optim``: Adam for batches of independent per-sample problems
+* ``registry``: ATTACKS, get_attack, Table I
 """
 from __future__ import annotations
 

@@ -17,7 +17,9 @@ Contract (every attack in :mod:`papers_core.attacks`):
 * the result is an :class:`~papers_core.attacks.result.AttackResult`, made by its ``from_model`` or
   ``from_logits`` (a perturbation generator, :mod:`papers_core.attacks.noise`, returns the
   perturbation and is no attack: it is not in the registry);
-* every argument is checked before the first model call (:func:`check_attack_input`).
+* every argument is checked once, at the public entry, before the first model call
+  (:func:`check_attack_input`); a setting the call does not use (a seed where nothing is drawn, a
+  target rule's threshold where the targets are given) is refused (:func:`refuse_unused`).
 """
 from __future__ import annotations
 
@@ -38,6 +40,7 @@ __all__ = [
     "AUTO",
     "target_mode",
     "no_labels_when_targeted",
+    "refuse_unused",
     "required_targets",
     "predict_proba",
     "input_gradient",
@@ -150,6 +153,18 @@ def no_labels_when_targeted(labels, attack: str) -> None:
     if labels is not None:
         raise ValueError(f"{attack} is targeted in this call (targets= says where each image goes) and has no use "
                          "for labels: leave them out.")
+
+
+def refuse_unused(attack: str, why: str, **given) -> None:
+    """Refuse settings a call has no use for, so none is silently ignored: ``given`` maps each setting's
+    name to ``(value, default)``, and a value other than its default is refused, the message saying
+    ``why`` the call does not use it (a default passed explicitly changes nothing and is let through)."""
+    unused = [name for name, (value, default) in given.items()
+              if (value is not None if default is None else bool(value != default))]
+    if unused:
+        names = ", ".join(unused)
+        raise ValueError(f"{attack} does not use {names} in this call ({why}): leave "
+                         f"{'it' if len(unused) == 1 else 'them'} out.")
 
 
 def required_targets(x: torch.Tensor, labels, targets, n_classes: int, attack: str) -> torch.Tensor:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import torch
 
 from .._validate import check_labels
-from .base import AUTO, check_models, check_step_settings, input_gradient, no_labels_when_targeted, predict_proba, target_mode
+from .base import (AUTO, check_models, check_step_settings, input_gradient, no_labels_when_targeted, predict_proba,
+                   refuse_unused, target_mode)
 from .sign import paper_iterations, sign_gradient_attack
 from .targets import private_target_mask, random_target_mask, sample_targets
 
@@ -79,11 +80,14 @@ def e_fgsm(models, x: torch.Tensor, labels=None, *, targets=AUTO, step: float = 
     away from each classifier's own
     prediction (or from ``labels``, shared by the classifiers). ``iterations`` defaults to
     ``paper_iterations(eps)``. The target draw is each image's own (``seed``, ``index``: see
-    :mod:`papers_core.rng`)."""
+    :mod:`papers_core.rng`); without a draw (``targets`` given, or ``None``) they are refused."""
     models, n_classes = check_ensemble_input(models, x, step, eps, iterations)
     targeted = target_mode(targets, "E-FGSM")
     if targeted:
         no_labels_when_targeted(labels, "E-FGSM")
+    if not isinstance(targets, str):
+        refuse_unused("E-FGSM", "they draw the targets, which only targets='auto' asks for",
+                      seed=(seed, 0), index=(index, None))
     per_model, target, _ = ensemble_labels(models, x, targets, n_classes, labels=labels,
                                            seed=seed, index=index)
     n_iter = int(iterations) if iterations is not None else paper_iterations(eps)

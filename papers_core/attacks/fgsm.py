@@ -37,36 +37,45 @@ def iterative_fgsm(model, x: torch.Tensor, labels=None, *, targets=None, step: f
     ``eps``/255 around ``x`` if given) after every step. ``start`` (default ``x``) is the image the
     first step is taken from (PGD's random start).
     """
+    return checked_iterative(model, x, labels, targets, "iterative FGSM", step=step, iterations=iterations,
+                             threshold=threshold, eps=eps, quantize=quantize, start=start)
+
+
+def checked_iterative(model, x, labels, targets, attack: str, *, untargeted: bool = True, step, iterations,
+                      threshold, eps, quantize, start=None):
+    """The one check of every iterative FGSM entry (``attack`` names it in the errors; ``untargeted=False``
+    refuses ``targets=None``), then the engine. ``start`` is a tensor or a function of no arguments that
+    makes it once the inputs are checked (PGD's random start)."""
     n_classes = check_attack_input(model, x)
     check_step_settings(step, iterations, eps, threshold)
-    if target_mode(targets, "iterative FGSM", auto=False):
-        no_labels_when_targeted(labels, "iterative FGSM")
+    if target_mode(targets, attack, untargeted=untargeted, auto=False):
+        no_labels_when_targeted(labels, attack)
         goal, targeted = check_labels(targets, x.shape[0], n_classes, "targets").to(x.device), True
     else:
         goal, targeted = true_labels(model, x, labels, n_classes), False
     return sign_gradient_attack(model, x, goal, targeted=targeted, step=step, iterations=iterations,
-                                threshold=threshold, eps=eps, quantize=quantize, start=start)
+                                threshold=threshold, eps=eps, quantize=quantize,
+                                start=start() if callable(start) else start)
 
 
 def fgsm(model, x: torch.Tensor, labels=None, *, targets=None, step: float = 1.0, quantize: str = "output"):
     """FGSM (Eq. 6): one step of ``step``/255 along the sign of the gradient of J at the true label
     (against the gradient at ``targets``, if given)."""
-    return iterative_fgsm(model, x, labels, targets=targets, step=step, iterations=1, threshold=None,
-                          quantize=quantize)
+    return checked_iterative(model, x, labels, targets, "FGSM", step=step, iterations=1, threshold=None, eps=None,
+                             quantize=quantize)
 
 
 def n_fgsm(model, x: torch.Tensor, labels=None, *, targets=None, step: float = 1.0, iterations: int = 50,
            threshold: float | None = 0.99, eps: float | None = None, quantize: str = "output"):
     """Iterative FGSM, N-FGSM (Eq. 7): untargeted steps until 1 - p(label) > threshold or ``iterations``
     (with ``targets``: :func:`targeted_ifgsm`)."""
-    return iterative_fgsm(model, x, labels, targets=targets, step=step, iterations=iterations,
-                          threshold=threshold, eps=eps, quantize=quantize)
+    return checked_iterative(model, x, labels, targets, "N-FGSM", step=step, iterations=iterations,
+                             threshold=threshold, eps=eps, quantize=quantize)
 
 
 def targeted_ifgsm(model, x: torch.Tensor, labels=None, *, targets, step: float = 1.0,
                    iterations: int = 50, threshold: float | None = 0.99, eps: float | None = None,
                    quantize: str = "output"):
     """Targeted iterative FGSM (Eqs. 9 and 11) towards the given ``targets``."""
-    target_mode(targets, "targeted_ifgsm", untargeted=False, auto=False)
-    return iterative_fgsm(model, x, labels, targets=targets, step=step, iterations=iterations,
-                          threshold=threshold, eps=eps, quantize=quantize)
+    return checked_iterative(model, x, labels, targets, "targeted I-FGSM", untargeted=False, step=step,
+                             iterations=iterations, threshold=threshold, eps=eps, quantize=quantize)

@@ -14,11 +14,10 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .._validate import check_labels, check_range
-from ..rng import check_seed
+from .._validate import check_choice, check_labels, check_range
 from ..progress import progress
-from .._validate import check_choice
-from .base import check_attack_input
+from ..rng import check_seed
+from .base import check_attack_input, refuse_unused
 from .result import AttackResult
 from .lbfgs import c_line_search, smooth_l2
 from .optim import MaskedAdam
@@ -78,6 +77,9 @@ def k_anonymity_attack(model, x: torch.Tensor, labels=None, *, targets=None, K: 
       stays frozen; for each sample it equals ``torch.optim.Adam`` on that sample alone. Its
       per-pixel normalisation spreads a dense perturbation of about ``lr`` per step, which the line
       search does not.
+
+    A setting the call does not use is refused: ``lr`` with L-BFGS-B, ``search_steps`` and ``c_init``
+    with Adam, ``seed`` with ``k``.
     """
     from ..metrics import cw_ssim
 
@@ -95,6 +97,13 @@ def k_anonymity_attack(model, x: torch.Tensor, labels=None, *, targets=None, K: 
     check_range(iterations, "iterations", lo=1, hi=100_000, integer=True)
     check_range(search_steps, "search_steps", lo=1, hi=100, integer=True)
     check_range(c_init, "c_init", lo=0, lo_open=True)
+    if solver == "lbfgs":
+        refuse_unused("the K-anonymity attack", "lr is Adam's step size: solver='adam'", lr=(lr, 0.01))
+    else:
+        refuse_unused("the K-anonymity attack", "the line search on c is the L-BFGS-B solver's: solver='lbfgs'",
+                      search_steps=(search_steps, 8), c_init=(c_init, 1.0))
+    if k is not None:
+        refuse_unused("the K-anonymity attack", "seed draws the groups, and k= gives them", seed=(seed, 0))
     n = x.shape[0]
     x = x.detach()
     with torch.no_grad():

@@ -12,7 +12,8 @@ import torch
 
 from .._validate import check_choice, check_range
 from .._validate import check_labels
-from .base import AUTO, check_attack_input, check_step_settings, no_labels_when_targeted, predict_proba, target_mode
+from .base import (AUTO, check_attack_input, check_step_settings, no_labels_when_targeted, predict_proba,
+                   refuse_unused, target_mode)
 from .sign import sign_gradient_attack
 from .targets import least_likely_targets, private_target_mask, random_target_mask, sample_targets
 
@@ -23,16 +24,20 @@ P_FGSM_SELECTIONS = ("paper", "official")
 
 _SETTINGS_DOC = """The target depends on the clean probabilities only, as in the paper, so ``labels`` (true
     labels) are refused; ``targets="auto"`` (the default) is the attack's own choice,
-    one class per image overrides it. ``step``, ``iterations``, ``threshold``, ``eps`` and ``quantize``
+    one class per image overrides it (the rule's own settings, ``sigma``, ``selection``, ``seed`` and
+    ``index``, are then refused: nothing uses them). ``step``, ``iterations``, ``threshold``, ``eps`` and ``quantize``
     as :func:`papers_core.attacks.iterative_fgsm`."""
 
 
-def _targeted(model, x, labels, targets, choose, attack, step, iterations, threshold, eps, quantize):
-    """Check once, choose the targets (``choose()`` when ``targets`` is "auto") and run the engine."""
+def _targeted(model, x, labels, targets, choose, attack, step, iterations, threshold, eps, quantize, **rule):
+    """Check once, choose the targets (``choose()`` when ``targets`` is "auto") and run the engine.
+    ``rule``: the target rule's settings as (value, default), refused when the targets are given."""
     n_classes = check_attack_input(model, x)
     check_step_settings(step, iterations, eps, threshold)
     target_mode(targets, attack, untargeted=False)
     no_labels_when_targeted(labels, attack)
+    if not isinstance(targets, str):
+        refuse_unused(attack, "a setting of its target rule, and targets= gives the targets", **rule)
     targets = choose() if isinstance(targets, str) else check_labels(targets, x.shape[0], n_classes, "targets")
     return sign_gradient_attack(model, x, targets.to(x.device), targeted=True, step=step, iterations=iterations,
                                 threshold=threshold, eps=eps, quantize=quantize)
@@ -53,7 +58,7 @@ def r_fgsm(model, x: torch.Tensor, labels=None, *, targets=AUTO, seed: int = 0, 
     :mod:`papers_core.rng`)."""
     return _targeted(model, x, labels, targets,
                      lambda: sample_targets(random_target_mask(predict_proba(model, x)), seed, index), "R-FGSM",
-                     step, iterations, threshold, eps, quantize)
+                     step, iterations, threshold, eps, quantize, seed=(seed, 0), index=(index, None))
 
 
 def p_fgsm(model, x: torch.Tensor, labels=None, *, targets=AUTO, sigma: float = 0.99, selection: str = "paper",
@@ -74,7 +79,8 @@ def p_fgsm(model, x: torch.Tensor, labels=None, *, targets=AUTO, sigma: float = 
         mask = private_target_mask(probs, sigma) if selection == "paper" else random_target_mask(probs)
         return sample_targets(mask, seed, index)
 
-    return _targeted(model, x, labels, targets, choose, "P-FGSM", step, iterations, threshold, eps, quantize)
+    return _targeted(model, x, labels, targets, choose, "P-FGSM", step, iterations, threshold, eps, quantize,
+                     sigma=(sigma, 0.99), selection=(selection, "paper"), seed=(seed, 0), index=(index, None))
 
 
 for _f in (l_fgsm, r_fgsm, p_fgsm):

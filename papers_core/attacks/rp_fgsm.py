@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from .._validate import check_choice, check_range
 from ..rng import ImageStreams, image_streams
 from ..defenses import Defense, paper_defenses
-from .base import AUTO, target_mode
+from .base import AUTO, refuse_unused, target_mode
 from .ensemble import check_ensemble_input, ensemble_labels
 from .fgsm import n_fgsm
 from .p_fgsm import l_fgsm, p_fgsm, r_fgsm
@@ -88,7 +88,9 @@ def rp_fgsm(models, x: torch.Tensor, labels=None, *, targets=AUTO, gamma: float 
     The step is ``-+ step * sign(grad_x J_{M_r}(phi_r(x_n), y))`` through the differentiable form of
     ``phi_r``, then the image is clipped to the ``eps`` ball and rounded to 8 bits. Targeted: ``y`` is a
     class drawn from Eq. 17's set with threshold ``gamma`` (``targets="auto"``, the default) or
-    ``targets``; untargeted (``targets=None``): ``y`` is ``M_r``'s prediction on the clean image (``labels`` are refused: no branch uses them).
+    ``targets`` (``gamma`` is then refused, as in the untargeted call: only the draw uses it);
+    untargeted (``targets=None``): ``y`` is ``M_r``'s prediction on the clean image (``labels`` are
+    refused: no branch uses them).
     ``probs``, ``prediction`` and ``success`` refer to the first classifier.
 
     ``classifiers="ensemble"`` is the ablation of Sec. V-E (Tables V-VII): every iteration sums the
@@ -110,6 +112,9 @@ def rp_fgsm(models, x: torch.Tensor, labels=None, *, targets=AUTO, gamma: float 
     if not all(isinstance(d, Defense) for d in defenses):
         raise ValueError("defenses must be a list of papers_core.defenses.Defense objects.")
     targeted = target_mode(targets, "RP-FGSM")
+    if not isinstance(targets, str):
+        refuse_unused("RP-FGSM", "gamma is Eq. 17's threshold for drawing targets, which targets='auto' asks for",
+                      gamma=(gamma, 0.99))
     per_model, target, _ = ensemble_labels(models, x, targets, num_classes, gamma, seed=seed, index=index)
     K = len(models)
     ensemble = classifiers == "ensemble"
@@ -180,35 +185,51 @@ FGSM_VARIANTS = {"U-FGSM": "untargeted, away from the predicted class",
 _VARIANT_FUNCTIONS = {"U-FGSM": n_fgsm, "R-FGSM": r_fgsm, "L-FGSM": l_fgsm, "P-FGSM": p_fgsm}
 
 
-def fgsm_variant(model, x: torch.Tensor, labels=None, *, variant: str, targets=AUTO, step: float = 1.0,
+class _VariantMode:
+    """``fgsm_variant``'s ``targets`` left out: the variant's own mode (U-FGSM untargeted, the others
+    ``"auto"``)."""
+
+    def __repr__(self) -> str:
+        return "<the variant's mode>"
+
+
+_VARIANT_MODE = _VariantMode()
+
+
+def fgsm_variant(model, x: torch.Tensor, labels=None, *, variant: str, targets=_VARIANT_MODE, step: float = 1.0,
                  eps: float = 16.0, iterations: int | None = None, gamma: float = 0.99, seed: int = 0, index=None):
     """U-, R-, L- or P-FGSM in the RP-FGSM paper's setting (Sec. V-B), which differs from the P-FGSM
     paper's: step ``delta`` = 1 grey level, L-inf ball ``eps`` = 16, exactly ``paper_iterations(eps)``
     iterations (no early stop), the image rounded to 8 bits after every step. These are the library's
     :func:`n_fgsm`, :func:`r_fgsm`, :func:`l_fgsm` and :func:`p_fgsm` (Eq. 17 with one classifier is
-    Eq. 10 with sigma = ``gamma``) called with those settings, which check the arguments. The variant
-    says the mode: U-FGSM is untargeted (it moves away from the clean prediction unless ``labels`` are
-    given, and takes ``targets`` "auto", its default, to mean its own, untargeted, mode); R-, L- and
-    P-FGSM choose their targets (``targets="auto"``) unless one class per image is given."""
+    Eq. 10 with sigma = ``gamma``) called with those settings, which check the arguments.
+
+    ``targets`` left out, each variant runs in its paper mode: U-FGSM untargeted (away from the clean
+    prediction unless ``labels`` are given; it takes no other mode), R-, L- and P-FGSM targeted
+    towards the classes they choose (``"auto"``), or towards one class per image if given. ``gamma``
+    (P-FGSM) and ``seed`` and ``index`` (R- and P-FGSM) belong to that choice and are refused where no
+    choice is made."""
     check_choice(variant, FGSM_VARIANTS, "FGSM variant")
     if isinstance(model, (list, tuple)):
         if len(model) != 1:
             raise ValueError(f"{variant} attacks one classifier; use e_fgsm or rp_fgsm for several.")
         model = model[0]
+    if targets is _VARIANT_MODE:
+        targets = None if variant == "U-FGSM" else AUTO
+    if variant == "U-FGSM":
+        target_mode(targets, "U-FGSM", targeted=False)
+    draws = variant in ("R-FGSM", "P-FGSM") and isinstance(targets, str)
+    unused = {} if variant == "P-FGSM" and draws else dict(gamma=(gamma, 0.99))
+    if not draws:
+        unused.update(seed=(seed, 0), index=(index, None))
+    refuse_unused(variant, "only the target draws of R- and P-FGSM (targets='auto') use seed and index, and only "
+                  "P-FGSM's uses gamma", **unused)
     settings = dict(step=step, eps=eps, quantize="step", threshold=None,
                     iterations=iterations if iterations is not None else paper_iterations(eps))
-    if variant != "P-FGSM" and gamma != 0.99:
-        raise ValueError(f"{variant} does not use gamma (only P-FGSM's Eq. 17 does): leave it out.")
-    if variant in ("U-FGSM", "L-FGSM") and (seed != 0 or index is not None):
-        raise ValueError(f"{variant} draws nothing: seed and index are not used; leave them out.")
     if variant == "U-FGSM":
-        if isinstance(targets, str):
-            target_mode(targets, "U-FGSM")   # "auto", its own (untargeted) mode; another word is refused
-        else:
-            target_mode(targets, "U-FGSM", targeted=False)
         return n_fgsm(model, x, labels, **settings)
-    if variant != "L-FGSM":
+    if draws:
         settings.update(seed=seed, index=index)
-    if variant == "P-FGSM":
+    if variant == "P-FGSM" and draws:
         settings.update(sigma=gamma)
     return _VARIANT_FUNCTIONS[variant](model, x, labels, targets=targets, **settings)
