@@ -70,15 +70,13 @@ from papers_core import explore
 from papers_core import mat as T
 from papers_core.claims import Floor, compare_claim
 from papers_core.intervals import bootstrap_ci
-from papers_core.models import mat_victim
 from papers_core.reports import STORED_RUN, run_label, show_claims, show_floors
 from papers_core.runs import notebook_setup, timer
 from papers_core.stored import show_stored_claims, show_stored_figure, show_stored_table
-from papers_core.tasks import load_task, mat_label, mat_train
+from papers_core.tasks import load_task, mat_label, mat_page_trainer
 
 ROOT, dev, _, cache, results, timings, cfg = notebook_setup("mat", globals())
-EPOCHS = cfg.epochs
-print(f"victim epochs {EPOCHS}, crafting-model epochs {cfg.crafting_epochs}; candidate strengths: every "
+print(f"victim epochs {cfg.epochs}, crafting-model epochs {cfg.crafting_epochs}; candidate strengths: every "
       f"{cfg.candidate_every} of MNIST's grid, every {cfg.candidate_every_8bit} of the 8-bit grid")
 
 # %% [markdown]
@@ -111,14 +109,8 @@ print(f"victim epochs {EPOCHS}, crafting-model epochs {cfg.crafting_epochs}; can
 with timer(timings, "data and crafting models"):
     exps = load_task("mat", cfg, profile, cache, seed=seed, device=dev, root=ROOT)
 
-
-def trained(net, x, y, tag, n_epochs, **key):
-    """Train (or load from the cache) a victim with the page's recipe (:func:`papers_core.tasks.mat_train`)."""
-    return mat_train(net, x, y, tag, n_epochs, cfg, cache, seed=seed, device=dev, **key)
-
-
-def victim(name, classes):
-    return mat_victim(name, classes, cfg.cifar_widths)
+# each dataset's victims: the page's architecture and recipe, cached (papers_core.tasks.mat_page_trainer)
+train = {e.name: mat_page_trainer(e, cfg, cache, seed=seed, device=dev) for e in exps.values()}
 
 
 display(pd.DataFrame({k: {"train / validation / test": "{} / {} / {}".format(*e.sizes), "classes": e.classes,
@@ -169,14 +161,7 @@ display(mssim_df.pivot(index="eps", columns="dataset").round(3))
 # %%
 with timer(timings, "single-strength models"):
     for ds, e in exps.items():
-        tr = e.dirs.train
-        x, y = tr.x, tr.y
-        e.original = trained(victim(e.name, e.classes), x, y, f"{e.name}_original", EPOCHS)
-        e.single = {}
-        for eps in e.candidates:
-            xs, ys = T.mat_training_set(x, y, [tr.at(eps)])
-            e.single[eps] = trained(victim(e.name, e.classes), xs, ys, f"{e.name}_single", EPOCHS, eps=eps)
-        e.A = np.stack([T.accuracy_under_attack(m, e.dirs.val, e.grid) for m in e.single.values()])
+        e.train_victims(train[e.name])   # e.original, e.single (strength -> victim), e.A
 
 # %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
@@ -218,10 +203,7 @@ for ds, e in exps.items():
 def parallel_mat(e, sel):
     """Parallel MAT from the single-strength victims of ``sel``, its voting unit (Eq. 4: one coefficient
     per copy) learned on the walk's half of the validation split at every strength of the grid."""
-    va = e.dirs.val
-    pmat = T.ParallelMAT([e.single[s] for s in sel], e.classes).to(dev)
-    xv = torch.cat([va.at(float(s)) for s in e.grid])
-    return T.train_voting_unit(pmat, xv, va.y.repeat(len(e.grid)), epochs=cfg.voting_epochs, seed=seed)
+    return e.parallel_mat(sel, cfg.voting_epochs, seed=seed, device=dev)
 
 
 held_out = {}   # (dataset, strengths) -> each held-out image's accuracy over the grid (for the choice's margin)
@@ -237,8 +219,7 @@ def held_out_score(e, ds, sel):
 
 with timer(timings, "strength selection"):
     for ds, e in exps.items():
-        e.choice = T.choose_penalty(e.A, e.candidates, lambda sel, e=e, ds=ds: held_out_score(e, ds, sel),
-                                    penalties=cfg.penalties, steps=cfg.walk_steps, walks=cfg.walks, generator=seed)
+        e.choose(lambda sel, e=e, ds=ds: held_out_score(e, ds, sel), cfg, seed=seed)
         e.best_single = e.candidates[int(e.A.mean(1).argmax())]
 
 # %% tags=["hide-input"]
@@ -311,9 +292,7 @@ for ds in exps:
 def mixed_mat(e, sel, reduced=False):
     """Mixed MAT: one victim on the originals plus every strength in ``sel`` (Eq. 2), at full size or
     packed into the original size (``reduced``)."""
-    tr = e.dirs.train
-    xs, ys = T.mat_training_set(tr.x, tr.y, [tr.at(s) for s in sel], reduced=reduced, generator=seed)
-    return trained(victim(e.name, e.classes), xs, ys, f"{e.name}_mixed", EPOCHS, strengths=list(sel), reduced=reduced)
+    return e.mixed_mat(train[e.name], sel, reduced=reduced, seed=seed)
 
 
 with timer(timings, "MAT models"):

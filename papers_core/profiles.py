@@ -185,7 +185,6 @@ class Compare:
                                       # (quick: of 30 SynthScenes images per class; paper, None: every MEPP18val one)
     pool_per_class: int = 30          # quick: the SynthScenes test images per private class they are drawn from
     mat_val_per_class: int = 20       # quick: MAT's twins: validation images per class for the random walk
-    mat_voting_epochs: int = 30       # quick: ... parallel MAT's voting unit, training epochs
     batch_size: int = 200             # images per attack call
     fgsm_eps: float = 16.0            # FGSM (the reference): one step of this many grey levels (RP-FGSM's budget)
     pfgsm_step: float = 0.007 * 255   # P-FGSM (Li et al.): step, grey levels

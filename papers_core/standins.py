@@ -1,5 +1,6 @@
-"""Build the quick profile's stand-ins: train (or load) every model of :mod:`papers_core.zoo` that the
-pages use and write the repository's store of shipped models, ``data/models`` (``make standins``)::
+"""Build the quick profile's stand-ins: train (or load) every shipped model the pages use (the zoo's,
+:mod:`papers_core.zoo`, and the MAT crafting models and scene twins of :mod:`papers_core.tasks.mat`)
+and write the repository's store of shipped models, ``data/models`` (``make standins``)::
 
     python -m papers_core.standins [--only scenes|kanon|mat] [--clean]
 
@@ -12,8 +13,8 @@ from ._validate import check_choice
 from .cache import Cache
 from .profiles import settings
 from .runs import QUICK_THREADS, repo_root, set_cpu_threads
-from .tasks import mat_data
-from .zoo import kanon_classifier, mat_crafting, quick_mat_scene_classifiers, quick_rp_classifiers
+from .tasks import mat_crafting, mat_data, scene_mat_twins
+from .zoo import kanon_classifier, quick_rp_classifiers
 
 __all__ = ["STANDIN_GROUPS", "build_standins"]
 
@@ -39,7 +40,7 @@ def build_standins(cache, seed: int = 0, groups=STANDIN_GROUPS) -> list[str]:
         cfg = settings("mat", "quick")
         for name in cfg.all_datasets:
             mat_crafting(name, mat_data(name, cfg, "quick", seed=seed)[0], cfg, cache, seed=seed)
-        quick_mat_scene_classifiers(settings("compare", "quick"), cache, seed=seed)
+        scene_mat_twins(settings("compare", "quick"), cache, seed=seed)
     return [p.name for p in cache.requested]
 
 

@@ -8,14 +8,12 @@ and a page run with ``use_cache=False`` trains its own.
 """
 from __future__ import annotations
 
-import numpy as np
 from torch import nn
 
 from .train import train_classifier
 
 __all__ = ["quick_scene_classifier", "quick_scene_task", "quick_rp_classifiers", "QUICK_RP_CLASSIFIERS",
-           "KANON_RECIPE", "kanon_net", "train_kanon", "kanon_classifier", "mat_crafting", "SceneMAT",
-           "quick_mat_scene_classifiers"]
+           "KANON_RECIPE", "kanon_net", "train_kanon", "kanon_classifier"]
 
 
 def quick_scene_classifier(cache=None, seed: int = 0, n_per_class: int = 200, epochs: int = 8,
@@ -115,21 +113,21 @@ def kanon_net(name: str, cfg, num_classes: int, standin: bool) -> nn.Module:
     return LightCNN9(num_classes, input_size=cfg.yale_size)
 
 
-def train_kanon(name: str, net: nn.Module, data, cfg, profile: str, cache=None, seed: int = 0, device="cpu"):
+def train_kanon(name: str, net: nn.Module, data, cfg, cache=None, seed: int = 0, device="cpu",
+                shipped: bool = True):
     """``net`` trained on ``data`` with the K-anonymity page's recipe for dataset ``name``
     (:data:`KANON_RECIPE`: the ``cfg`` epochs, batch size and learning rate; augmentation for CIFAR-10 and
-    the faces), or loaded from ``cache``: keyed by the dataset, ``profile``, the data's size and shape,
-    the architecture and the recipe; the quick profile's from the shipped store."""
+    the faces), or loaded from ``cache``: keyed by the dataset, the data's size and shape, the
+    architecture and the recipe; ``shipped``: from the shipped store (the quick profile's stand-ins)."""
     epochs_f, augment, batch_f, lr_f = KANON_RECIPE[name]
     epochs, batch, lr = getattr(cfg, epochs_f), getattr(cfg, batch_f), getattr(cfg, lr_f)
-    key = dict(dataset=name, profile=profile, n=len(data), arch=type(net).__name__, epochs=epochs, seed=seed,
-               batch=batch, lr=lr, size=tuple(data.images.shape[1:]))
+    key = dict(dataset=name, profile="quick" if shipped else "paper", n=len(data), arch=type(net).__name__,
+               epochs=epochs, seed=seed, batch=batch, lr=lr, size=tuple(data.images.shape[1:]))
 
     def _train():
         return train_classifier(net, data.images.to(device), data.labels.to(device), epochs=epochs, seed=seed,
                                 augment=augment, batch_size=batch, lr=lr).state_dict()
 
-    shipped = profile == "quick"
     state = cache.get_or_compute(f"kanon_{name}", key, _train, shipped=shipped) if cache is not None else _train()
     net.load_state_dict(state)
     return net.eval()
@@ -153,140 +151,4 @@ def kanon_classifier(name: str, cfg, cache=None, seed: int = 0, device="cpu"):
     else:
         data = D.synth_faces(per_identity=cfg.faces_per_identity, size=cfg.yale_size, seed=seed)
     net = kanon_net(name, cfg, data.num_classes, standin=True)
-    return train_kanon(name, net, data, cfg, "quick", cache, seed, device), data
-
-
-def mat_crafting(name: str, data, cfg, cache=None, seed: int = 0, device="cpu", shipped: bool = True):
-    """The MAT page's crafting model for dataset ``name`` (:func:`papers_core.models.mat_crafting_model`),
-    trained on ``data`` (its training split, :func:`papers_core.tasks.mat_data`) with the page's recipe
-    (``cfg``, :class:`papers_core.profiles.MAT`: ``crafting_epochs`` of Adam with a one-cycle schedule
-    peaking at ``train_lr``, batches of ``train_batch``, no augmentation). Keyed by the
-    architecture, a hash of the exact training set, the epochs and the seed; ``shipped``: looked up in
-    (and written by ``make standins`` to) the shipped store, as the quick profile's are."""
-    from .cache import fingerprint
-    from .models import mat_crafting_model
-
-    net = mat_crafting_model(name, data.num_classes)
-    x, y = data.images.to(device), data.labels.to(device)
-    epochs = cfg.crafting_epochs
-    key = dict(tag=f"{name}_crafting", arch=repr(net), data=fingerprint(x, y), epochs=epochs, seed=seed)
-
-    def _train():
-        return train_classifier(net, x, y, epochs=epochs, seed=seed, augment=False, batch_size=cfg.train_batch,
-                                lr=cfg.train_lr).state_dict()
-
-    state = cache.get_or_compute(f"mat_{name}_crafting", key, _train, shipped=shipped) if cache is not None else _train()
-    net.load_state_dict(state)
-    return net.to(device).eval()
-
-
-class SceneMAT:
-    """The outcome of :func:`quick_mat_scene_classifiers`: ``mixed`` and ``parallel`` MAT classifiers,
-    their ``plain`` twin (the same recipe and seed on the originals only), the single-strength victims
-    (``single``: strength -> model), the penalty choice of the random walk (``choice``, a
-    :class:`papers_core.mat.PenaltyChoice`) and its accuracy matrix ``A`` (validation)."""
-
-    def __init__(self, mixed, parallel, plain, single, choice, A, candidates, grid):
-        self.mixed, self.parallel, self.plain, self.single, self.choice = mixed, parallel, plain, single, choice
-        self.A, self.candidates, self.grid = A, candidates, grid
-
-    @property
-    def strengths(self) -> list[float]:
-        return list(self.choice.selection.strengths)
-
-
-def quick_mat_scene_classifiers(cfg, cache=None, seed: int = 0, n_per_class: int = 200, device="cpu") -> SceneMAT:
-    """Mixed and parallel MAT (:mod:`papers_core.mat`) applied to the quick scene classifier, for the
-    comparison page (``cfg``: :class:`papers_core.profiles.Compare`), as the MAT page applies them to its
-    datasets in the quick profile (its 8-bit strength grid, candidate strengths, random walk and
-    penalties: :class:`papers_core.profiles.MAT`): single-strength victims at the candidate strengths,
-    the random walk's selection with its penalty chosen on held-out validation images
-    (``cfg.mat_val_per_class`` per class), mixed MAT trained on the originals plus the selected
-    strengths, parallel MAT voting over the selected single-strength victims (its unit trained for
-    ``cfg.mat_voting_epochs``). FGSM examples are crafted on a separate model (the ConvPoolNet
-    stand-in, as the MAT paper crafts on its own). The victims are the scene classifier's recipe
-    (SmallCNN, 8 epochs) from another seed (``seed + 1``), so that none shares the attacked
-    classifier's initialisation, and so is their plain twin, trained on the originals only: the control
-    that separates what MAT does from what any independently trained copy of the scene classifier does.
-
-    Each victim's weights are cached (shipped in the quick profile), keyed by its settings and a
-    fingerprint of its exact training set (so a change to the FGSM examples retrains it). The walk's
-    held-out scores and the chosen voting unit are one shipped entry too (``matscene_walk``, about
-    100 s to compute on 2 cores), keyed by the victims' weights, the walk's images and ``mat.py``'s
-    source: the page and the stand-ins test then only replay the cheap random walks with the stored
-    scores."""
-    import torch
-
-    from . import mat as T
-    from .cache import code_fingerprint, fingerprint
-    from .data import synth_scenes
-    from .models import SmallCNN
-    from .profiles import settings
-
-    m = settings("mat", "quick")
-    grid = [float(e) for e in np.round(np.arange(0, m.grid_max_8bit + 1e-9, m.grid_step_8bit), 2)]
-    candidates = grid[m.candidate_every_8bit::m.candidate_every_8bit]
-    walk_settings = dict(grid=tuple(grid), candidate_every=m.candidate_every_8bit, val_per_class=cfg.mat_val_per_class,
-                         walks=m.walks, walk_steps=m.walk_steps, penalties=tuple(m.penalties),
-                         voting_epochs=cfg.mat_voting_epochs)
-    _, train = quick_scene_classifier(cache, seed=seed, n_per_class=n_per_class)
-    crafter = quick_rp_classifiers(cache, seed=seed, n_per_class=n_per_class)[0]["AlexNet"].to(device)
-    val = synth_scenes("val", n_per_class=cfg.mat_val_per_class, seed=seed)
-    x, y = train.images.to(device), train.labels.to(device)
-    half = len(val.images) // 2
-    order = torch.randperm(len(val.images), generator=torch.Generator().manual_seed(seed))
-    vx, vy = val.images[order].to(device), val.labels[order].to(device)
-    tr = T.FGSMDirections(crafter, x, y, unit=255.0)
-    walk, held = (T.FGSMDirections(crafter, a, b, unit=255.0) for a, b in ((vx[:half], vy[:half]), (vx[half:], vy[half:])))
-    twin = seed + 1
-
-    def victim(tag, xs, ys, **key):
-        settings = dict(model="SmallCNN", width=32, data="SynthScenes-v1", n_per_class=n_per_class, epochs=8,
-                        seed=twin, mat=tag, train_set=fingerprint(xs, ys), **key)
-
-        def _train():
-            net = SmallCNN(train.num_classes, width=32)
-            return train_classifier(net, xs, ys, epochs=8, seed=twin).state_dict()
-
-        net = SmallCNN(train.num_classes, width=32)
-        net.load_state_dict(cache.get_or_compute(f"matscene_{tag}", settings, _train, shipped=True)
-                            if cache is not None else _train())
-        return net.to(device).eval()
-
-    plain = victim("plain", x, y)
-    single = {}
-    for eps in candidates:
-        xs, ys = T.mat_training_set(x, y, [tr.at(eps)])
-        single[eps] = victim("single", xs, ys, eps=eps)
-    A = np.stack([T.accuracy_under_attack(m, walk, grid) for m in single.values()])
-
-    def parallel(sel):
-        pmat = T.ParallelMAT([single[s] for s in sel], train.num_classes).to(device)
-        xv = torch.cat([walk.at(s) for s in grid])
-        return T.train_voting_unit(pmat, xv, walk.y.repeat(len(grid)), epochs=cfg.mat_voting_epochs, seed=seed)
-
-    def choose(score):
-        return T.choose_penalty(A, candidates, score, penalties=m.penalties, steps=m.walk_steps, walks=m.walks,
-                                generator=seed)
-
-    def _walk():   # every selection's held-out score, and the chosen selection's voting unit
-        scores = {}
-
-        def score(sel):
-            scores[",".join(map(repr, sel))] = float(T.accuracy_under_attack(parallel(sel), held, grid).mean())
-            return scores[",".join(map(repr, sel))]
-
-        chosen = choose(score)
-        return dict(scores=scores, voter=parallel(list(chosen.selection.strengths)).voter.state_dict())
-
-    key = dict(walk_settings, seed=seed, mat_code=code_fingerprint(("mat.py",)),
-               victims=fingerprint(*single.values()),
-               walk=fingerprint(walk.x, walk.sign, walk.y, held.x, held.sign, held.y))
-    stored = cache.get_or_compute("matscene_walk", key, _walk, shipped=True) if cache is not None else _walk()
-    choice = choose(lambda sel: stored["scores"][",".join(map(repr, sel))])
-    sel = list(choice.selection.strengths)
-    voting = T.ParallelMAT([single[s] for s in sel], train.num_classes).to(device)
-    voting.voter.load_state_dict(stored["voter"])
-    xs, ys = T.mat_training_set(x, y, [tr.at(s) for s in sel])
-    mixed = victim("mixed", xs, ys, strengths=sel)
-    return SceneMAT(mixed, voting.eval(), plain, single, choice, A, candidates, grid)
+    return train_kanon(name, net, data, cfg, cache, seed, device, shipped=True), data

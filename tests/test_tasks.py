@@ -64,3 +64,42 @@ def test_fit_images_spreads_over_the_set():
     x = torch.arange(10.0)[:, None]
     assert fit_images(x, 3).flatten().tolist() == [0.0, 3.0, 6.0]
     assert fit_images(x, 20).flatten().tolist() == x.flatten().tolist()
+
+
+def test_the_mat_steps_train_what_sec_4_says_through_the_callers_trainer():
+    """MATExperiment's steps (the MAT page's, and the comparison page's scene twins'): one victim on the
+    originals and one per candidate strength on Eq. 3's half-and-half set, the walk's matrix on the
+    validation half, parallel MAT over the selected copies, mixed MAT on the originals plus every
+    selected strength; each victim through the caller's ``train`` with its tag and strengths."""
+    import numpy as np
+
+    from papers_core import data as D
+    from papers_core import mat as T
+    from papers_core.models import MLP
+    from papers_core.tasks import MATExperiment, MATSplits
+    from papers_core.train import train_classifier
+
+    d = D.load_digits()
+    x, y = d.images[:200], d.labels[:200]
+    crafter = train_classifier(MLP(784, (32,), 10), x, y, epochs=2, augment=False, seed=0)
+    dirs = [T.FGSMDirections(crafter, d.images[a:b], d.labels[a:b]) for a, b in ((0, 200), (200, 260), (260, 320))]
+    grid = np.array([0.0, 0.1, 0.2])
+    e = MATExperiment(name="digits", classes=10, unit=1.0, grid=grid, candidates=[0.1, 0.2], dirs=MATSplits(*dirs))
+    calls = []
+
+    def train(tag, xs, ys, **key):
+        calls.append((tag, len(xs), key))
+        return train_classifier(MLP(784, (32,), 10), xs, ys, epochs=1, augment=False, seed=0)
+
+    e.train_victims(train)
+    assert calls == [("original", 200, {}), ("single", 400, {"eps": 0.1}), ("single", 400, {"eps": 0.2})]
+    assert set(e.single) == {0.1, 0.2} and e.A.shape == (2, 3)
+    assert np.allclose(e.A[1], T.accuracy_under_attack(e.single[0.2], dirs[1], grid))
+    choice = e.choose(lambda sel: float(len(sel)), settings("mat", "quick"), seed=0)
+    assert e.choice is choice and set(choice.selection.strengths) <= {0.1, 0.2}
+    pmat = e.parallel_mat([0.1, 0.2], epochs=1)
+    assert isinstance(pmat, T.ParallelMAT) and len(pmat.copies) == 2
+    e.mixed_mat(train, [0.1, 0.2])
+    e.mixed_mat(train, [0.1, 0.2], reduced=True)
+    assert calls[3:] == [("mixed", 600, {"strengths": [0.1, 0.2], "reduced": False}),
+                         ("mixed", 200, {"strengths": [0.1, 0.2], "reduced": True})]

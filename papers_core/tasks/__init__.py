@@ -11,8 +11,8 @@ module                 what it holds
 ``rp_fgsm``            the RP-FGSM page's four classifiers and images, EOT's weight, its attacks
                        as jobs and its stage
 ``k_anonymity``        the K-anonymity page's classifiers and attacked samples, jobs and stage
-``mat``                the MAT page's splits and strength grids, its per-dataset experiment and
-                       the victims' training
+``mat``                the MAT page's splits and strength grids, crafting models, the victims'
+                       training and Sec. 4's steps (also run by the comparison page's scene twins)
 ``common``             the datasets a run covers
 =====================  ======================================================================
 

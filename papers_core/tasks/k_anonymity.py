@@ -53,7 +53,7 @@ def kanon_classifier(name: str, cfg, profile: str, cache, seed: int = 0, device=
     data = {"mnist": lambda: D.load_mnist(cfg.data_root, "train"), "cifar10": lambda: D.load_cifar10(cfg.data_root, "train"),
             "yale": lambda: D.load_yale_faces(cfg.data_root, size=cfg.yale_size)}[name]()
     net = kanon_net(name, cfg, data.num_classes, standin=False)
-    return train_kanon(name, net, data, cfg, profile, cache, seed, device), data
+    return train_kanon(name, net, data, cfg, cache, seed, device, shipped=False), data
 
 
 def kanon_experiment(name: str, cfg, profile: str, cache, seed: int = 0, device="cpu") -> KAnonExperiment:

@@ -156,7 +156,7 @@ class CompareTask:
     """The comparison page's classifiers (name -> frozen model on the device: "seen", "unseen" and, quick
     profile, the MAT-trained twins), their architectures, the pool of private-class test images, the
     clean images the detector is fitted on, the class names and, quick profile, what MAT chose
-    (:class:`papers_core.zoo.SceneMAT`)."""
+    (:class:`papers_core.tasks.mat.SceneMAT`)."""
 
     classifiers: dict
     arch: dict
@@ -171,11 +171,12 @@ def compare_task(cfg, profile: str, cache, seed: int = 0, device="cpu", root=Non
     """The comparison page's task. Quick: the RP-FGSM page's stand-ins (SmallCNN seen, the small
     DenseNet unseen), ``cfg.pool_per_class`` SynthScenes test images per private class, the detector
     fitted on ``cfg.detector_fit_images`` clean training images, and the MAT-trained twins of the
-    seen classifier (:func:`papers_core.zoo.quick_mat_scene_classifiers`). Paper: MEPP18val with
+    seen classifier (:func:`papers_core.tasks.mat.scene_mat_twins`). Paper: MEPP18val with
     ResNet-50 (seen) and DenseNet-161 (unseen), the detector on the first MEPP18test images."""
     if profile == "quick":
         from ..data import synth_scenes
-        from ..zoo import quick_mat_scene_classifiers, quick_rp_classifiers
+        from ..zoo import quick_rp_classifiers
+        from .mat import scene_mat_twins
 
         nets, train = quick_rp_classifiers(cache, seed=seed)
         test = synth_scenes("test", n_per_class=cfg.pool_per_class, classes=train.private_classes, seed=seed)
@@ -183,7 +184,7 @@ def compare_task(cfg, profile: str, cache, seed: int = 0, device="cpu", root=Non
         x_fit = fit_images(train.images, cfg.detector_fit_images)
         classifiers = {"seen": nets["ResNet50"], "unseen": nets["DenseNet161"]}
         arch = {"seen": "SmallCNN", "unseen": "DenseNet (small)"}
-        mat = quick_mat_scene_classifiers(cfg, cache, seed=seed, device=device)
+        mat = scene_mat_twins(cfg, cache, seed=seed, device=device)
         n = len(mat.strengths)
         classifiers.update({"plain twin": mat.plain, "mixed MAT": mat.mixed, "parallel MAT": mat.parallel})
         arch.update({"plain twin": "SmallCNN, seed + 1", "mixed MAT": "SmallCNN, seed + 1, mixed MAT",
