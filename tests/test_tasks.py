@@ -89,7 +89,7 @@ def test_the_mat_steps_train_what_sec_4_says_through_the_callers_trainer():
 
     def train(tag, xs, ys, **key):
         calls.append((tag, len(xs), key))
-        return train_classifier(MLP(784, (32,), 10), xs, ys, epochs=1, augment=False, seed=0)
+        return train_classifier(MLP(784, (32,), 10), xs, ys, epochs=1, batch_size=32, augment=False, seed=0)
 
     e.train_victims(train)
     assert calls == [("original", 200, {}), ("single", 400, {"eps": 0.1}), ("single", 400, {"eps": 0.2})]
@@ -97,7 +97,7 @@ def test_the_mat_steps_train_what_sec_4_says_through_the_callers_trainer():
     assert np.allclose(e.A[1], T.accuracy_under_attack(e.single[0.2], dirs[1], grid))
     choice = e.choose(lambda sel: float(len(sel)), settings("mat", "quick"), seed=0)
     assert e.choice is choice and set(choice.selection.strengths) <= {0.1, 0.2}
-    pmat = e.parallel_mat([0.1, 0.2], epochs=1)
+    pmat = e.parallel_mat([0.1, 0.2], epochs=3)
     assert isinstance(pmat, T.ParallelMAT) and len(pmat.copies) == 2
     e.mixed_mat(train, [0.1, 0.2])
     e.mixed_mat(train, [0.1, 0.2], reduced=True)
