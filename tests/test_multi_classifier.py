@@ -312,3 +312,7 @@ def test_fgsm_variant_modes_and_settings_left_at_their_defaults(model, batch):
         assert torch.equal(given.target, t)
         assert torch.equal(given.adv, fgsm_variant(model, x, variant=v, targets=t, gamma=0.99, seed=0).adv)
     assert torch.equal(p_fgsm(model, x, targets=t, sigma=0.99, seed=0).adv, p_fgsm(model, x, targets=t).adv)
+    # a seed that draws the targets is used even where nothing else is drawn (DI-FGSM with p=0)
+    from papers_core.attacks import di_fgsm
+    a, b = (di_fgsm(model, x, targets="auto", p=0, seed=s, iterations=2).target for s in (1, 2))
+    assert a.shape == (8,) and (a >= 0).all() and (b >= 0).all()

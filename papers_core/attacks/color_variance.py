@@ -38,7 +38,7 @@ from .._validate import check_choice, check_images, check_range
 from ..rng import image_streams
 from ..metrics import ciede2000, rgb_to_lab
 from ..progress import progress
-from .base import check_attack_input, true_labels
+from .base import check_attack_input, refuse_unused, true_labels
 from .result import AttackResult
 from .optim import MaskedAdam
 
@@ -162,7 +162,9 @@ def color_variance_attack(model, x: torch.Tensor, labels=None, *, targets=None, 
     The optimiser is Adam, written out here so that a finished sample's state stays frozen while the
     rest of the batch goes on; for each sample it equals ``torch.optim.Adam`` on that sample alone
     (tested). The random start is each image's own draw from ``seed`` (``index``: the images' positions
-    in the whole set, :mod:`papers_core.rng`).
+    in the whole set, :mod:`papers_core.rng`). ``window`` and ``sigma`` make the colour-variance map
+    (refused when ``cv_map`` gives it); ``margin`` is the ``"top1-50"`` condition's (refused with the
+    others).
 
     Returns an :class:`AttackResult` whose ``adv`` is clamp(img + v, 0, 1), rounded to the 8-bit grid
     (except for a sample that meets the condition at the random start, returned as drawn);
@@ -180,6 +182,11 @@ def color_variance_attack(model, x: torch.Tensor, labels=None, *, targets=None, 
     check_range(iterations, "iterations", lo=1, hi=100_000, integer=True)
     check_range(lr, "lr", lo=0, lo_open=True)
     check_range(margin, "margin", lo=0, hi=1)
+    if condition != "top1-50":
+        refuse_unused("the colour-variance attack", "margin is the top1-50 condition's", margin=(margin, 0.5))
+    if cv_map is not None:
+        refuse_unused("the colour-variance attack", "they make the colour-variance map, and cv_map= gives it",
+                      window=(window, 5), sigma=(sigma, 1.0))
     labels = true_labels(model, x, labels, n_classes)
     if cv_map is None:
         cv_map = color_variance_map(x, window=window, sigma=sigma)

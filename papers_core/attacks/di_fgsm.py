@@ -7,7 +7,7 @@ import torch.nn.functional as F
 
 from .._validate import check_range
 from ..rng import image_streams
-from .base import input_gradient, no_labels_when_targeted, target_mode
+from .base import input_gradient, no_labels_when_targeted, refuse_unused, target_mode
 from .ensemble import check_ensemble_input, ensemble_labels
 from .sign import paper_iterations, sign_gradient_attack
 
@@ -59,12 +59,19 @@ def di_fgsm(models, x: torch.Tensor, labels=None, *, targets=None, step: float =
     ``round(200 / 224 * H)``. Untargeted by default (``targets=None``, as Xie et al.); targets, ``"auto"``
     and labels as :func:`e_fgsm`. The image is rounded to the 8-bit
     grid after every step (Sec. V-B, ``quantize="step"``); ``"none"`` keeps it continuous, ``"output"``
-    rounds the returned image only."""
+    rounds the returned image only. With ``p=0`` (no transformation) ``min_size`` is refused, and so
+    are ``seed`` and ``index`` unless they draw the targets (``targets="auto"``)."""
     models, num_classes = check_ensemble_input(models, x, step, eps, iterations)
     check_range(p, "p", lo=0, hi=1)
     targeted = target_mode(targets, "DI-FGSM")
     if targeted:
         no_labels_when_targeted(labels, "DI-FGSM")
+    if p == 0:
+        unused = dict(min_size=(min_size, None))
+        if not isinstance(targets, str):
+            unused.update(seed=(seed, 0), index=(index, None))
+        refuse_unused("DI-FGSM", "with p=0 no transformation is drawn (and no target without targets='auto')",
+                      **unused)
     H, W = x.shape[-2:]
     if H != W:
         raise ValueError(f"DI-FGSM's resize-and-pad takes square images, got {H}x{W}.")

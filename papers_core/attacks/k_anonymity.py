@@ -79,7 +79,8 @@ def k_anonymity_attack(model, x: torch.Tensor, labels=None, *, targets=None, K: 
       search does not.
 
     A setting the call does not use is refused: ``lr`` with L-BFGS-B, ``search_steps`` and ``c_init``
-    with Adam, ``seed`` with ``k``.
+    with Adam, ``K`` and ``seed`` with ``k``, ``population`` without ``index``, ``cw_ssim_level``
+    with ``similarity_weight=0``.
     """
     from ..metrics import cw_ssim
 
@@ -103,7 +104,14 @@ def k_anonymity_attack(model, x: torch.Tensor, labels=None, *, targets=None, K: 
         refuse_unused("the K-anonymity attack", "the line search on c is the L-BFGS-B solver's: solver='lbfgs'",
                       search_steps=(search_steps, 8), c_init=(c_init, 1.0))
     if k is not None:
-        refuse_unused("the K-anonymity attack", "seed draws the groups, and k= gives them", seed=(seed, 0))
+        refuse_unused("the K-anonymity attack", "K and seed draw the groups, and k= gives them", K=(K, 5),
+                      seed=(seed, 0))
+    elif index is None:
+        refuse_unused("the K-anonymity attack", "population is the size of the set that index= places the "
+                      "samples in", population=(population, None))
+    if similarity_weight == 0:
+        refuse_unused("the K-anonymity attack", "similarity_weight=0 drops the CW-SSIM term",
+                      cw_ssim_level=(cw_ssim_level, None))
     n = x.shape[0]
     x = x.detach()
     with torch.no_grad():

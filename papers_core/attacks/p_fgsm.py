@@ -69,10 +69,13 @@ def p_fgsm(model, x: torch.Tensor, labels=None, *, targets=AUTO, sigma: float = 
     * ``selection="paper"``: the target is drawn uniformly from Eq. 10's set for ``sigma`` (each
       image's draw from its own stream of ``seed``; ``index``: the images' positions in the whole set).
     * ``selection="official"``: the official code's behaviour, which ignores sigma and draws from
-      every class but the top-1 (then P-FGSM coincides with R-FGSM).
+      every class but the top-1 (then P-FGSM coincides with R-FGSM); ``sigma`` is refused.
     """
     check_choice(selection, P_FGSM_SELECTIONS, "P-FGSM selection")
     check_range(sigma, "sigma", lo=0, hi=1)
+    if selection == "official":
+        refuse_unused("P-FGSM", "the official selection ignores sigma: it draws from every class but the top-1",
+                      sigma=(sigma, 0.99))
 
     def choose():
         probs = predict_proba(model, x)

@@ -98,7 +98,11 @@ def rp_fgsm(models, x: torch.Tensor, labels=None, *, targets=AUTO, gamma: float 
     transformations), and ``iterations`` defaults to ``paper_iterations(eps)``, the same number of
     forward and backward passes as the random choice makes. ``defenses=[]`` removes the
     transformations (the identity at every iteration). ``result.plan[n][i]`` is image i's
-    (classifier index, or -1 for all, and transformation) at iteration n.
+    (classifier index, or -1 for all, and transformation) at iteration n. With ``per_image=False`` and
+    no target draw, ``index`` is refused (nothing per image is drawn). With ``defenses=[]`` and one
+    classifier (or ``classifiers="ensemble"``) the schedule has a single option, so ``seed`` (unless
+    it draws the targets), ``schedule_kind`` and ``per_image`` change nothing; that corner is not
+    refused.
     """
     if labels is not None:
         raise ValueError("rp_fgsm takes no labels: targeted, it steps towards targets= or a class drawn from "
@@ -115,6 +119,9 @@ def rp_fgsm(models, x: torch.Tensor, labels=None, *, targets=AUTO, gamma: float 
     if not isinstance(targets, str):
         refuse_unused("RP-FGSM", "gamma is Eq. 17's threshold for drawing targets, which targets='auto' asks for",
                       gamma=(gamma, 0.99))
+        if not per_image:
+            refuse_unused("RP-FGSM", "with per_image=False the schedule is shared, and no target is drawn",
+                          index=(index, None))
     per_model, target, _ = ensemble_labels(models, x, targets, num_classes, gamma, seed=seed, index=index)
     K = len(models)
     ensemble = classifiers == "ensemble"
