@@ -212,7 +212,7 @@ held_out = {}   # (dataset, strengths) -> each held-out image's accuracy over th
 def held_out_score(e, ds, sel):
     """Parallel MAT from ``sel`` on the held-out half of the validation split: mean accuracy (%) over the
     strength range; each image's mean over the grid is kept for the margin's interval below."""
-    ok = T.correct_under_attack(parallel_mat(e, sel), e.dirs.choice, e.grid).mean(0)
+    ok = e.held_out_correct(sel, cfg.voting_epochs, seed=seed, device=dev).mean(0)
     held_out[(ds, tuple(float(s) for s in sel))] = ok
     return 100.0 * float(ok.mean())
 

@@ -18,11 +18,11 @@ __all__ = ["Cache", "code_fingerprint", "fingerprint", "TRAINING_CODE", "ATTACK_
 
 
 #: The sources a trained stand-in's weights depend on (architectures, training loop, the generated and
-#: embedded data, the zoo that names them): the key of a shipped model (:meth:`Cache.get_or_compute`
-#: with ``shipped=True``) covers these files only, so editing a page's reports or an attack does not
-#: invalidate the weights the repository ships in ``data/models``.
-TRAINING_CODE = ("_validate.py", "models", "train.py", "zoo.py", "data/base.py", "data/synth_scenes.py",
-                 "data/mnist.py", "data/mnist_subset.py", "data/mnist_subset.npz", "data/colour_digits.py",
+#: embedded data, the zoo and the MAT task that name and train them): the key of a shipped model
+#: (:meth:`Cache.get_or_compute` with ``shipped=True``) covers these files only, so editing a page's
+#: reports or an attack does not invalidate the weights the repository ships in ``data/models``.
+TRAINING_CODE = ("_validate.py", "models", "train.py", "zoo.py", "tasks/mat.py", "data/base.py",
+                 "data/synth_scenes.py", "data/mnist.py", "data/mnist_subset.py", "data/mnist_subset.npz", "data/colour_digits.py",
                  "data/digits.py", "data/faces.py", "data/cifar_svhn.py")
 
 

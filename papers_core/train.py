@@ -53,7 +53,10 @@ def _fit(model, x, y, g, *, epochs, batch_size, lr, weight_decay, augment, progr
     model.train()
     opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
     steps = epochs * ((len(x) + batch_size - 1) // batch_size)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.2)
+    # a warm-up of 20 % of the steps; torch's OneCycleLR divides by zero where that ends on the first
+    # step (0.2 * 5 = 1), so 5 steps warm up over 25 %
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps,
+                                                pct_start=0.25 if steps == 5 else 0.2)
     for _ in progress_bar(range(epochs), desc=f"training {type(model).__name__}", enabled=progress,
                           unit="epoch"):
         order = torch.randperm(len(x), generator=g).to(x.device)

@@ -45,3 +45,16 @@ def test_training_with_dropout_does_not_depend_on_what_ran_before():
     b = train_classifier(net, x, y, epochs=1, batch_size=8, seed=0)
     assert torch.equal(torch.random.get_rng_state(), state)          # restored afterwards
     assert all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values()))
+
+
+def test_training_runs_for_any_number_of_steps():
+    """Every step count trains, five included (0.2 x 5 = 1 ended torch's one-cycle warm-up on the first
+    step, where it divides by zero)."""
+    from papers_core.models import MLP
+    from papers_core.train import train_classifier
+
+    x = torch.rand(12, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    y = torch.arange(12) % 10
+    for steps in range(1, 13):
+        net = train_classifier(MLP(784, (4,), 10), x[:steps], y[:steps], epochs=1, batch_size=1, augment=False)
+        assert not net.training

@@ -38,18 +38,21 @@ def mat_readings(n_train: int = 8000, *, epochs: int = 20, crafting_epochs: int 
     from ..attacks import predict_proba
     from ..mat import FGSMDirections, accuracy_under_attack, mat_training_set
     from ..models import MLP, LeNet5
-    from ..train import train_classifier
     from ..data import load_mnist_subset
+    from ..profiles import settings
+    from ..tasks.mat import strength_grid
+    from ..train import train_classifier
 
     check_range(n_train, "n_train", lo=100, hi=10_000, integer=True)
     x, y = mnist_train(n_train, seed)
     test = load_mnist_subset("test")
     xt, yt = test.images[:test_n], test.labels[:test_n]
-    grid = np.round(np.arange(0, 0.3 + 1e-9, 0.025), 3)
+    page = settings("mat", "paper")          # the page's grid and recipe
+    grid = strength_grid(page, 1.0)
 
     def fit(net, xs, ys, n_epochs):
-        train_classifier(net, xs, ys, epochs=n_epochs, seed=seed, augment=False, batch_size=128, lr=2e-3,
-                         progress=False)
+        train_classifier(net, xs, ys, epochs=n_epochs, seed=seed, augment=False, batch_size=page.train_batch,
+                         lr=page.train_lr, progress=False)
         return net.eval()
 
     crafter = fit(LeNet5(10), x, y, crafting_epochs)

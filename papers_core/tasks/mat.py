@@ -15,13 +15,14 @@ import torch
 
 from .. import data as D
 from .._validate import check_choice
-from ..mat import (FGSMDirections, ParallelMAT, accuracy_under_attack, choose_penalty, mat_training_set,
-                   train_voting_unit)
+from ..mat import (FGSMDirections, ParallelMAT, accuracy_under_attack, choose_penalty, correct_under_attack,
+                   mat_training_set, train_voting_unit)
 from ..profiles import PROFILES
 from ..runs import repo_root
 from .common import chosen_datasets
 
-__all__ = ["MAT_DATASETS", "MAT_LABELS", "MAT_STANDINS", "mat_datasets", "mat_data", "mat_label", "MATSplits",
+__all__ = ["MAT_DATASETS", "MAT_LABELS", "MAT_STANDINS", "mat_datasets", "strength_grid", "candidate_strengths",
+           "mat_data", "mat_label", "MATSplits",
            "MATExperiment", "mat_experiment", "mat_train", "mat_crafting", "mat_page_trainer", "SceneMAT",
            "scene_mat_twins"]
 
@@ -34,6 +35,19 @@ def mat_datasets(cfg) -> list[str]:
     """The datasets a run covers (``cfg.datasets``: "all", meaning ``cfg.all_datasets``, or names
     separated by commas)."""
     return chosen_datasets(cfg.datasets, MAT_LABELS, cfg.all_datasets, "MAT")
+
+
+def strength_grid(cfg, unit: float) -> np.ndarray:
+    """The test strengths in ``unit``: MNIST's 0 to ``cfg.grid_max`` by ``cfg.grid_step`` (unit 1:
+    [0, 1]), the other datasets' 0 to ``cfg.grid_max_8bit`` by ``cfg.grid_step_8bit`` (unit 255)."""
+    if unit == 1.0:
+        return np.round(np.arange(0, cfg.grid_max + 1e-9, cfg.grid_step), 3)
+    return np.round(np.arange(0, cfg.grid_max_8bit + 1e-9, cfg.grid_step_8bit), 2)
+
+
+def candidate_strengths(grid, every: int) -> list[float]:
+    """The random walk's candidate training strengths: every ``every``-th point of ``grid``, zero left out."""
+    return [float(e) for e in grid[every::every]]
 
 
 def mat_data(name: str, cfg, profile: str, seed: int = 0, root=None):
@@ -65,7 +79,7 @@ def mat_data(name: str, cfg, profile: str, seed: int = 0, root=None):
         else:
             train, val = split(D.load_mnist(data_root, "train"), cfg.val_images, n_train=cfg.mnist_train_images)
             test = D.load_mnist(data_root, "test")
-        return train, val, test, 1.0, np.round(np.arange(0, cfg.grid_max + 1e-9, cfg.grid_step), 3)
+        return train, val, test, 1.0, strength_grid(cfg, 1.0)
     if quick and name == "svhn":
         train, val = split(D.colour_digits("train", cfg.standin_train_images + cfg.val_images, seed=seed), cfg.val_images)
         test = D.colour_digits("test", cfg.digits_test_images, seed=seed)
@@ -82,7 +96,7 @@ def mat_data(name: str, cfg, profile: str, seed: int = 0, root=None):
         loader = {"cifar10": D.load_cifar10, "cifar100": D.load_cifar100, "svhn": D.load_svhn}[name]
         train, val = split(loader(data_root, "train"), cfg.val_images)
         test = loader(data_root, "test")
-    return train, val, test, 255.0, np.round(np.arange(0, cfg.grid_max_8bit + 1e-9, cfg.grid_step_8bit), 2)
+    return train, val, test, 255.0, strength_grid(cfg, 255.0)
 
 
 #: the quick profile's stand-in for each of the paper's datasets (MNIST is real: the embedded subset)
@@ -156,6 +170,12 @@ class MATExperiment:
         xv = torch.cat([va.at(float(s)) for s in self.grid])
         return train_voting_unit(pmat, xv, va.y.repeat(len(self.grid)), epochs=epochs, seed=seed)
 
+    def held_out_correct(self, sel, epochs: int, seed: int = 0, device="cpu") -> np.ndarray:
+        """Parallel MAT from ``sel`` (:meth:`parallel_mat`) on the held-out half of the validation split
+        (``dirs.choice``): whether each image is classified correctly at each strength of the grid
+        (strengths x images), what a selection's score for the penalty's choice is made of."""
+        return correct_under_attack(self.parallel_mat(sel, epochs, seed, device), self.dirs.choice, self.grid)
+
     def choose(self, score, cfg, seed: int = 0):
         """The random walk's selection over :attr:`A`, its penalty chosen among ``cfg.penalties`` by
         ``score(selection)`` (higher is better; ``cfg``: :class:`papers_core.profiles.MAT`'s walk
@@ -184,7 +204,7 @@ def mat_experiment(name: str, cfg, profile: str, cache, seed: int = 0, device="c
     parts = (train, D.subset(val, torch.arange(half)), D.subset(val, torch.arange(half, len(val))), test)
     dirs = MATSplits(*(FGSMDirections(crafter, d.images.to(device), d.labels.to(device), unit=unit) for d in parts))
     return MATExperiment(name=name, classes=train.num_classes, unit=unit, grid=grid,
-                         candidates=[float(e) for e in grid[every::every]], dirs=dirs,
+                         candidates=candidate_strengths(grid, every), dirs=dirs,
                          craft_acc=accuracy_under_attack(crafter, dirs.test, [0.0])[0],
                          sizes=(len(train), len(val), len(test)))
 
@@ -280,8 +300,8 @@ def scene_mat_twins(cfg, cache=None, seed: int = 0, n_per_class: int = 200, devi
     from ..zoo import quick_rp_classifiers, quick_scene_classifier
 
     m = settings("mat", "quick")
-    grid = [float(e) for e in np.round(np.arange(0, m.grid_max_8bit + 1e-9, m.grid_step_8bit), 2)]
-    candidates = grid[m.candidate_every_8bit::m.candidate_every_8bit]
+    grid = [float(e) for e in strength_grid(m, 255.0)]
+    candidates = candidate_strengths(grid, m.candidate_every_8bit)
     walk_settings = dict(grid=tuple(grid), candidate_every=m.candidate_every_8bit, val_per_class=cfg.mat_val_per_class,
                          walks=m.walks, walk_steps=m.walk_steps, penalties=tuple(m.penalties),
                          voting_epochs=m.voting_epochs)
@@ -315,9 +335,9 @@ def scene_mat_twins(cfg, cache=None, seed: int = 0, n_per_class: int = 200, devi
     def _walk():   # every selection's held-out score, and the chosen selection's voting unit
         scores = {}
 
-        def score(sel):
-            pmat = e.parallel_mat(sel, m.voting_epochs, seed, device)
-            scores[",".join(map(repr, sel))] = float(accuracy_under_attack(pmat, held, grid).mean())
+        def score(sel):   # mean accuracy (%) over the strengths, as accuracy_under_attack computes it
+            ok = e.held_out_correct(sel, m.voting_epochs, seed, device)
+            scores[",".join(map(repr, sel))] = float((100.0 * ok.sum(1) / ok.shape[1]).mean())
             return scores[",".join(map(repr, sel))]
 
         chosen = e.choose(score, m, seed)
