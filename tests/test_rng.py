@@ -165,7 +165,7 @@ def test_k_anonymity_groups_belong_to_the_whole_set():
     with pytest.raises(ValueError, match="population="):
         A.k_anonymity_attack(model, x[shard], y[shard], K=4, index=shard)
     with pytest.raises(ValueError, match="not both"):
-        A.k_anonymity_attack(model, x[shard], y[shard], K=4, index=shard, population=23, k=whole[shard])
+        A.k_anonymity_attack(model, x[shard], y[shard], index=shard, population=23, k=whole[shard])
 
 
 def test_image_streams_follow_the_images_device():
